@@ -1,0 +1,110 @@
+import { OrchError } from "../errors.js";
+import { sha256 } from "../hash.js";
+import { assertValidName } from "../names.js";
+import { callerFile } from "../project.js";
+import { parseStepSettings, type StepSettingsInput, type StepSettingsOverrides } from "./settings.js";
+import type { StepContext } from "../run/step-context.js";
+import { currentBuilder } from "./builder.js";
+import type { StepArgs, StepOutput } from "./step-output.js";
+
+export type StepHook<R> = (context: StepContext, output: R) => void | Promise<void>;
+export type FailureHook = (context: StepContext, error: unknown) => void | Promise<void>;
+
+export interface StepOptions<O extends readonly string[]> extends StepSettingsInput {
+  /** Step name; matches `^[A-Za-z_][A-Za-z0-9_-]{0,62}$`. Invocation ids derive from it. */
+  name: string;
+  /** Names of several outputs: the function then returns an object with these keys. */
+  outputs?: O;
+  /** Runs after a successful attempt, with the step's return value. A failing hook is logged. */
+  onSuccess?: StepHook<any>;
+  /** Runs once the step has failed for good (after retries). A failing hook is logged. */
+  onFailure?: FailureHook;
+}
+
+/** What calling a step returns inside a pipeline: one handle, or one per declared output. */
+export type StepOutputs<R, O extends readonly string[]> = [O] extends [never]
+  ? StepOutput<R>
+  : { [K in O[number]]: StepOutput<K extends keyof R ? R[K] : never> };
+
+/** Per-invocation options: an explicit id, ordering without data, settings for this call only. */
+export interface InvocationOptions extends StepSettingsOverrides {
+  id?: string;
+  after?: StepOutput<unknown> | StepOutput<unknown>[] | Record<string, StepOutput<unknown>>;
+}
+
+export interface StepDefinition<A extends unknown[] = any[], R = any, O extends readonly string[] = any> {
+  (...args: StepArgs<A>): StepOutputs<R, O>;
+  readonly kind: "step";
+  readonly name: string;
+  /** The user's function, callable directly (in unit tests, say). */
+  readonly fn: (...args: A) => R | Promise<R>;
+  readonly outputNames: readonly string[];
+  readonly settings: ReturnType<typeof parseStepSettings>;
+  readonly codeHash: string;
+  /** Absolute path or URL of the module that defined the step. */
+  readonly sourceFile: string | undefined;
+  readonly onSuccess?: StepHook<any>;
+  readonly onFailure?: FailureHook;
+  /** A copy of this step bound to invocation options: `train.with({ id: "train_big" })(data)`. */
+  with(options: InvocationOptions): (...args: StepArgs<A>) => StepOutputs<R, O>;
+}
+
+/** Steps by defining module and name, so `orch-entrypoint` can find a step after importing its module. */
+const stepsBySource = new Map<string, StepDefinition>();
+
+export function registeredStep(sourceFile: string, name: string): StepDefinition | undefined {
+  return stepsBySource.get(`${sourceFile}#${name}`);
+}
+
+/**
+ * Declares a step. Called inside a pipeline function it records an invocation and returns typed
+ * handles; it never runs the function there.
+ *
+ * @example
+ * const train = step({ name: "train", resources: { memory: "4GB" } }, (data: Dataset, trees: number) => fit(data, trees));
+ */
+export function step<A extends unknown[], R, const O extends readonly string[] = never>(
+  options: StepOptions<O>,
+  fn: (...args: A) => R | Promise<R>,
+): StepDefinition<A, Awaited<R>, O> {
+  assertValidName("step", options.name);
+  const outputNames = options.outputs ? [...options.outputs] : ["output"];
+  for (const output of outputNames) assertValidName(`output of step "${options.name}"`, output);
+  if (new Set(outputNames).size !== outputNames.length) {
+    throw new OrchError("E_COMPILE", { step: options.name, message: `Step "${options.name}" declares an output name twice.`, hint: "Give each output a distinct name." });
+  }
+  const settings = parseStepSettings(options as unknown as Record<string, unknown>, `step "${options.name}"`);
+  const sourceFile = callerFile();
+
+  const invoke = (invocation: InvocationOptions, args: unknown[]): unknown => {
+    const builder = currentBuilder();
+    if (!builder) {
+      throw new OrchError("E_COMPILE", {
+        step: options.name,
+        message: `Step "${options.name}" was called outside a pipeline function.`,
+        hint: `Call steps inside pipeline(...); to run the function directly (e.g. in a unit test) use ${options.name}.fn(...).`,
+      });
+    }
+    return builder.invoke(definition as unknown as StepDefinition, args, invocation);
+  };
+
+  const definition = Object.assign((...args: unknown[]): unknown => invoke({}, args), {
+    kind: "step" as const,
+    fn,
+    outputNames,
+    settings,
+    codeHash: sha256(`${fn.toString()}\n${options.cacheVersion ?? ""}`),
+    sourceFile,
+    onSuccess: options.onSuccess,
+    onFailure: options.onFailure,
+    with: (invocation: InvocationOptions) => (...args: unknown[]): unknown => invoke(invocation, args),
+  });
+  // `name` of a function object is read-only; define it to be the step name.
+  Object.defineProperty(definition, "name", { value: options.name });
+  if (sourceFile) stepsBySource.set(`${sourceFile}#${options.name}`, definition as unknown as StepDefinition);
+  return definition as unknown as StepDefinition<A, Awaited<R>, O>;
+}
+
+export function isStepDefinition(value: unknown): value is StepDefinition {
+  return typeof value === "function" && (value as { kind?: unknown }).kind === "step";
+}

@@ -1,0 +1,36 @@
+import { OrchError } from "./errors.js";
+
+/** Step, pipeline, invocation and stack names. They end up in file names, so nothing else is accepted. */
+export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
+
+export function assertValidName(kind: string, name: unknown): asserts name is string {
+  if (typeof name !== "string" || !NAME_PATTERN.test(name)) {
+    throw new OrchError("E_NAME_INVALID", {
+      message: `Invalid ${kind} name ${JSON.stringify(name)}: it must match ${NAME_PATTERN.source}.`,
+      hint: `Use letters, digits, "_" and "-", start with a letter or "_", at most 63 characters (e.g. "load_data").`,
+    });
+  }
+}
+
+const FLAVOR_PATTERN = /^(@[a-z0-9][a-z0-9-._]*\/)?[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+/**
+ * Canonical flavor id: trimmed, lower-case, `_` → `-` (`local_docker` → `local-docker`).
+ * Validated because it becomes part of a package specifier we import.
+ */
+export function canonicalFlavor(flavor: string): string {
+  const id = flavor.trim().toLowerCase().replace(/_/g, "-");
+  if (!FLAVOR_PATTERN.test(id)) {
+    throw new OrchError("E_NAME_INVALID", {
+      message: `Invalid flavor ${JSON.stringify(flavor)}.`,
+      hint: `Flavors are lower-case words joined by "-" or "_" (e.g. "local_docker"), optionally scoped ("@acme/gpu").`,
+      flavor,
+    });
+  }
+  return id;
+}
+
+/** `local-docker` → `local_docker`: the id users see in settings keys and the CLI (ZenML spelling). */
+export function displayFlavor(flavor: string): string {
+  return canonicalFlavor(flavor).replace(/-/g, "_");
+}

@@ -1,0 +1,153 @@
+import type { z } from "zod";
+import { OrchError } from "../errors.js";
+import type { Snapshot } from "../snapshot/snapshot.js";
+import type { ArtifactStore } from "../store/artifact-store.js";
+import type { RunRecord, StepRecord } from "../store/journal.js";
+import type { RunObserver } from "../run/observer.js";
+import type { Schedule } from "../settings/index.js";
+
+/**
+ * Version of the contract between core and plugins. A plugin records the version it was built for
+ * (via `defineOrchestrator`); core refuses plugins built for another major contract.
+ */
+export const ORCH_PLUGIN_API = 1;
+
+const FLAVOR_ID = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+/** What an orchestrator flavor can honour; core checks a run against it before submitting. */
+export interface OrchestratorCapabilities {
+  /** Runs dynamic pipelines (the pipeline function executes at run time). */
+  dynamic: boolean;
+  schedules: {
+    cron: boolean;
+    interval: boolean;
+    once: boolean;
+    /** The backend keeps the schedule itself (`schedule` / `deleteSchedule` on the runtime). */
+    manage: boolean;
+  };
+  retries: "native" | "runner";
+  /**
+   * `exact`: enforced as given; `mapped`: rounded up to what the backend offers (instance types);
+   * `recorded`: kept in the run for reference, not enforced (a warning says so);
+   * `none`: cannot be honoured, so a step with resources is refused (a warning with strict: false).
+   */
+  resources: "exact" | "mapped" | "recorded" | "none";
+  stop: boolean;
+  logs: boolean;
+  parallel: boolean;
+  requires: { remoteArtifactStore: boolean; containerRegistry: boolean };
+}
+
+export interface PluginContext {
+  /** The user's project root (source paths in snapshots are relative to it). */
+  projectRoot: string;
+  /** Name of the stack being activated. */
+  stackName: string;
+  artifactStore: ArtifactStore;
+  containerRegistry?: { flavor: string; config: Record<string, unknown> };
+}
+
+export interface SubmitContext {
+  runId: string;
+  signal: AbortSignal;
+  observer?: RunObserver;
+  /** Step functions compiled in this process (in-process flavors use them directly). */
+  definitions?: Map<string, import("../dsl/step.js").StepDefinition>;
+  pipeline?: import("../dsl/pipeline.js").PipelineDefinition;
+  /** Keep steps of `runId` that already succeeded. */
+  resume?: boolean;
+}
+
+export interface RunHandle {
+  runId: string;
+  /** Resolves when the run has ended (synchronous flavors) — fire-and-forget flavors resolve with status "running". */
+  wait(): Promise<{ run: RunRecord; steps: StepRecord[] }>;
+  /** Where to look at the run in the backend's own UI, when there is one. */
+  url?: string;
+}
+
+export interface Orchestrator {
+  readonly flavor: string;
+  submit(snapshot: Snapshot, context: SubmitContext): Promise<RunHandle>;
+  /** Native files for `orch pipeline compile` (KFP IR, Airflow DAG, manifests …), path → contents. */
+  compile?(snapshot: Snapshot): Promise<Record<string, string>>;
+  status?(runId: string): Promise<RunRecord["status"] | undefined>;
+  stop?(runId: string): Promise<void>;
+  logs?(runId: string, stepId: string, options?: { follow?: boolean }): AsyncIterable<string>;
+  schedule?(snapshot: Snapshot, schedule: Schedule): Promise<{ id: string }>;
+  deleteSchedule?(id: string): Promise<void>;
+  listSchedules?(): Promise<{ id: string; pipeline: string; schedule: string }[]>;
+  preflight?(snapshot: Snapshot): Promise<void>;
+  dispose?(): Promise<void>;
+  /**
+   * How `orch-entrypoint orchestrate` starts one step when this flavor's in-cluster orchestrator runs
+   * the core scheduler (a Kubernetes Job per step, …). Absent: steps run in the orchestrator process.
+   */
+  stepLauncher?: import("../run/execute-run.js").StepLauncher;
+}
+
+export interface OrchestratorPlugin<S extends z.ZodType = z.ZodType> {
+  readonly kind: "orchestrator";
+  readonly apiVersion: number;
+  readonly flavor: string;
+  readonly configSchema: S;
+  readonly settingsSchema?: z.ZodType;
+  readonly capabilities: OrchestratorCapabilities;
+  create(config: z.output<S>, context: PluginContext): Promise<Orchestrator>;
+}
+
+export interface OrchestratorPluginDefinition<S extends z.ZodType> {
+  flavor: string;
+  configSchema: S;
+  settingsSchema?: z.ZodType;
+  capabilities: OrchestratorCapabilities;
+  create(config: z.output<S>, context: PluginContext): Promise<Orchestrator>;
+}
+
+/** Declares an orchestrator plugin: stamps kind and API version, checks the flavor id, freezes it. */
+export function defineOrchestrator<S extends z.ZodType>(definition: OrchestratorPluginDefinition<S>): OrchestratorPlugin<S> {
+  assertFlavorId(definition.flavor);
+  return Object.freeze({ kind: "orchestrator" as const, apiVersion: ORCH_PLUGIN_API, ...definition });
+}
+
+export interface ArtifactStorePlugin<S extends z.ZodType = z.ZodType> {
+  readonly kind: "artifact-store";
+  readonly apiVersion: number;
+  readonly flavor: string;
+  readonly configSchema: S;
+  /** True when containers/remote machines can reach the store (a bucket), false for a local folder. */
+  readonly remote: boolean;
+  create(config: z.output<S>, context: { projectRoot: string }): Promise<ArtifactStore>;
+}
+
+/** Declares an artifact-store plugin, the same way as `defineOrchestrator`. */
+export function defineArtifactStore<S extends z.ZodType>(definition: Omit<ArtifactStorePlugin<S>, "kind" | "apiVersion">): ArtifactStorePlugin<S> {
+  assertFlavorId(definition.flavor);
+  return Object.freeze({ kind: "artifact-store" as const, apiVersion: ORCH_PLUGIN_API, ...definition });
+}
+
+export type AnyPlugin = OrchestratorPlugin | ArtifactStorePlugin;
+
+function assertFlavorId(flavor: string) {
+  if (!FLAVOR_ID.test(flavor)) {
+    throw new OrchError("E_PLUGIN_INVALID", {
+      flavor,
+      message: `Plugin flavor "${flavor}" is not a canonical flavor id.`,
+      hint: 'Use lower-case kebab-case, e.g. "local-docker" (users may still write local_docker).',
+    });
+  }
+}
+
+/** Validates a component's config against its plugin's schema, naming the flavor and key on error. */
+export function parseComponentConfig<S extends z.ZodType>(plugin: { flavor: string; configSchema: S }, config: unknown): z.output<S> {
+  const parsed = plugin.configSchema.safeParse(config ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const key = issue.code === "unrecognized_keys" ? issue.keys.join(", ") : issue.path.join(".");
+  throw new OrchError("E_CONFIG_INVALID", {
+    flavor: plugin.flavor,
+    key,
+    message: `[orch] [${plugin.flavor}] ${key ? `${key}: ` : ""}${issue.message}`,
+    hint: `See the configuration keys of the ${plugin.flavor} flavor in its README (or: orch orchestrator flavor list).`,
+  });
+}

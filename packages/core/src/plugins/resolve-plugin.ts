@@ -1,0 +1,171 @@
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { moduleResolve } from "import-meta-resolve";
+import { OrchError } from "../errors.js";
+import { canonicalFlavor } from "../names.js";
+import { detectPackageManager, installCommand } from "./package-manager.js";
+import { ORCH_PLUGIN_API, type AnyPlugin, type ArtifactStorePlugin, type OrchestratorPlugin } from "./plugin.js";
+
+export type PluginKind = AnyPlugin["kind"];
+type PluginOfKind<K extends PluginKind> = K extends "orchestrator" ? OrchestratorPlugin : ArtifactStorePlugin;
+
+/** First-party flavors, for "did you mean" (the packages are @orch/plugin-<id>). */
+export const FIRST_PARTY_FLAVORS = ["local", "local-docker", "kubernetes", "kubeflow", "airflow", "vertex", "sagemaker", "azureml", "databricks"];
+
+const registered = new Map<string, AnyPlugin>();
+const resolvedCache = new Map<string, AnyPlugin>();
+
+/** Makes a plugin available by flavor in this process (bundlers, tests, typed factories). */
+export function registerPlugin(plugin: AnyPlugin): void {
+  registered.set(`${plugin.kind}:${plugin.flavor}`, plugin);
+}
+
+/** Package names tried for a flavor, in order (DESIGN §5). */
+export function pluginCandidates(flavor: string): string[] {
+  const id = canonicalFlavor(flavor);
+  if (id.startsWith("@")) {
+    const [scope, name] = id.split("/");
+    return [name ? `${scope}/orch-plugin-${name}` : `${scope}/orch-plugin`];
+  }
+  return [`@orch/plugin-${id}`, `orch-plugin-${id}`];
+}
+
+export interface ResolvePluginOptions {
+  projectRoot: string;
+  /** An explicit package or module path from the component (`package:` in the stack). */
+  package?: string;
+}
+
+/**
+ * Finds and loads the plugin for a flavor from the user's project (never from core's own
+ * node_modules): explicit package → registered in-process → @orch/plugin-<id> → orch-plugin-<id>
+ * (→ @scope/orch-plugin-<x> for scoped flavors). Only "that package is not installed" moves on.
+ */
+export async function resolvePlugin<K extends PluginKind>(kind: K, flavor: string, options: ResolvePluginOptions): Promise<PluginOfKind<K>> {
+  const id = canonicalFlavor(flavor);
+  const inProcess = registered.get(`${kind}:${id}`);
+  if (inProcess && !options.package) return inProcess as PluginOfKind<K>;
+  const cacheKey = `${options.projectRoot}\0${kind}\0${id}\0${options.package ?? ""}`;
+  const cached = resolvedCache.get(cacheKey);
+  if (cached) return cached as PluginOfKind<K>;
+
+  const parent = pathToFileURL(join(options.projectRoot, "__orch_resolve__.js"));
+  const candidates = options.package ? [options.package] : pluginCandidates(id);
+  const tried: string[] = [];
+  for (const specifier of candidates) {
+    const url = tryResolve(specifier, parent);
+    tried.push(specifier);
+    if (!url) continue;
+    let module: unknown;
+    try {
+      module = await import(url.href);
+    } catch (cause) {
+      throw new OrchError("E_PLUGIN_INVALID", {
+        flavor: id,
+        message: `Plugin package "${specifier}" for flavor "${id}" is installed but failed to load: ${(cause as Error)?.message ?? cause}`,
+        hint: `Reinstall it (${installCommand(detectPackageManager(options.projectRoot), specifier)}); a missing dependency inside it means a broken install.`,
+        cause,
+      });
+    }
+    const plugin = assertPlugin(module, kind, id, specifier);
+    resolvedCache.set(cacheKey, plugin);
+    return plugin as PluginOfKind<K>;
+  }
+  const manager = detectPackageManager(options.projectRoot);
+  const suggestion = didYouMean(id);
+  throw new OrchError("E_FLAVOR_NOT_FOUND", {
+    flavor: id,
+    message: `No ${kind} plugin found for flavor "${id}". Tried: ${tried.join(", ")} (from ${options.projectRoot}).${suggestion ? ` Did you mean "${suggestion}"?` : ""}`,
+    hint: `Install it with: ${installCommand(manager, tried[0]!)}`,
+  });
+}
+
+/** Resolves `specifier` from `parent`; undefined only when that very package/module is not found. */
+function tryResolve(specifier: string, parent: URL): URL | undefined {
+  try {
+    return moduleResolve(specifier, parent, resolveConditions());
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const message = String((error as Error).message);
+    const aboutThisSpecifier = message.includes(`'${specifier}'`) || message.includes(specifier);
+    if ((code === "ERR_MODULE_NOT_FOUND" || code === "ERR_PACKAGE_PATH_NOT_EXPORTED") && aboutThisSpecifier) return undefined;
+    throw error;
+  }
+}
+
+let conditions: Set<string> | undefined;
+/**
+ * Conditions for resolving plugin packages: Node's defaults, any `--conditions` the process runs with,
+ * and `@orch/source` when core itself runs from TypeScript source (the monorepo's live types).
+ */
+function resolveConditions(): Set<string> {
+  if (conditions) return conditions;
+  conditions = new Set(["node", "import"]);
+  const args = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg.startsWith("--conditions=")) conditions.add(arg.slice("--conditions=".length));
+    else if ((arg === "--conditions" || arg === "-C") && args[i + 1]) conditions.add(args[++i]!);
+  }
+  if (import.meta.url.endsWith(".ts")) conditions.add("@orch/source");
+  return conditions;
+}
+
+function assertPlugin(module: unknown, kind: PluginKind, id: string, specifier: string): AnyPlugin {
+  let plugin = (module as { default?: unknown })?.default;
+  // CJS interop: `module.exports = { default: plugin }` arrives as default.default.
+  if (plugin && typeof plugin === "object" && "default" in plugin && !("kind" in plugin)) plugin = (plugin as { default: unknown }).default;
+  const candidate = plugin as Partial<AnyPlugin> | undefined;
+  if (!candidate || typeof candidate !== "object" || !candidate.kind || !candidate.flavor) {
+    throw new OrchError("E_PLUGIN_INVALID", {
+      flavor: id,
+      message: `Package "${specifier}" does not default-export an orch plugin.`,
+      hint: "A plugin package must `export default defineOrchestrator({...})` (or defineArtifactStore).",
+    });
+  }
+  if (candidate.kind !== kind) {
+    throw new OrchError("E_PLUGIN_INVALID", {
+      flavor: id,
+      message: `Package "${specifier}" provides an ${candidate.kind} plugin, but an ${kind} was asked for with flavor "${id}".`,
+      hint: `Register it as ${candidate.kind === "artifact-store" ? "an artifact store" : "an orchestrator"} instead.`,
+    });
+  }
+  if (candidate.apiVersion !== ORCH_PLUGIN_API) {
+    throw new OrchError("E_PLUGIN_API_MISMATCH", {
+      flavor: id,
+      message: `Plugin "${specifier}" was built for orch plugin API ${candidate.apiVersion}, this @orch/core speaks API ${ORCH_PLUGIN_API}.`,
+      hint: `Upgrade the plugin or @orch/core so that both agree (see docs/plugins.md, "API version policy").`,
+    });
+  }
+  if (candidate.flavor !== id) {
+    throw new OrchError("E_PLUGIN_INVALID", {
+      flavor: id,
+      message: `Package "${specifier}" provides flavor "${candidate.flavor}", not "${id}".`,
+      hint: `Use --flavor=${candidate.flavor}, or fix the plugin's flavor id.`,
+    });
+  }
+  return candidate as AnyPlugin;
+}
+
+function didYouMean(id: string): string | undefined {
+  let best: { flavor: string; distance: number } | undefined;
+  for (const flavor of FIRST_PARTY_FLAVORS) {
+    const distance = levenshtein(id, flavor);
+    if (distance <= 2 && (!best || distance < best.distance)) best = { flavor, distance };
+  }
+  return best && best.flavor !== id ? best.flavor : undefined;
+}
+
+function levenshtein(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}

@@ -1,0 +1,243 @@
+import { hostname } from "node:os";
+import { OrchError, toErrorRecord } from "../errors.js";
+import { PipelineBuilder, type Invocation } from "../dsl/builder.js";
+import type { PipelineDefinition } from "../dsl/pipeline.js";
+import type { StepDefinition } from "../dsl/step.js";
+import { loadArtifact } from "../artifacts/artifact-io.js";
+import { serializeSnapshot, snapshotStep } from "../snapshot/compile.js";
+import type { Snapshot, SnapshotStep } from "../snapshot/snapshot.js";
+import type { ArtifactStore } from "../store/artifact-store.js";
+import {
+  COMPLETED_STEP_STATUSES,
+  journalKeys,
+  readRunRecord,
+  readStepRecord,
+  writeRunRecord,
+  writeStepRecord,
+  type RunRecord,
+  type RunStatus,
+  type StepRecord,
+} from "../store/journal.js";
+import { combineObservers, type RunObserver } from "./observer.js";
+import { createScheduler, type LaunchOutcome, type NodeState } from "./scheduler.js";
+import { runStep } from "./step-runner.js";
+import { findProjectRoot } from "../project.js";
+
+/** Starts one step somewhere else (a container, a Kubernetes Job) and resolves when it has ended. */
+export type StepLauncher = (request: LaunchRequest) => Promise<LaunchResult>;
+
+export interface LaunchRequest {
+  runId: string;
+  step: SnapshotStep;
+  snapshot: Snapshot;
+  signal: AbortSignal;
+  /** Raw output lines of the step (container logs) for the step log and live views. */
+  writeLog(line: string): void;
+}
+
+export interface LaunchResult {
+  /** Why the step failed when it could not write its own record (crash, OOM kill, image missing). */
+  failureReason?: string;
+}
+
+export interface ExecuteRunOptions {
+  snapshot: Snapshot;
+  runId: string;
+  store: ArtifactStore;
+  /** Step functions for in-process execution (static pipelines). */
+  definitions?: Map<string, StepDefinition>;
+  /** The pipeline itself, required for dynamic pipelines (its function runs now). */
+  pipeline?: PipelineDefinition;
+  maxParallelism?: number;
+  signal?: AbortSignal;
+  observer?: RunObserver;
+  /** Runs steps elsewhere; default: in this process. */
+  launch?: StepLauncher;
+  /** Keep steps of this run that already succeeded (resume after a crash or a stop). */
+  resume?: boolean;
+  stack?: string;
+  orchestrator?: string;
+  projectRoot?: string;
+}
+
+/**
+ * Executes a snapshot: writes the journal (snapshot, run record, step records), schedules steps with
+ * the topological scheduler and launches each in-process or through `launch`. Always ends the run
+ * record in a final state, whatever happens.
+ */
+export async function executeRun(options: ExecuteRunOptions): Promise<{ run: RunRecord; steps: StepRecord[] }> {
+  const { store, runId } = options;
+  let snapshot = options.snapshot;
+  const observer = combineObservers([options.observer]);
+  const records = new Map<string, StepRecord>();
+  const previous = options.resume ? await readRunRecord(store, runId) : undefined;
+  const run: RunRecord = {
+    runId,
+    pipeline: snapshot.pipeline.name,
+    pipelineHash: snapshot.pipeline.hash,
+    status: "running",
+    startedAt: previous?.startedAt ?? new Date().toISOString(),
+    ...(options.stack ? { stack: options.stack } : {}),
+    ...(options.orchestrator ? { orchestrator: options.orchestrator } : {}),
+    parameters: snapshot.parameters,
+    host: hostname(),
+    pid: process.pid,
+  };
+  await store.write(journalKeys.snapshot(runId), serializeSnapshot(snapshot));
+  await writeRunRecord(store, run);
+  await observer.runStarted(run, snapshot);
+
+  const onRecord = (record: StepRecord) => {
+    records.set(record.stepId, record);
+    void observer.stepUpdated(record);
+  };
+  const dynamicSteps = new Map<string, { step: SnapshotStep; definition: StepDefinition }>();
+  const stepById = (id: string) => snapshot.steps[id] ?? dynamicSteps.get(id)!.step;
+  const definitionOf = (id: string) => options.definitions?.get(id) ?? dynamicSteps.get(id)?.definition;
+
+  const launchInProcess = async (id: string, signal: AbortSignal): Promise<LaunchOutcome> => {
+    const definition = definitionOf(id);
+    if (!definition) throw new Error(`No step function for "${id}"`);
+    const record = await runStep({
+      snapshot,
+      step: stepById(id),
+      runId,
+      store,
+      definition,
+      signal,
+      upstreamRecord: async (upstreamId) => records.get(upstreamId) ?? readStepRecord(store, runId, upstreamId),
+      onRecord,
+      onLogLine: (line) => observer.logLine(id, line),
+    });
+    return record.status as LaunchOutcome;
+  };
+
+  const launchElsewhere = async (id: string, signal: AbortSignal): Promise<LaunchOutcome> => {
+    const step = stepById(id);
+    onRecord({ runId, stepId: id, name: step.name, status: "running", attempts: 0, startedAt: new Date().toISOString(), outputs: {}, metadata: {} });
+    let result: LaunchResult = {};
+    try {
+      result = await options.launch!({ runId, step, snapshot, signal, writeLog: (line) => observer.logLine(id, line) });
+    } catch (error) {
+      result = { failureReason: (error as Error)?.message ?? String(error) };
+    }
+    const written = await readStepRecord(store, runId, id);
+    if (written && written.status !== "running") {
+      onRecord(written);
+      return written.status as LaunchOutcome;
+    }
+    // The step process died before it could finish its record (killed, out of memory, never started).
+    const failed: StepRecord = {
+      ...(written ?? { runId, stepId: id, name: step.name, attempts: 1, outputs: {}, metadata: {} }),
+      status: signal.aborted ? "stopped" : "failed",
+      finishedAt: new Date().toISOString(),
+      error: { message: result.failureReason ?? "the step process ended without writing its result" },
+    };
+    await writeStepRecord(store, failed);
+    onRecord(failed);
+    return failed.status as LaunchOutcome;
+  };
+
+  const scheduler = createScheduler({
+    concurrency: options.maxParallelism ?? Number.POSITIVE_INFINITY,
+    failFast: snapshot.pipeline.settings.executionMode !== "continue-on-failure",
+    signal: options.signal,
+    launch: options.launch ? launchElsewhere : launchInProcess,
+    async onNotLaunched(id, state, reason) {
+      const step = stepById(id);
+      const record: StepRecord = { runId, stepId: id, name: step.name, status: state, attempts: 0, outputs: {}, metadata: {}, error: { message: `not run: ${reason}` } };
+      await writeStepRecord(store, record);
+      onRecord(record);
+    },
+  });
+
+  let failure: unknown;
+  try {
+    const schedule = async (step: SnapshotStep): Promise<NodeState> => {
+      const existing = options.resume ? await readStepRecord(store, runId, step.id) : undefined;
+      if (existing && COMPLETED_STEP_STATUSES.has(existing.status)) {
+        records.set(step.id, existing);
+        scheduler.addCompleted(step.id, step.upstream, existing.status as "succeeded" | "cached");
+        return existing.status as NodeState;
+      }
+      return scheduler.add(step.id, step.upstream);
+    };
+    if (snapshot.pipeline.dynamic) {
+      snapshot = await runDynamicPipeline({ ...options, snapshot }, scheduler, dynamicSteps, records, schedule);
+    } else {
+      for (const id of snapshot.order) await schedule(snapshot.steps[id]!);
+    }
+  } catch (error) {
+    failure = error;
+  } finally {
+    scheduler.close();
+  }
+  const states = await scheduler.done();
+  const steps = [...states.keys()].map((id) => records.get(id)!).filter(Boolean);
+  run.status = finalStatus(states, options.signal?.aborted ?? false, failure);
+  run.finishedAt = new Date().toISOString();
+  if (failure) run.error = toErrorRecord(failure);
+  if (snapshot.pipeline.dynamic) await store.write(journalKeys.snapshot(runId), serializeSnapshot(snapshot));
+  await writeRunRecord(store, run);
+  await observer.runFinished(run, steps);
+  return { run, steps };
+}
+
+function finalStatus(states: Map<string, NodeState>, aborted: boolean, failure: unknown): RunStatus {
+  if (aborted) return "stopped";
+  if (failure) return "failed";
+  for (const state of states.values()) if (state === "failed" || state === "skipped" || state === "stopped") return "failed";
+  return "succeeded";
+}
+
+/**
+ * Runs a dynamic pipeline's function now. Each step call is scheduled at once; `handle.load()` waits
+ * for that step and loads its output. Discovered steps are added to the snapshot as they appear.
+ */
+async function runDynamicPipeline(
+  options: ExecuteRunOptions,
+  scheduler: ReturnType<typeof createScheduler>,
+  dynamicSteps: Map<string, { step: SnapshotStep; definition: StepDefinition }>,
+  records: Map<string, StepRecord>,
+  schedule: (step: SnapshotStep) => Promise<NodeState>,
+): Promise<Snapshot> {
+  const pipeline = options.pipeline;
+  if (!pipeline) {
+    throw new OrchError("E_SOURCE_LOAD", {
+      message: `Pipeline "${options.snapshot.pipeline.name}" is dynamic, so its function must be loaded to run it.`,
+      hint: "Run it through pipeline.run() or orch-entrypoint orchestrate, which load the pipeline's module.",
+    });
+  }
+  const projectRoot = options.projectRoot ?? findProjectRoot();
+  const snapshot: Snapshot = { ...options.snapshot, steps: { ...options.snapshot.steps }, order: [...options.snapshot.order] };
+  // Each step's final state, in call order; scheduling awaits the snapshot write for external launchers.
+  const completion = new Map<string, Promise<NodeState>>();
+  const builder = new PipelineBuilder(pipeline.name, pipeline.settings, {
+    onInvoke(invocation: Invocation) {
+      const step = snapshotStep(invocation, projectRoot);
+      dynamicSteps.set(step.id, { step, definition: invocation.definition });
+      snapshot.steps[step.id] = step;
+      snapshot.order.push(step.id);
+      // A step launched elsewhere reads its spec from snapshot.json, so that is written first.
+      const persisted = options.launch ? options.store.write(journalKeys.snapshot(options.runId), serializeSnapshot(snapshot)) : Promise.resolve();
+      completion.set(step.id, persisted.then(() => schedule(step)));
+    },
+    async loadOutput(stepId, output) {
+      await completion.get(stepId);
+      const record = records.get(stepId) ?? (await readStepRecord(options.store, options.runId, stepId));
+      const artifact = record?.outputs[output];
+      if (!record || !artifact) {
+        throw new OrchError("E_STEP_FAILED", {
+          step: stepId,
+          message: `Step "${stepId}" did not produce output "${output}" (status: ${record?.status ?? "unknown"}), so the dynamic pipeline cannot continue.`,
+          hint: `See the step's log: orch run logs ${options.runId} --step ${stepId}`,
+        });
+      }
+      return loadArtifact(options.store, artifact.artifactId, artifact.materializer);
+    },
+  });
+  await builder.run(() => pipeline.fn(snapshot.parameters, { runId: options.runId, signal: options.signal ?? new AbortController().signal }));
+  // Steps called but never awaited still belong to the run; the scheduler waits for them after close().
+  await Promise.all(completion.values());
+  return snapshot;
+}

@@ -1,0 +1,131 @@
+import { OrchError } from "../errors.js";
+import { newRunId } from "../ids.js";
+import type { PipelineDefinition } from "../dsl/pipeline.js";
+import type { StepDefinition } from "../dsl/step.js";
+import { loadArtifact } from "../artifacts/artifact-io.js";
+import { compilePipeline } from "../snapshot/compile.js";
+import { findProjectRoot } from "../project.js";
+import { checkCapabilities } from "../plugins/capabilities.js";
+import { activateStack, resolveStack, type StackDefinition } from "../plugins/stack.js";
+import type { ArtifactStore } from "../store/artifact-store.js";
+import type { RunRecord, StepRecord } from "../store/journal.js";
+import type { Snapshot } from "../snapshot/snapshot.js";
+import type { RunObserver } from "./observer.js";
+import { isEntrypointLoading } from "./entrypoint-state.js";
+
+export interface RunOptions<P = Record<string, unknown>> {
+  /** A stack object, a stack name known to the host (the orch CLI), or the active/default stack. */
+  stack?: StackDefinition | string;
+  params?: P;
+  /** Stops the run when aborted: launching stops, running steps see the signal, the run ends `stopped`. */
+  signal?: AbortSignal;
+  observer?: RunObserver;
+  projectRoot?: string;
+  /** false: settings the flavor cannot honour are warnings, not errors. Default true. */
+  strict?: boolean;
+  /** Stop on Ctrl-C (SIGINT/SIGTERM) while the run is in progress. Default true. */
+  handleSignals?: boolean;
+  /** Use this run id (the CLI and native schedulers choose theirs). */
+  runId?: string;
+}
+
+/** The outcome of a run, with typed access to step outputs. */
+export interface RunResult {
+  runId: string;
+  status: RunRecord["status"];
+  run: RunRecord;
+  steps: StepRecord[];
+  snapshot: Snapshot;
+  artifactStore: ArtifactStore;
+  /** The record of one step invocation (by id: `train`, `train_2` …). */
+  step(id: string): StepRecord | undefined;
+  /** Loads an output of a step. Pass the step definition for a typed value; the id defaults to its name. */
+  load<R>(step: StepDefinition<any, R, any>, options?: { id?: string; output?: string }): Promise<R>;
+  load(stepId: string, options?: { output?: string }): Promise<unknown>;
+}
+
+/** Compiles, checks and submits a pipeline to a stack's orchestrator, and waits for the run to end. */
+export async function runPipeline(pipeline: PipelineDefinition, options: RunOptions<unknown>): Promise<RunResult> {
+  if (isEntrypointLoading()) {
+    throw new OrchError("E_USAGE", {
+      message: `pipeline "${pipeline.name}".run() was called while orch-entrypoint was importing the module that defines it.`,
+      hint: "Don't run pipelines at the top level of a module that defines steps; put the run call in a separate main module.",
+    });
+  }
+  const projectRoot = options.projectRoot ?? findProjectRoot();
+  const stack = await activateStack(await resolveStack(options.stack), projectRoot);
+  const { snapshot, definitions } = compilePipeline(pipeline, options.params, { projectRoot });
+  const plugin = stack.orchestrator.plugin;
+  checkCapabilities(plugin, snapshot, {
+    artifactStoreRemote: stack.artifactStoreRemote,
+    hasContainerRegistry: stack.containerRegistry !== undefined,
+    strict: options.strict ?? true,
+    warn: (message) => process.stderr.write(`[orch] warning: ${message}\n`),
+  });
+
+  const runId = options.runId ?? newRunId();
+  const controller = new AbortController();
+  options.signal?.addEventListener("abort", () => controller.abort(options.signal?.reason), { once: true });
+  const stopOnSignal = () => {
+    process.stderr.write(`\n[orch] stopping run ${runId}: no new steps start; running steps are told to stop (Ctrl-C again to exit now)\n`);
+    process.removeListener("SIGINT", stopOnSignal);
+    process.removeListener("SIGTERM", stopOnSignal);
+    controller.abort(new OrchError("E_CANCELLED", { message: "The run was stopped by a signal." }));
+  };
+  const handleSignals = options.handleSignals ?? true;
+  if (handleSignals) {
+    process.on("SIGINT", stopOnSignal);
+    process.on("SIGTERM", stopOnSignal);
+  }
+  const orchestrator = await plugin.create(stack.orchestrator.config, {
+    projectRoot,
+    stackName: stack.name,
+    artifactStore: stack.artifactStore,
+    ...(stack.containerRegistry ? { containerRegistry: stack.containerRegistry } : {}),
+  });
+  try {
+    await orchestrator.preflight?.(snapshot);
+    const handle = await orchestrator.submit(snapshot, {
+      runId,
+      signal: controller.signal,
+      definitions,
+      pipeline,
+      ...(options.observer ? { observer: options.observer } : {}),
+    });
+    const { run, steps } = await handle.wait();
+    return createRunResult(run, steps, snapshot, stack.artifactStore);
+  } finally {
+    if (handleSignals) {
+      process.removeListener("SIGINT", stopOnSignal);
+      process.removeListener("SIGTERM", stopOnSignal);
+    }
+    await orchestrator.dispose?.();
+  }
+}
+
+export function createRunResult(run: RunRecord, steps: StepRecord[], snapshot: Snapshot, store: ArtifactStore): RunResult {
+  const byId = new Map(steps.map((s) => [s.stepId, s]));
+  return {
+    runId: run.runId,
+    status: run.status,
+    run,
+    steps,
+    snapshot,
+    artifactStore: store,
+    step: (id) => byId.get(id),
+    async load(step: StepDefinition | string, options: { id?: string; output?: string } = {}) {
+      const id = typeof step === "string" ? step : (options.id ?? step.name);
+      const record = byId.get(id);
+      const outputName = options.output ?? (record ? Object.keys(record.outputs)[0] : undefined);
+      const output = outputName ? record?.outputs[outputName] : undefined;
+      if (!record || !output) {
+        throw new OrchError("E_ARTIFACT_NOT_FOUND", {
+          step: id,
+          message: `Run ${run.runId} has no output ${options.output ? `"${options.output}" ` : ""}for step "${id}"${record ? ` (status: ${record.status})` : ""}.`,
+          hint: `Steps in this run: ${[...byId.keys()].join(", ")}.`,
+        });
+      }
+      return loadArtifact(store, output.artifactId, output.materializer);
+    },
+  } as RunResult;
+}

@@ -1,0 +1,148 @@
+import pLimit from "p-limit";
+
+export type LaunchOutcome = "succeeded" | "cached" | "failed" | "stopped";
+export type NodeState = LaunchOutcome | "skipped";
+
+export interface SchedulerOptions {
+  /** At most this many launches run at once. */
+  concurrency: number;
+  /** Stop launching at the first failure (the rest ends `skipped`), or only skip what depends on it. */
+  failFast: boolean;
+  /** Aborting stops launching; what has not started ends `stopped`, running launches see the signal. */
+  signal?: AbortSignal;
+  launch(id: string, signal: AbortSignal): Promise<LaunchOutcome>;
+  /** Told about every node that ends without being launched. */
+  onNotLaunched?(id: string, state: "skipped" | "stopped", reason: string): void | Promise<void>;
+}
+
+interface NodeEntry {
+  id: string;
+  upstream: readonly string[];
+  state: "waiting" | "queued" | "running" | NodeState;
+  done: Promise<NodeState>;
+  settle: (state: NodeState) => void;
+}
+
+/**
+ * The topological scheduler every in-process and in-cluster flavor shares. Nodes may be added while
+ * it runs (dynamic pipelines); a node starts once all its upstream nodes succeeded.
+ */
+export function createScheduler(options: SchedulerOptions) {
+  const limit = pLimit(Math.max(1, options.concurrency));
+  const nodes = new Map<string, NodeEntry>();
+  const dependents = new Map<string, string[]>();
+  const stepController = new AbortController();
+  let haltReason: string | undefined;
+  let closed = false;
+  let resolveAll: () => void = () => {};
+  const allDone = new Promise<void>((resolve) => (resolveAll = resolve));
+
+  const onAbort = () => {
+    stepController.abort(options.signal?.reason);
+    halt("the run was stopped");
+  };
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener("abort", onAbort, { once: true });
+
+  function halt(reason: string) {
+    haltReason ??= reason;
+    // Nodes still waiting for their upstream will never start now.
+    for (const node of nodes.values()) if (node.state === "waiting") void finishUnlaunched(node);
+  }
+
+  function stateWhenHalted(): "skipped" | "stopped" {
+    return options.signal?.aborted ? "stopped" : "skipped";
+  }
+
+  async function finishUnlaunched(node: NodeEntry, state = stateWhenHalted(), reason = haltReason ?? "") {
+    node.state = state;
+    try {
+      await options.onNotLaunched?.(node.id, state, reason);
+    } finally {
+      settle(node, state);
+    }
+  }
+
+  function settle(node: NodeEntry, state: NodeState) {
+    node.state = state;
+    node.settle(state);
+    for (const child of dependents.get(node.id) ?? []) consider(nodes.get(child)!);
+    checkAllDone();
+  }
+
+  function checkAllDone() {
+    if (!closed) return;
+    for (const node of nodes.values()) if (!isFinal(node.state)) return;
+    options.signal?.removeEventListener("abort", onAbort);
+    resolveAll();
+  }
+
+  function consider(node: NodeEntry) {
+    if (node.state !== "waiting") return;
+    if (haltReason) return void finishUnlaunched(node);
+    const parents = node.upstream.map((id) => nodes.get(id)!);
+    const blocked = parents.find((p) => p.state === "failed" || p.state === "skipped" || p.state === "stopped");
+    if (blocked) return void finishUnlaunched(node, "skipped", `upstream step "${blocked.id}" ${blocked.state === "failed" ? "failed" : `was ${blocked.state}`}`);
+    if (!parents.every((p) => p.state === "succeeded" || p.state === "cached")) return;
+    node.state = "queued";
+    void limit(async () => {
+      // Halted while waiting for a slot: never launch.
+      if (haltReason) return finishUnlaunched(node);
+      node.state = "running";
+      let outcome: LaunchOutcome;
+      try {
+        outcome = await options.launch(node.id, stepController.signal);
+      } catch {
+        outcome = "failed";
+      }
+      if (outcome === "failed" && options.failFast) halt(`step "${node.id}" failed (fail-fast)`);
+      settle(node, outcome);
+    });
+  }
+
+  return {
+    /** Adds a node; its upstream ids must have been added before (call order is topological). */
+    add(id: string, upstream: readonly string[]): Promise<NodeState> {
+      if (nodes.has(id)) throw new Error(`Scheduler: node "${id}" added twice`);
+      if (closed) throw new Error(`Scheduler: node "${id}" added after close()`);
+      for (const parent of upstream) {
+        if (!nodes.has(parent)) throw new Error(`Scheduler: node "${id}" depends on unknown node "${parent}"`);
+        dependents.set(parent, [...(dependents.get(parent) ?? []), id]);
+      }
+      let settleNode!: (state: NodeState) => void;
+      const done = new Promise<NodeState>((resolve) => (settleNode = resolve));
+      const node: NodeEntry = { id, upstream, state: "waiting", done, settle: settleNode };
+      nodes.set(id, node);
+      consider(node);
+      return done;
+    },
+    /** Marks a node as already finished (a resumed run's completed step). */
+    addCompleted(id: string, upstream: readonly string[], state: "succeeded" | "cached"): void {
+      let settleNode!: (state: NodeState) => void;
+      const done = new Promise<NodeState>((resolve) => (settleNode = resolve));
+      for (const parent of upstream) dependents.set(parent, [...(dependents.get(parent) ?? []), id]);
+      const node: NodeEntry = { id, upstream, state, done, settle: settleNode };
+      nodes.set(id, node);
+      settleNode(state);
+    },
+    /** No more nodes will be added. */
+    close(): void {
+      closed = true;
+      checkAllDone();
+    },
+    /** Resolves with every node's final state once closed and all nodes have ended. */
+    async done(): Promise<Map<string, NodeState>> {
+      await allDone;
+      return new Map([...nodes].map(([id, node]) => [id, node.state as NodeState]));
+    },
+    get halted(): boolean {
+      return haltReason !== undefined;
+    },
+  };
+}
+
+function isFinal(state: NodeEntry["state"]): state is NodeState {
+  return state !== "waiting" && state !== "queued" && state !== "running";
+}
+
+export type Scheduler = ReturnType<typeof createScheduler>;

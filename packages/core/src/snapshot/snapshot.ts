@@ -1,0 +1,75 @@
+import { z } from "zod";
+import { OrchError } from "../errors.js";
+import { MergedStepSettingsSchema, StepSettingsInputSchema } from "../dsl/settings.js";
+import { ScheduleSchema } from "../settings/index.js";
+
+export const SNAPSHOT_SCHEMA_VERSION = 1;
+
+const JsonValue = z.json();
+
+export const InputBindingSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("artifact"), step: z.string(), output: z.string() }).strict(),
+  z.object({ kind: z.literal("param"), value: JsonValue }).strict(),
+  z.object({ kind: z.literal("undefined") }).strict(),
+]);
+
+export const SnapshotStepSchema = z
+  .object({
+    id: z.string().describe("Invocation id: the step name, then name_2, name_3 … in call order, or an explicit id."),
+    name: z.string().describe("Step name."),
+    source: z.object({ module: z.string().describe("Module defining the step, relative to the project root.") }).strict(),
+    codeHash: z.string().describe("sha256 of the step function's source and cacheVersion."),
+    inputs: z.array(InputBindingSchema).describe("Positional arguments: another step's output or a literal parameter."),
+    upstream: z.array(z.string()).describe("Invocation ids this step waits for."),
+    outputs: z.array(z.string()).describe("Output names."),
+    settings: MergedStepSettingsSchema,
+  })
+  .strict();
+
+export const PipelineSettingsSchema = StepSettingsInputSchema.extend({
+  executionMode: z
+    .enum(["fail-fast", "continue-on-failure"])
+    .default("fail-fast")
+    .describe("fail-fast stops launching steps at the first failure; continue-on-failure only skips what depends on it."),
+}).strict();
+
+/** The one document every orchestrator consumes (DESIGN §3). */
+export const SnapshotSchema = z
+  .object({
+    schemaVersion: z.literal(SNAPSHOT_SCHEMA_VERSION),
+    pipeline: z
+      .object({
+        name: z.string(),
+        hash: z.string().describe("Structural hash: steps, code and wiring, not parameter values."),
+        dynamic: z.boolean(),
+        source: z
+          .object({ module: z.string(), export: z.string().optional() })
+          .strict()
+          .nullable()
+          .describe("Module defining the pipeline, relative to the project root."),
+        settings: PipelineSettingsSchema,
+        schedule: ScheduleSchema.optional(),
+      })
+      .strict(),
+    parameters: z.record(z.string(), JsonValue),
+    steps: z.record(z.string(), SnapshotStepSchema),
+    order: z.array(z.string()).describe("A topological order of the steps."),
+  })
+  .strict();
+
+export type Snapshot = z.output<typeof SnapshotSchema>;
+export type SnapshotStep = z.output<typeof SnapshotStepSchema>;
+export type PipelineSettings = z.output<typeof PipelineSettingsSchema>;
+
+/** Validates JSON read from disk or received from another process. */
+export function parseSnapshot(value: unknown, origin: string): Snapshot {
+  const parsed = SnapshotSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new OrchError("E_SNAPSHOT_INVALID", {
+      message: `The snapshot from ${origin} is not valid: ${issue.path.join(".")}: ${issue.message}`,
+      hint: "It was written by an incompatible orch version or edited by hand; compile the pipeline again.",
+    });
+  }
+  return parsed.data;
+}
