@@ -1,6 +1,6 @@
 import { loadArtifact, readArtifactMeta } from "./artifacts/artifact-io.js";
 import { OrchError } from "./errors.js";
-import type { StepDefinition } from "./dsl/step.js";
+import type { StepRef } from "./run/run-pipeline.js";
 import type { ArtifactStore } from "./store/artifact-store.js";
 import { createLocalArtifactStore } from "./store/local-store.js";
 import { listRunIds, readRunRecord, readStepRecords, type ArtifactMeta, type RunRecord, type StepRecord } from "./store/journal.js";
@@ -42,7 +42,7 @@ export function createClient(store: ArtifactStore | string) {
     loadArtifact: <T = unknown>(artifactId: string) => loadArtifact<T>(artifactStore, artifactId),
     artifactMeta: (artifactId: string): Promise<ArtifactMeta | undefined> => readArtifactMeta(artifactStore, artifactId),
     /** Loads a step's output from a run; pass the step definition for a typed value. */
-    async loadOutput<R>(runId: string, step: StepDefinition<any, R, any> | string, options: { id?: string; output?: string } = {}): Promise<R> {
+    async loadOutput<R>(runId: string, step: StepRef<R> | string, options: { id?: string; output?: string } = {}): Promise<R> {
       const stepId = typeof step === "string" ? step : (options.id ?? step.name);
       const steps = await readStepRecords(artifactStore, runId);
       const record = steps.find((s) => s.stepId === stepId);

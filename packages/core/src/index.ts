@@ -40,10 +40,10 @@ export {
 
 export { createScheduler, type Scheduler, type SchedulerOptions, type LaunchOutcome, type NodeState } from "./run/scheduler.js";
 export { runStep, type RunStepOptions } from "./run/step-runner.js";
-export { executeRun, type ExecuteRunOptions, type StepLauncher, type LaunchRequest, type LaunchResult } from "./run/execute-run.js";
+export { executeRun, type ExecuteRunOptions, type RunOutcome, type StepLauncher, type LaunchRequest, type LaunchResult } from "./run/execute-run.js";
 export { getStepContext, type StepContext, type StepLogger } from "./run/step-context.js";
 export { combineObservers, type RunObserver } from "./run/observer.js";
-export { createRunResult, type RunOptions, type RunResult } from "./run/run-pipeline.js";
+export { createRunResult, type RunOptions, type RunResult, type StepRef } from "./run/run-pipeline.js";
 export { computeCacheKey } from "./run/cache-key.js";
 export { importUserModule, loadStepDefinitions, loadPipelineDefinition } from "./run/load-source.js";
 

@@ -12,7 +12,7 @@ export function assertValidName(kind: string, name: unknown): asserts name is st
   }
 }
 
-const FLAVOR_PATTERN = /^(@[a-z0-9][a-z0-9-._]*\/)?[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const FLAVOR_PATTERN = /^(@[a-z0-9][a-z0-9-._]*(\/[a-z][a-z0-9]*(-[a-z0-9]+)*)?|[a-z][a-z0-9]*(-[a-z0-9]+)*)$/;
 
 /**
  * Canonical flavor id: trimmed, lower-case, `_` → `-` (`local_docker` → `local-docker`).

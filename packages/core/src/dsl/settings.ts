@@ -3,6 +3,15 @@ import { OrchError } from "../errors.js";
 import { canonicalFlavor } from "../names.js";
 import { ResourceSettingsSchema, RetryPolicySchema } from "../settings/index.js";
 
+/** RetryPolicy with every field optional and no defaults, so layers merge field by field. */
+const RetryOverridesSchema = z
+  .object(
+    Object.fromEntries(
+      Object.entries(RetryPolicySchema.shape).map(([key, field]) => [key, (field instanceof z.ZodDefault ? field.unwrap() : field).optional()]),
+    ) as unknown as { [K in keyof typeof RetryPolicySchema.shape]: z.ZodOptional<z.ZodType<z.output<typeof RetryPolicySchema>[K]>> },
+  )
+  .strict();
+
 /**
  * Settings a step, a pipeline or a single invocation may carry. Precedence when merged:
  * invocation > step > pipeline > defaults; `resources`, `retry` and each flavor's settings merge
@@ -11,7 +20,7 @@ import { ResourceSettingsSchema, RetryPolicySchema } from "../settings/index.js"
 export const StepSettingsInputSchema = z
   .object({
     resources: ResourceSettingsSchema.optional().describe("CPU, GPU and memory the step needs."),
-    retry: RetryPolicySchema.partial().optional().describe("How often and how fast to retry a failing step."),
+    retry: RetryOverridesSchema.optional().describe("How often and how fast to retry a failing step."),
     cache: z.boolean().optional().describe("Reuse outputs of an identical earlier execution. Default true."),
     cacheVersion: z.string().optional().describe("Bump to invalidate cached outputs without changing code."),
     timeout: z.number().positive().optional().describe("Seconds an attempt may take before it fails."),

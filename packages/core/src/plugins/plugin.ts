@@ -61,7 +61,7 @@ export interface SubmitContext {
 export interface RunHandle {
   runId: string;
   /** Resolves when the run has ended (synchronous flavors) — fire-and-forget flavors resolve with status "running". */
-  wait(): Promise<{ run: RunRecord; steps: StepRecord[] }>;
+  wait(): Promise<{ run: RunRecord; steps: StepRecord[]; snapshot?: Snapshot }>;
   /** Where to look at the run in the backend's own UI, when there is one. */
   url?: string;
 }

@@ -137,10 +137,12 @@ function assertPlugin(module: unknown, kind: PluginKind, id: string, specifier: 
       hint: `Upgrade the plugin or @orch/core so that both agree (see docs/plugins.md, "API version policy").`,
     });
   }
-  if (candidate.flavor !== id) {
+  // A scoped flavor `@acme/gpu` is provided by a plugin whose own flavor id is `gpu`.
+  const expected = id.startsWith("@") ? id.split("/")[1] : id;
+  if (expected !== undefined && candidate.flavor !== expected) {
     throw new OrchError("E_PLUGIN_INVALID", {
       flavor: id,
-      message: `Package "${specifier}" provides flavor "${candidate.flavor}", not "${id}".`,
+      message: `Package "${specifier}" provides flavor "${candidate.flavor}", not "${expected}".`,
       hint: `Use --flavor=${candidate.flavor}, or fix the plugin's flavor id.`,
     });
   }

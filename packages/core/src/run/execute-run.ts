@@ -40,6 +40,13 @@ export interface LaunchResult {
   failureReason?: string;
 }
 
+/** How a run ended, with the final snapshot (dynamic pipelines add steps as they run). */
+export interface RunOutcome {
+  run: RunRecord;
+  steps: StepRecord[];
+  snapshot: Snapshot;
+}
+
 export interface ExecuteRunOptions {
   snapshot: Snapshot;
   runId: string;
@@ -65,7 +72,7 @@ export interface ExecuteRunOptions {
  * the topological scheduler and launches each in-process or through `launch`. Always ends the run
  * record in a final state, whatever happens.
  */
-export async function executeRun(options: ExecuteRunOptions): Promise<{ run: RunRecord; steps: StepRecord[] }> {
+export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome> {
   const { store, runId } = options;
   let snapshot = options.snapshot;
   const observer = combineObservers([options.observer]);
@@ -153,14 +160,15 @@ export async function executeRun(options: ExecuteRunOptions): Promise<{ run: Run
 
   let failure: unknown;
   try {
-    const schedule = async (step: SnapshotStep): Promise<NodeState> => {
+    // Resolves once the step is handed to the scheduler; `ended` resolves when the step has ended.
+    const schedule = async (step: SnapshotStep): Promise<{ ended: Promise<NodeState> }> => {
       const existing = options.resume ? await readStepRecord(store, runId, step.id) : undefined;
       if (existing && COMPLETED_STEP_STATUSES.has(existing.status)) {
         records.set(step.id, existing);
         scheduler.addCompleted(step.id, step.upstream, existing.status as "succeeded" | "cached");
-        return existing.status as NodeState;
+        return { ended: Promise.resolve(existing.status as NodeState) };
       }
-      return scheduler.add(step.id, step.upstream);
+      return { ended: scheduler.add(step.id, step.upstream) };
     };
     if (snapshot.pipeline.dynamic) {
       snapshot = await runDynamicPipeline({ ...options, snapshot }, scheduler, dynamicSteps, records, schedule);
@@ -180,7 +188,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<{ run: Run
   if (snapshot.pipeline.dynamic) await store.write(journalKeys.snapshot(runId), serializeSnapshot(snapshot));
   await writeRunRecord(store, run);
   await observer.runFinished(run, steps);
-  return { run, steps };
+  return { run, steps, snapshot };
 }
 
 function finalStatus(states: Map<string, NodeState>, aborted: boolean, failure: unknown): RunStatus {
@@ -199,7 +207,7 @@ async function runDynamicPipeline(
   scheduler: ReturnType<typeof createScheduler>,
   dynamicSteps: Map<string, { step: SnapshotStep; definition: StepDefinition }>,
   records: Map<string, StepRecord>,
-  schedule: (step: SnapshotStep) => Promise<NodeState>,
+  schedule: (step: SnapshotStep) => Promise<{ ended: Promise<NodeState> }>,
 ): Promise<Snapshot> {
   const pipeline = options.pipeline;
   if (!pipeline) {
@@ -220,7 +228,7 @@ async function runDynamicPipeline(
       snapshot.order.push(step.id);
       // A step launched elsewhere reads its spec from snapshot.json, so that is written first.
       const persisted = options.launch ? options.store.write(journalKeys.snapshot(options.runId), serializeSnapshot(snapshot)) : Promise.resolve();
-      completion.set(step.id, persisted.then(() => schedule(step)));
+      completion.set(step.id, persisted.then(() => schedule(step)).then((scheduled) => scheduled.ended));
     },
     async loadOutput(stepId, output) {
       await completion.get(stepId);

@@ -1,7 +1,6 @@
 import { OrchError } from "../errors.js";
 import { newRunId } from "../ids.js";
 import type { PipelineDefinition } from "../dsl/pipeline.js";
-import type { StepDefinition } from "../dsl/step.js";
 import { loadArtifact } from "../artifacts/artifact-io.js";
 import { compilePipeline } from "../snapshot/compile.js";
 import { findProjectRoot } from "../project.js";
@@ -29,6 +28,9 @@ export interface RunOptions<P = Record<string, unknown>> {
   runId?: string;
 }
 
+/** Anything with a step's name and function: a step definition, for typed loading. */
+export type StepRef<R> = { readonly name: string; readonly fn: (...args: any[]) => R | Promise<R> };
+
 /** The outcome of a run, with typed access to step outputs. */
 export interface RunResult {
   runId: string;
@@ -40,7 +42,8 @@ export interface RunResult {
   /** The record of one step invocation (by id: `train`, `train_2` …). */
   step(id: string): StepRecord | undefined;
   /** Loads an output of a step. Pass the step definition for a typed value; the id defaults to its name. */
-  load<R>(step: StepDefinition<any, R, any>, options?: { id?: string; output?: string }): Promise<R>;
+  load<R, K extends keyof R & string>(step: StepRef<R>, options: { id?: string; output: K }): Promise<R[K]>;
+  load<R>(step: StepRef<R>, options?: { id?: string }): Promise<R>;
   load(stepId: string, options?: { output?: string }): Promise<unknown>;
 }
 
@@ -92,8 +95,8 @@ export async function runPipeline(pipeline: PipelineDefinition, options: RunOpti
       pipeline,
       ...(options.observer ? { observer: options.observer } : {}),
     });
-    const { run, steps } = await handle.wait();
-    return createRunResult(run, steps, snapshot, stack.artifactStore);
+    const outcome = await handle.wait();
+    return createRunResult(outcome.run, outcome.steps, outcome.snapshot ?? snapshot, stack.artifactStore);
   } finally {
     if (handleSignals) {
       process.removeListener("SIGINT", stopOnSignal);
@@ -113,7 +116,7 @@ export function createRunResult(run: RunRecord, steps: StepRecord[], snapshot: S
     snapshot,
     artifactStore: store,
     step: (id) => byId.get(id),
-    async load(step: StepDefinition | string, options: { id?: string; output?: string } = {}) {
+    async load(step: StepRef<unknown> | string, options: { id?: string; output?: string } = {}) {
       const id = typeof step === "string" ? step : (options.id ?? step.name);
       const record = byId.get(id);
       const outputName = options.output ?? (record ? Object.keys(record.outputs)[0] : undefined);

@@ -55,7 +55,8 @@ export function createScheduler(options: SchedulerOptions) {
   }
 
   async function finishUnlaunched(node: NodeEntry, state = stateWhenHalted(), reason = haltReason ?? "") {
-    node.state = state;
+    // Not final until its record is written, so done() never resolves before onNotLaunched has run.
+    node.state = "queued";
     try {
       await options.onNotLaunched?.(node.id, state, reason);
     } finally {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { OrchError, toErrorRecord } from "../errors.js";
 import { artifactExists, loadArtifact, saveArtifact } from "../artifacts/artifact-io.js";
+import { pickMaterializer } from "../artifacts/materializers.js";
 import type { StepDefinition } from "../dsl/step.js";
 import { retryDelayMs } from "../settings/index.js";
 import type { Snapshot, SnapshotStep } from "../snapshot/snapshot.js";
@@ -182,27 +183,30 @@ async function writeCacheEntry(store: ArtifactStore, cacheKey: string, record: S
 }
 
 async function saveOutputs(store: ArtifactStore, step: SnapshotStep, value: unknown, runId: string): Promise<Record<string, OutputRecord>> {
-  const where = (output: string) => ({ runId, stepId: step.id, output });
-  if (step.outputs.length === 1 && step.outputs[0] === "output") return { output: await saveArtifact(store, value, where("output")) };
+  const values = outputValues(step, value);
+  // Check every output can be saved before writing any, so a bad output leaves no stray artifacts.
+  for (const [name, output] of values) pickMaterializer(output, { stepId: step.id, output: name });
+  const outputs: Record<string, OutputRecord> = {};
+  for (const [name, output] of values) outputs[name] = await saveArtifact(store, output, { runId, stepId: step.id, output: name });
+  return outputs;
+}
+
+/** The step's return value split into its declared outputs. */
+function outputValues(step: SnapshotStep, value: unknown): [string, unknown][] {
+  if (step.outputs.length === 1 && step.outputs[0] === "output") return [["output", value]];
+  const expected = step.outputs.map((o) => `"${o}"`).join(", ");
   if (typeof value !== "object" || value === null) {
     throw new OrchError("E_MATERIALIZER", {
       step: step.id,
       message: `Step "${step.id}" declares outputs ${step.outputs.join(", ")} but returned ${value === null ? "null" : typeof value}.`,
-      hint: `Return an object with the keys ${step.outputs.map((o) => `"${o}"`).join(", ")}.`,
+      hint: `Return an object with the keys ${expected}.`,
     });
   }
-  const outputs: Record<string, OutputRecord> = {};
-  for (const name of step.outputs) {
-    if (!(name in value)) {
-      throw new OrchError("E_MATERIALIZER", {
-        step: step.id,
-        message: `Step "${step.id}" did not return its declared output "${name}".`,
-        hint: `Return an object with the keys ${step.outputs.map((o) => `"${o}"`).join(", ")}.`,
-      });
-    }
-    outputs[name] = await saveArtifact(store, (value as Record<string, unknown>)[name], where(name));
+  const missing = step.outputs.find((name) => !(name in value));
+  if (missing) {
+    throw new OrchError("E_MATERIALIZER", { step: step.id, message: `Step "${step.id}" did not return its declared output "${missing}".`, hint: `Return an object with the keys ${expected}.` });
   }
-  return outputs;
+  return step.outputs.map((name) => [name, (value as Record<string, unknown>)[name]]);
 }
 
 async function runHook(name: string, hook: () => unknown, logger: { error(m: string): void }): Promise<void> {

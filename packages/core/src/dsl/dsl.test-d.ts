@@ -1,0 +1,59 @@
+import { describe, expectTypeOf, it } from "vitest";
+import { z } from "zod";
+import { pipeline } from "./pipeline.js";
+import { step } from "./step.js";
+import type { StepOutput } from "./step-output.js";
+import type { RunResult } from "../run/run-pipeline.js";
+
+const loadText = step({ name: "load_text" }, () => "hello");
+const loadCount = step({ name: "load_count" }, async () => 3);
+const repeat = step({ name: "repeat" }, (text: string, times: number) => text.repeat(times));
+const split = step({ name: "split", outputs: ["train", "test"] }, () => ({ train: [1, 2], test: "x" }));
+
+describe("typed DSL", () => {
+  it("returns a handle typed by the step's (awaited) return value", () => {
+    pipeline({ name: "t1" }, () => {
+      expectTypeOf(loadText()).toEqualTypeOf<StepOutput<string>>();
+      expectTypeOf(loadCount()).toEqualTypeOf<StepOutput<number>>();
+    });
+  });
+
+  it("accepts handles and literals of the parameter type", () => {
+    pipeline({ name: "t2" }, () => {
+      repeat(loadText(), loadCount());
+      repeat("literal", 2);
+    });
+  });
+
+  it("rejects a StepOutput<string> where a number is expected", () => {
+    pipeline({ name: "t3" }, () => {
+      // @ts-expect-error — a string output cannot feed a number parameter
+      repeat(loadText(), loadText());
+      // @ts-expect-error — nor can a string literal
+      repeat("a", "b");
+    });
+  });
+
+  it("types each declared output of a multi-output step", () => {
+    pipeline({ name: "t4" }, () => {
+      const parts = split();
+      expectTypeOf(parts.train).toEqualTypeOf<StepOutput<number[]>>();
+      expectTypeOf(parts.test).toEqualTypeOf<StepOutput<string>>();
+      // @ts-expect-error — no output of that name
+      void parts.validation;
+    });
+  });
+
+  it("infers pipeline parameters from a zod schema, with defaults optional at run", () => {
+    const p = pipeline({ name: "t5", params: z.object({ times: z.number().default(2) }) }, (params) => {
+      expectTypeOf(params.times).toEqualTypeOf<number>();
+      repeat(loadText(), params.times);
+    });
+    expectTypeOf(p.run).parameter(0).toEqualTypeOf<import("../run/run-pipeline.js").RunOptions<{ times?: number | undefined }> | undefined>();
+  });
+
+  it("loads typed values from a run result", () => {
+    const load = (result: RunResult) => result.load(repeat);
+    expectTypeOf(load).returns.resolves.toEqualTypeOf<string>();
+  });
+});

@@ -1,0 +1,75 @@
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { compile, serializeSnapshot } from "../snapshot/compile.js";
+import { createLocalArtifactStore } from "../store/local-store.js";
+import { journalKeys, readRunRecord, readStepRecord } from "../store/journal.js";
+import { loadArtifact } from "../artifacts/artifact-io.js";
+import { newRunId } from "../ids.js";
+import { tempDir } from "../__fixtures__/test-stack.js";
+import { arithmetic } from "../__fixtures__/pipelines.js";
+
+const coreRoot = fileURLToPath(new URL("../..", import.meta.url));
+const bin = join(coreRoot, "src/entrypoint/bin.ts");
+
+/** Runs the real orch-entrypoint in a child process, the way a container flavor starts it. */
+async function entrypoint(args: string[]) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--conditions=@orch/source", "--import", "tsx", bin, ...args], { cwd: coreRoot });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+async function storedRun(params: { count: number }) {
+  const dir = tempDir("orch-entrypoint-");
+  const store = createLocalArtifactStore(join(dir, "artifacts"));
+  const snapshot = compile(arithmetic, params, { projectRoot: coreRoot });
+  const runId = newRunId();
+  await store.write(journalKeys.snapshot(runId), serializeSnapshot(snapshot));
+  const storeFlag = JSON.stringify({ flavor: "local", config: { path: store.uri } });
+  return { store, snapshot, runId, common: ["--run-id", runId, "--artifact-store", storeFlag, "--project-root", coreRoot] };
+}
+
+describe("orch-entrypoint", () => {
+  it("executes a stored snapshot step by step, each step in its own process", async () => {
+    const { store, snapshot, runId, common } = await storedRun({ count: 4 });
+    for (const stepId of snapshot.order) {
+      const result = await entrypoint(["step", ...common, "--step", stepId]);
+      expect(result.stdout + result.stderr).toContain(`step ${stepId}: succeeded`);
+      expect(result.code).toBe(0);
+    }
+    const square = await readStepRecord(store, runId, "square");
+    expect(await loadArtifact(store, square!.outputs.output!.artifactId)).toBe(100); // (1+2+3+4)^2
+    const pid = await readStepRecord(store, runId, "pid");
+    const childPid = await loadArtifact<number>(store, pid!.outputs.output!.artifactId);
+    expect(childPid).not.toBe(process.pid);
+  });
+
+  it("refuses a step whose upstream has not run yet, exiting 1 with the reason", async () => {
+    const { store, runId, common } = await storedRun({ count: 2 });
+    const result = await entrypoint(["step", ...common, "--step", "sum_numbers"]);
+    expect(result.code).toBe(1);
+    expect((await readStepRecord(store, runId, "sum_numbers"))?.error?.message).toContain('needs output "output" of step "make_numbers"');
+  });
+
+  it("runs the whole scheduler with `orchestrate`", async () => {
+    const { store, runId, common } = await storedRun({ count: 3 });
+    const result = await entrypoint(["orchestrate", ...common]);
+    expect(result.code).toBe(0);
+    expect((await readRunRecord(store, runId))?.status).toBe("succeeded");
+    const square = await readStepRecord(store, runId, "square");
+    expect(await loadArtifact(store, square!.outputs.output!.artifactId)).toBe(36);
+  });
+
+  it("gives usage errors exit code 2 and a hint", async () => {
+    const result = await entrypoint(["step", "--run-id", "x"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--artifact-store (or ORCH_ARTIFACT_STORE) is required.");
+    expect(result.stderr).toContain("hint: Run orch-entrypoint --help");
+  });
+});
