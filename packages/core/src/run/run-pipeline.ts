@@ -55,6 +55,10 @@ export async function runPipeline(pipeline: PipelineDefinition, options: RunOpti
       hint: "Don't run pipelines at the top level of a module that defines steps; put the run call in a separate main module.",
     });
   }
+  if (pipeline.schedule) {
+    // run() runs now; schedules are created by `orch pipeline run` (or the flavor's schedule()).
+    process.stderr.write(`[orch] note: pipeline "${pipeline.name}" has a schedule; run() runs it once now. Create the schedule with: orch pipeline run <file>\n`);
+  }
   const projectRoot = options.projectRoot ?? findProjectRoot();
   const stack = await activateStack(await resolveStack(options.stack), projectRoot);
   const { snapshot, definitions } = compilePipeline(pipeline, options.params, { projectRoot });

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import pLimit from "p-limit";
 
 export type LaunchOutcome = "succeeded" | "cached" | "failed" | "stopped";
@@ -32,6 +33,8 @@ export function createScheduler(options: SchedulerOptions) {
   const nodes = new Map<string, NodeEntry>();
   const dependents = new Map<string, string[]>();
   const stepController = new AbortController();
+  // Every running step listens on this signal; with high parallelism that is more than Node's default 10.
+  setMaxListeners(0, stepController.signal);
   let haltReason: string | undefined;
   let closed = false;
   let resolveAll: () => void = () => {};
