@@ -217,18 +217,26 @@ async function runDynamicPipeline(
     });
   }
   const projectRoot = options.projectRoot ?? findProjectRoot();
-  const snapshot: Snapshot = { ...options.snapshot, steps: { ...options.snapshot.steps }, order: [...options.snapshot.order] };
+  // The function rediscovers every step as it runs (a resumed run too), so start from no steps.
+  const snapshot: Snapshot = { ...options.snapshot, steps: {}, order: [] };
   // Each step's final state, in call order; scheduling awaits the snapshot write for external launchers.
   const completion = new Map<string, Promise<NodeState>>();
+  let inOrder: Promise<unknown> = Promise.resolve();
   const builder = new PipelineBuilder(pipeline.name, pipeline.settings, {
     onInvoke(invocation: Invocation) {
       const step = snapshotStep(invocation, projectRoot);
       dynamicSteps.set(step.id, { step, definition: invocation.definition });
       snapshot.steps[step.id] = step;
       snapshot.order.push(step.id);
-      // A step launched elsewhere reads its spec from snapshot.json, so that is written first.
-      const persisted = options.launch ? options.store.write(journalKeys.snapshot(options.runId), serializeSnapshot(snapshot)) : Promise.resolve();
-      completion.set(step.id, persisted.then(() => schedule(step)).then((scheduled) => scheduled.ended));
+      // A step launched elsewhere reads its spec from snapshot.json, so that is written first. Writes
+      // and scheduling are chained, so steps reach the scheduler in call order (upstream first).
+      const text = serializeSnapshot(snapshot);
+      const scheduled = inOrder.then(async () => {
+        if (options.launch) await options.store.write(journalKeys.snapshot(options.runId), text);
+        return schedule(step);
+      });
+      inOrder = scheduled;
+      completion.set(step.id, scheduled.then((s) => s.ended));
     },
     async loadOutput(stepId, output) {
       await completion.get(stepId);

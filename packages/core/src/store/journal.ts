@@ -36,8 +36,8 @@ export interface RunRecord {
   host?: string;
   pid?: number;
   error?: ErrorRecord;
-  /** The run this one resumes, if any. */
-  resumedFrom?: string;
+  /** Set (with status `failed`) when the process driving the run died before finishing it. */
+  interrupted?: boolean;
 }
 
 export interface OutputRecord {

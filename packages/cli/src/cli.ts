@@ -1,0 +1,4 @@
+// Entry run by bin/orch.js.
+import { main } from "./main.js";
+
+await main();

@@ -1,0 +1,194 @@
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import type { ComponentKind } from "@orch/store-sqlite";
+import { findProject } from "../context.js";
+import { UsageError } from "../errors.js";
+import { note, out, printJson, table } from "../output.js";
+
+export interface FlavorInfo {
+  flavor: string;
+  package?: string;
+  installed: boolean;
+  version?: string;
+  source: "built-in" | "first-party" | "third-party";
+  kind?: string;
+}
+
+interface InstalledPackage {
+  name: string;
+  version: string;
+  dir: string;
+  keywords: string[];
+}
+
+const FIRST_PARTY = ["local", "local-docker", "kubernetes", "kubeflow", "airflow", "vertex", "sagemaker", "azureml", "databricks"];
+const PLUGIN_NAME = /^(?:@orch\/plugin-([a-z0-9-]+)|orch-plugin-([a-z0-9-]+)|(@[a-z0-9][a-z0-9-._]*)\/orch-plugin-([a-z0-9-]+))$/;
+
+/** The flavor a package name provides by naming convention (`@orch/plugin-local-docker` → `local_docker`). */
+export function flavorOfPackage(name: string): string | undefined {
+  const m = PLUGIN_NAME.exec(name);
+  if (!m) return undefined;
+  const id = m[1] ?? m[2] ?? `${m[3]}/${m[4]}`;
+  return id.replace(/-/g, "_");
+}
+
+/** orch plugin packages visible from `root` (its node_modules and those of every parent folder). */
+export function installedPlugins(root: string): InstalledPackage[] {
+  const found = new Map<string, InstalledPackage>();
+  let dir = resolve(root);
+  for (;;) {
+    const modules = join(dir, "node_modules");
+    if (existsSync(modules)) {
+      for (const name of candidatesIn(modules)) {
+        if (found.has(name)) continue; // nearer node_modules wins, as in Node's resolution
+        try {
+          const pkg = JSON.parse(readFileSync(join(modules, name, "package.json"), "utf8"));
+          found.set(name, { name, version: String(pkg.version ?? ""), dir: join(modules, name), keywords: Array.isArray(pkg.keywords) ? pkg.keywords : [] });
+        } catch {
+          // not a package
+        }
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return [...found.values()];
+}
+
+function candidatesIn(modules: string): string[] {
+  const names: string[] = [];
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(modules);
+  } catch {
+    return names;
+  }
+  for (const entry of entries) {
+    if (entry.startsWith("orch-plugin-")) names.push(entry);
+    else if (entry.startsWith("@")) {
+      try {
+        for (const sub of readdirSync(join(modules, entry))) {
+          const name = `${entry}/${sub}`;
+          if (PLUGIN_NAME.test(name)) names.push(name);
+        }
+      } catch {
+        // unreadable scope
+      }
+    }
+  }
+  return names;
+}
+
+/** Flavors for a component kind: built-in, first-party (installed or not) and installed third-party plugins. */
+export async function listFlavors(kind: ComponentKind, root: string): Promise<FlavorInfo[]> {
+  if (kind === "container-registry") {
+    const { CONTAINER_REGISTRY_FLAVORS } = await import("../runtime.js");
+    return CONTAINER_REGISTRY_FLAVORS.map((flavor) => ({ flavor, installed: true, source: "built-in" as const }));
+  }
+  const installed = installedPlugins(root);
+  const rows: FlavorInfo[] = [];
+  if (kind === "artifact-store") rows.push({ flavor: "local", installed: true, source: "built-in" });
+  const wanted = kind === "orchestrator" ? "orchestrator" : "artifact-store";
+  const { resolvePlugin } = await import("@orch/core");
+  for (const pkg of installed) {
+    const flavor = flavorOfPackage(pkg.name)!;
+    let pluginKind: string | undefined;
+    try {
+      const plugin = await resolvePlugin(wanted, flavor, { projectRoot: root, package: pkg.name });
+      pluginKind = plugin.kind;
+    } catch (error) {
+      const message = String((error as Error)?.message ?? "");
+      const match = /provides an? (orchestrator|artifact-store) plugin/.exec(message);
+      pluginKind = match?.[1] ?? "unknown";
+    }
+    if (pluginKind !== wanted && pluginKind !== "unknown") continue;
+    rows.push({ flavor, package: pkg.name, installed: true, version: pkg.version, source: pkg.name.startsWith("@orch/") ? "first-party" : "third-party", kind: pluginKind });
+  }
+  if (kind === "orchestrator") {
+    for (const id of FIRST_PARTY) {
+      const name = `@orch/plugin-${id}`;
+      if (!rows.some((r) => r.package === name)) rows.push({ flavor: id.replace(/-/g, "_"), package: name, installed: false, source: "first-party" });
+    }
+  }
+  const order = (r: FlavorInfo) => (r.source === "built-in" ? 0 : r.source === "first-party" ? 1 : 2);
+  return rows.sort((a, b) => order(a) - order(b) || a.flavor.localeCompare(b.flavor));
+}
+
+function projectRoot(): string {
+  return findProject()?.root ?? process.cwd();
+}
+
+export async function list(options: { json?: boolean }): Promise<number> {
+  const root = projectRoot();
+  const installed = installedPlugins(root);
+  const rows: FlavorInfo[] = FIRST_PARTY.map((id) => {
+    const pkg = installed.find((p) => p.name === `@orch/plugin-${id}`);
+    return { flavor: id.replace(/-/g, "_"), package: `@orch/plugin-${id}`, installed: Boolean(pkg), ...(pkg ? { version: pkg.version } : {}), source: "first-party" as const };
+  });
+  for (const pkg of installed) {
+    if (rows.some((r) => r.package === pkg.name)) continue;
+    rows.push({ flavor: flavorOfPackage(pkg.name)!, package: pkg.name, installed: true, version: pkg.version, source: pkg.name.startsWith("@orch/") ? "first-party" : "third-party" });
+  }
+  if (options.json) printJson(rows);
+  else out(table(["FLAVOR", "PACKAGE", "INSTALLED", "SOURCE"], rows.map((r) => [r.flavor, r.package!, r.installed ? r.version || "yes" : "no", r.source])));
+  return 0;
+}
+
+/** What to hand the package manager for one `install` argument. */
+export function installSpec(arg: string): string {
+  if (arg.startsWith(".") || isAbsolute(arg) || arg.endsWith(".tgz") || arg.endsWith(".tar.gz") || arg.startsWith("file:")) {
+    const path = arg.startsWith("file:") ? arg.slice(5) : arg;
+    if (!existsSync(resolve(path))) throw new UsageError(`${arg} does not exist.`, "Give a plugin folder or a .tgz made with npm pack.");
+    return `file:${resolve(path)}`;
+  }
+  if (PLUGIN_NAME.test(arg.replace(/@[^@/]+$/, "")) || arg.includes("/")) return arg;
+  const id = arg.trim().toLowerCase().replace(/_/g, "-");
+  if (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*(@.+)?$/.test(id)) throw new UsageError(`Invalid flavor "${arg}".`, "Give a flavor (kubernetes, local_docker), a package name or a path.");
+  return `@orch/plugin-${id}`;
+}
+
+async function packageManagerCommand(root: string, verb: "add" | "remove", specs: string[]): Promise<[string, string[]]> {
+  const { detectPackageManager } = await import("@orch/core");
+  const manager = detectPackageManager(root);
+  if (manager === "npm") return ["npm", [verb === "add" ? "install" : "uninstall", "--no-audit", "--no-fund", ...specs]];
+  return [manager, [verb, ...specs]];
+}
+
+async function runManager(command: string, args: string[], root: string, dryRun: boolean | undefined): Promise<void> {
+  note(`$ ${command} ${args.join(" ")}`);
+  if (dryRun) return;
+  const { execa } = await import("execa");
+  // Never prompt: no stdin, CI mode.
+  const result = await execa(command, args, { cwd: root, stdin: "ignore", stdout: ["pipe"], stderr: ["pipe"], reject: false, env: { CI: "true" } });
+  if (result.stdout) process.stderr.write(`${result.stdout}\n`);
+  if (result.exitCode !== 0) {
+    const detail = String(result.stderr || result.stdout || result.shortMessage).trim().split("\n").slice(-3).join(" ");
+    throw new UsageError(`${command} failed (exit ${result.exitCode ?? "?"}): ${detail}`, `Run it yourself in ${root} to see everything: ${command} ${args.join(" ")}`);
+  }
+}
+
+export async function install(args: string[], options: { dryRun?: boolean }): Promise<number> {
+  const root = projectRoot();
+  const specs = args.map(installSpec);
+  const [command, commandArgs] = await packageManagerCommand(root, "add", specs);
+  await runManager(command, commandArgs, root, options.dryRun);
+  if (!options.dryRun) out(`Installed ${args.join(", ")}. Use the flavor by its name, e.g. orch orchestrator register NAME --flavor=FLAVOR (see orch integration list).`);
+  return 0;
+}
+
+export async function uninstall(args: string[], options: { dryRun?: boolean }): Promise<number> {
+  const root = projectRoot();
+  const installed = installedPlugins(root).map((p) => p.name);
+  const names = args.map((arg) => {
+    if (installed.includes(arg)) return arg;
+    const id = arg.trim().toLowerCase().replace(/_/g, "-");
+    const match = [`@orch/plugin-${id}`, `orch-plugin-${id}`].find((n) => installed.includes(n));
+    if (!match) throw new UsageError(`No installed plugin for "${arg}".`, "See installed plugins with: orch integration list");
+    return match;
+  });
+  const [command, commandArgs] = await packageManagerCommand(root, "remove", names);
+  await runManager(command, commandArgs, root, options.dryRun);
+  if (!options.dryRun) out(`Removed ${names.join(", ")}.`);
+  return 0;
+}

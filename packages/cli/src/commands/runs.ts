@@ -1,0 +1,212 @@
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import type { RunRow, StepRow } from "@orch/store-sqlite";
+import { displayStatus, localJournal, openProjectIndex, reconcileRuns, requireProject, requireRun } from "../context.js";
+import { UsageError } from "../errors.js";
+import { STATUS_ICON, duration, note, out, paint, printJson, since, statusText, table } from "../output.js";
+
+interface ListOptions {
+  pipeline?: string;
+  status?: string;
+  stack?: string;
+  limit?: string;
+  all?: boolean;
+  json?: boolean;
+}
+
+const STATUSES = ["running", "succeeded", "failed", "stopped", "interrupted"];
+
+function stepSummary(run: RunRow): string {
+  const counts = run.stepCounts ?? {};
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  const done = (counts.succeeded ?? 0) + (counts.cached ?? 0);
+  return total ? `${done}/${total}` : "-";
+}
+
+const runJson = (run: RunRow) => ({ ...run, status: run.status, interrupted: Boolean(run.interrupted), displayStatus: displayStatus(run) });
+
+export function list(options: ListOptions): number {
+  if (options.status && !STATUSES.includes(options.status)) throw new UsageError(`Unknown status "${options.status}".`, `Use one of: ${STATUSES.join(", ")}.`);
+  const limit = options.all ? -1 : Number(options.limit ?? 50);
+  if (!Number.isInteger(limit) || (limit < 1 && !options.all)) throw new UsageError(`--limit must be a positive integer, got "${options.limit}".`, "For example --limit 20, or --all.");
+  const index = openProjectIndex(requireProject());
+  try {
+    reconcileRuns(index);
+    const runs = index.listRuns({ limit, ...(options.pipeline ? { pipeline: options.pipeline } : {}), ...(options.status ? { status: options.status } : {}), ...(options.stack ? { stack: options.stack } : {}) });
+    if (options.json) {
+      printJson(runs.map(runJson));
+      return 0;
+    }
+    if (!runs.length) {
+      out("No runs yet. Start one: orch pipeline run FILE");
+      return 0;
+    }
+    out(
+      table(
+        ["RUN ID", "PIPELINE", "STACK", "STATUS", "STEPS", "STARTED", "DURATION"],
+        runs.map((r) => [r.runId, r.pipeline, r.stack ?? "-", statusText(displayStatus(r)), stepSummary(r), r.startedAt.replace("T", " ").slice(0, 19), duration(since(r.startedAt, r.finishedAt))]),
+      ),
+    );
+    return 0;
+  } finally {
+    index.close();
+  }
+}
+
+export function show(id: string, options: { json?: boolean }): number {
+  const index = openProjectIndex(requireProject());
+  try {
+    const run = requireRun(index, id);
+    const steps = index.getSteps(run.runId);
+    const snapshot = localJournal(run)?.readSnapshot();
+    const byId = new Map(steps.map((s) => [s.stepId, s]));
+    // (a set: the snapshot of a resumed dynamic run can list a step twice)
+    const order = [...new Set(snapshot?.order ?? steps.map((s) => s.stepId))];
+    for (const s of steps) if (!order.includes(s.stepId)) order.push(s.stepId);
+    const upstream = (stepId: string) => snapshot?.steps[stepId]?.upstream ?? [];
+    if (options.json) {
+      printJson({
+        run: runJson(run),
+        steps: order.map((stepId) => {
+          const s = byId.get(stepId);
+          return { id: stepId, name: s?.name ?? snapshot?.steps[stepId]?.name, status: s?.status ?? "pending", upstream: upstream(stepId), durationMs: stepDuration(s), attempts: s?.attempts ?? 0, startedAt: s?.startedAt, finishedAt: s?.finishedAt, cachedFrom: s?.cachedFrom, error: s?.error };
+        }),
+      });
+      return 0;
+    }
+    out(`${paint.bold(`Run ${run.runId}`, process.stdout)}  pipeline ${run.pipeline}  stack ${run.stack ?? "-"}  ${statusText(displayStatus(run))}  ${duration(since(run.startedAt, run.finishedAt))}`);
+    if (run.error) out(`  ${paint.red("error:", process.stdout)} ${run.error.message.split("\n")[0]}`);
+    out("");
+    const depth = new Map<string, number>();
+    const rows: string[][] = [];
+    for (const stepId of order) {
+      const ups = upstream(stepId);
+      const d = Math.max(-1, ...ups.map((u) => depth.get(u) ?? 0)) + 1;
+      depth.set(stepId, d);
+      const s = byId.get(stepId);
+      const status = s?.status ?? "pending";
+      const icon = STATUS_ICON[status] ?? "·";
+      const prefix = d === 0 ? "" : `${"  ".repeat(d - 1)}└─`;
+      rows.push([`${prefix}${icon} ${stepId}`, statusText(status), duration(stepDuration(s)), ups.length ? `← ${ups.join(", ")}` : ""]);
+    }
+    out(table(["STEP", "STATUS", "DURATION", "NEEDS"], rows));
+    const failed = steps.filter((s) => s.status === "failed" && s.error);
+    for (const s of failed) out(`\n${paint.red(`${s.stepId}:`, process.stdout)} ${s.error!.message.split("\n")[0]}  (orch run logs ${run.runId} --step ${s.stepId})`);
+    return 0;
+  } finally {
+    index.close();
+  }
+}
+
+function stepDuration(step: StepRow | undefined): number | undefined {
+  if (!step) return undefined;
+  if (step.durationMs !== undefined) return step.durationMs;
+  if (step.status === "running") return since(step.startedAt);
+  return step.finishedAt ? since(step.startedAt, step.finishedAt) : undefined;
+}
+
+export async function logs(id: string, options: { step?: string; follow?: boolean }): Promise<number> {
+  const project = requireProject();
+  const index = openProjectIndex(project);
+  try {
+    let run = requireRun(index, id);
+    const journal = localJournal(run);
+    if (!journal) return await remoteLogs(run, options, index, project);
+    const stepIds = () => {
+      const ids = journal.readSnapshot()?.order ?? index.getSteps(run.runId).map((s) => s.stepId);
+      if (options.step && !ids.includes(options.step)) throw new UsageError(`Run ${run.runId} has no step "${options.step}".`, `Steps: ${ids.join(", ") || "none yet"}.`);
+      return options.step ? [options.step] : ids;
+    };
+    const offsets = new Map<string, number>();
+    const prefix = !options.step;
+    const drain = () => {
+      for (const stepId of stepIds()) {
+        const file = journal.logFile(stepId);
+        if (!existsSync(file)) continue;
+        const size = statSync(file).size;
+        const from = offsets.get(stepId) ?? 0;
+        if (size <= from) continue;
+        const text = readFileSync(file).subarray(from, size).toString("utf8");
+        const complete = text.lastIndexOf("\n") + 1;
+        if (!complete && run.status === "running") continue;
+        const chunk = run.status === "running" ? text.slice(0, complete) : text;
+        offsets.set(stepId, from + Buffer.byteLength(chunk));
+        for (const line of chunk.split("\n")) if (line) out(prefix ? `${paint.dim(`${stepId} |`, process.stdout)} ${line}` : line);
+      }
+    };
+    drain();
+    while (options.follow && run.status === "running") {
+      await new Promise((r) => setTimeout(r, 300));
+      reconcileRuns(index, [run]);
+      run = index.getRun(run.runId)!;
+      drain();
+    }
+    if (options.follow) drain();
+    return 0;
+  } finally {
+    index.close();
+  }
+}
+
+async function remoteLogs(run: RunRow, options: { step?: string; follow?: boolean }, index: ReturnType<typeof openProjectIndex>, project: ReturnType<typeof requireProject>): Promise<number> {
+  const { orchestratorForRun } = await import("./run-control.js");
+  const { orchestrator } = await orchestratorForRun(run, index, project);
+  try {
+    if (!orchestrator.logs) throw new UsageError(`The ${orchestrator.flavor} orchestrator cannot fetch logs.`, "Look at the run in the backend's own UI.");
+    const steps = options.step ? [options.step] : index.getSteps(run.runId).map((s) => s.stepId);
+    for (const stepId of steps) for await (const line of orchestrator.logs(run.runId, stepId, { follow: Boolean(options.follow) })) out(options.step ? line : `${stepId} | ${line}`);
+    return 0;
+  } finally {
+    await orchestrator.dispose?.();
+  }
+}
+
+export async function stop(id: string): Promise<number> {
+  const project = requireProject();
+  const index = openProjectIndex(project);
+  try {
+    const run = requireRun(index, id);
+    if (run.status !== "running") throw new UsageError(`Run ${run.runId} is not running (status: ${displayStatus(run)}).`, run.status === "succeeded" ? "Nothing to stop." : `Resume it with: orch run resume ${run.runId}`);
+    const { orchestratorForRun } = await import("./run-control.js");
+    const { orchestrator } = await orchestratorForRun(run, index, project);
+    try {
+      if (!orchestrator.stop) throw new UsageError(`The ${orchestrator.flavor} orchestrator cannot stop runs.`, "Stop it in the backend's own UI.");
+      await orchestrator.stop(run.runId);
+    } finally {
+      await orchestrator.dispose?.();
+    }
+    note(`Asked run ${run.runId} to stop; waiting for it to end…`);
+    for (let i = 0; i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      reconcileRuns(index, [index.getRun(run.runId)!]);
+      const now = index.getRun(run.runId)!;
+      if (now.status !== "running") {
+        out(`Run ${run.runId} ${displayStatus(now)}.`);
+        return 0;
+      }
+    }
+    out(`Run ${run.runId} is still stopping (running steps finish or notice the stop); check with orch run show ${run.runId}.`);
+    return 0;
+  } finally {
+    index.close();
+  }
+}
+
+export async function resume(id: string, options: { json?: boolean }): Promise<number> {
+  const { resumeRun } = await import("./run-control.js");
+  return resumeRun(id, options);
+}
+
+export function remove(id: string): number {
+  const index = openProjectIndex(requireProject());
+  try {
+    const run = requireRun(index, id);
+    if (run.status === "running") throw new UsageError(`Run ${run.runId} is still running.`, `Stop it first: orch run stop ${run.runId}`);
+    const journal = localJournal(run);
+    index.deleteRun(run.runId);
+    if (journal) rmSync(journal.dir, { recursive: true, force: true });
+    out(`Deleted run ${run.runId}${journal ? " and its journal" : " from the index (its journal in the remote artifact store is kept)"}.`);
+    return 0;
+  } finally {
+    index.close();
+  }
+}

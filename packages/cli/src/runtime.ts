@@ -1,0 +1,272 @@
+/**
+ * The parts of the CLI that need @orch/core: plugin schemas, stacks from the index, the stack
+ * resolver that makes `pipeline.run()` use the index, and the observer that records runs live.
+ */
+import { hostname } from "node:os";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import {
+  OrchError,
+  canonicalFlavor,
+  localArtifactStoreConfigSchema,
+  resolvePlugin,
+  setStackResolver,
+  z,
+  type ComponentSpec,
+  type Orchestrator,
+  type OrchestratorPlugin,
+  type RunObserver,
+  type StackDefinition,
+  type StepRecord,
+} from "@orch/core";
+import type { ComponentKind, ComponentRow, OrchIndex } from "@orch/store-sqlite";
+import type { Project } from "./context.js";
+import { UsageError } from "./errors.js";
+
+/** Container registries have no plugins yet: one built-in schema for every registry flavor. */
+export const CONTAINER_REGISTRY_FLAVORS = ["default", "dockerhub", "github", "gcp", "aws", "azure"];
+export const containerRegistryConfigSchema = z
+  .object({
+    uri: z.string().min(1).describe("Registry URI images are pushed to, e.g. localhost:5000 or ghcr.io/acme."),
+    username: z.string().optional().describe("User name for docker login, if the registry needs one."),
+    password: z.string().optional().describe("Password or token for docker login (stored in the index, redacted in describe)."),
+  })
+  .strict();
+
+/** The config schema (and plugin, for orchestrators) behind a component flavor. */
+export async function componentSchema(kind: ComponentKind, flavor: string, project: Project, pkg?: string): Promise<{ schema: z.ZodType; flavor: string; plugin?: OrchestratorPlugin }> {
+  if (kind === "container-registry") {
+    const id = canonicalFlavor(flavor);
+    if (!CONTAINER_REGISTRY_FLAVORS.includes(id)) {
+      throw new UsageError(`Unknown container registry flavor "${flavor}".`, `Container registry flavors: ${CONTAINER_REGISTRY_FLAVORS.join(", ")}.`);
+    }
+    return { schema: containerRegistryConfigSchema, flavor: id };
+  }
+  if (kind === "artifact-store") {
+    const id = canonicalFlavor(flavor);
+    if (id === "local" && !pkg) return { schema: localArtifactStoreConfigSchema, flavor: id };
+    const plugin = await resolvePlugin("artifact-store", id, { projectRoot: project.root, ...(pkg ? { package: pkg } : {}) });
+    return { schema: plugin.configSchema, flavor: plugin.flavor };
+  }
+  const plugin = await resolvePlugin("orchestrator", flavor, { projectRoot: project.root, ...(pkg ? { package: pkg } : {}) });
+  return { schema: plugin.configSchema, flavor: plugin.flavor, plugin };
+}
+
+// ── stacks from the index ─────────────────────────────────────────────────────────────────────────
+
+function spec(component: ComponentRow): ComponentSpec<never> {
+  return { name: component.name, flavor: component.flavor, config: component.config, ...(component.package ? { package: component.package } : {}) };
+}
+
+/** Where a stack's runs are journaled, when its artifact store is a local folder. */
+export function localStoreUri(index: OrchIndex, stackName: string, project: Project): string | undefined {
+  const stack = index.getStack(stackName);
+  const store = stack && index.getComponent("artifact-store", stack.artifactStore);
+  if (!store || canonicalFlavor(store.flavor) !== "local" || store.package) return undefined;
+  return resolve(project.root, String(store.config.path ?? ".orch/artifacts"));
+}
+
+export interface RecordingContext {
+  index: OrchIndex;
+  project: Project;
+  scheduleId?: string;
+  /** Extra observers for runs of this process (the live view). */
+  observers: RunObserver[];
+  /** Stacks resolved so far (to tell whether the user's module ran a pipeline while being imported). */
+  resolutions: number;
+}
+
+/**
+ * Makes `pipeline.run()` in this process use the index: a stack name (or none: the active stack)
+ * resolves to the registered stack, and every run it submits is recorded in the index as it happens.
+ */
+export function installStackResolver(context: RecordingContext): void {
+  setStackResolver(async (name) => {
+    context.resolutions++;
+    return stackFromIndex(context, name);
+  });
+}
+
+export async function stackFromIndex(context: RecordingContext, name: string | undefined): Promise<StackDefinition> {
+  const { index, project } = context;
+  const stackName = name ?? index.activeStackName();
+  const stack = index.getStack(stackName);
+  if (!stack) {
+    const names = index.listStacks().map((s) => s.name);
+    throw new OrchError("E_STACK_INVALID", {
+      message: `Stack "${stackName}" is not registered in ${project.home}.`,
+      hint: `Registered stacks: ${names.join(", ")}. See orch stack list; create one with orch stack register ${stackName} -o ORCHESTRATOR.`,
+    });
+  }
+  const orchestrator = index.requireComponent("orchestrator", stack.orchestrator);
+  const artifactStore = index.requireComponent("artifact-store", stack.artifactStore);
+  const registry = stack.containerRegistry ? index.requireComponent("container-registry", stack.containerRegistry) : undefined;
+  const plugin = await resolvePlugin("orchestrator", orchestrator.flavor, { projectRoot: project.root, ...(orchestrator.package ? { package: orchestrator.package } : {}) });
+  const storeUri = localStoreUri(index, stackName, project);
+  return {
+    name: stackName,
+    orchestrator: { ...spec(orchestrator), plugin: recordingPlugin(plugin, context, storeUri) } as ComponentSpec<OrchestratorPlugin>,
+    artifactStore: spec(artifactStore) as StackDefinition["artifactStore"],
+    ...(registry ? { containerRegistry: spec(registry) } : {}),
+  };
+}
+
+/** Wraps a plugin so that every run it submits feeds the index (and the live view). */
+function recordingPlugin(plugin: OrchestratorPlugin, context: RecordingContext, storeUri: string | undefined): OrchestratorPlugin {
+  return Object.freeze({
+    ...plugin,
+    async create(config: unknown, pluginContext: Parameters<OrchestratorPlugin["create"]>[1]) {
+      const orchestrator = await plugin.create(config as never, pluginContext);
+      const submit: Orchestrator["submit"] = async (snapshot, submitContext) => {
+        const { index } = context;
+        const observer = indexObserver(index, { storeUri, scheduleId: context.scheduleId, sourceFile: undefined });
+        // Recorded before submitting, so fire-and-forget flavors show up too (without a pid: no local process drives them).
+        if (!index.getRun(submitContext.runId)) {
+          index.upsertRun({
+            runId: submitContext.runId,
+            pipeline: snapshot.pipeline.name,
+            pipelineHash: snapshot.pipeline.hash,
+            status: "running",
+            stack: pluginContext.stackName,
+            orchestrator: plugin.flavor,
+            startedAt: new Date().toISOString(),
+            parameters: snapshot.parameters as Record<string, unknown>,
+            storeUri: storeUri ?? pluginContext.artifactStore.uri,
+            storeFlavor: storeUri ? "local" : pluginContext.artifactStore.flavor,
+            scheduleId: context.scheduleId,
+          });
+        }
+        index.upsertPipeline({ name: snapshot.pipeline.name, hash: snapshot.pipeline.hash, sourceFile: snapshot.pipeline.source?.module });
+        const observers = [submitContext.observer, observer, ...context.observers].filter(Boolean) as RunObserver[];
+        const handle = await orchestrator.submit(snapshot, { ...submitContext, observer: fanOut(observers) });
+        return {
+          ...handle,
+          async wait() {
+            const result = await handle.wait();
+            index.upsertRun({ ...runRow(result.run, storeUri, pluginContext.artifactStore, context.scheduleId) });
+            for (const step of result.steps) index.upsertStep(stepRow(step));
+            return result;
+          },
+        };
+      };
+      return new Proxy(orchestrator, {
+        get(target, property, receiver) {
+          if (property === "submit") return submit;
+          const value = Reflect.get(target, property, receiver);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+    },
+  }) as OrchestratorPlugin;
+}
+
+function fanOut(observers: RunObserver[]): RunObserver {
+  return {
+    async runStarted(run, snapshot) {
+      for (const o of observers) await o.runStarted?.(run, snapshot);
+    },
+    async stepUpdated(record) {
+      for (const o of observers) await o.stepUpdated?.(record);
+    },
+    logLine(stepId, line) {
+      for (const o of observers) o.logLine?.(stepId, line);
+    },
+    async runFinished(run, steps) {
+      for (const o of observers) await o.runFinished?.(run, steps);
+    },
+  };
+}
+
+type CoreRun = Parameters<NonNullable<RunObserver["runFinished"]>>[0];
+
+function runRow(run: CoreRun, storeUri: string | undefined, store: { uri: string; flavor: string } | undefined, scheduleId: string | undefined) {
+  return {
+    runId: run.runId,
+    pipeline: run.pipeline,
+    pipelineHash: run.pipelineHash,
+    status: run.status,
+    stack: run.stack,
+    orchestrator: run.orchestrator,
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+    pid: run.pid,
+    host: run.host,
+    parameters: run.parameters,
+    error: run.error ? { message: run.error.message, ...(run.error.code ? { code: run.error.code } : {}) } : undefined,
+    storeUri: storeUri ?? store?.uri,
+    storeFlavor: storeUri ? "local" : store?.flavor,
+    scheduleId,
+  };
+}
+
+export function stepRow(step: StepRecord) {
+  return {
+    runId: step.runId,
+    stepId: step.stepId,
+    name: step.name,
+    status: step.status,
+    attempts: step.attempts,
+    startedAt: step.startedAt,
+    finishedAt: step.finishedAt,
+    durationMs: step.durationMs,
+    cachedFrom: step.cachedFrom,
+    error: step.error ? { message: step.error.message, ...(step.error.code ? { code: step.error.code } : {}) } : undefined,
+    outputs: step.outputs,
+  };
+}
+
+/** Records a run in the index as it happens (run start with pid/host, every step update, the end). */
+export function indexObserver(index: OrchIndex, options: { storeUri: string | undefined; scheduleId: string | undefined; sourceFile: string | undefined }): RunObserver {
+  return {
+    runStarted(run, snapshot) {
+      index.transaction(() => {
+        index.upsertRun({ ...runRow(run, options.storeUri, undefined, options.scheduleId), interrupted: false });
+        const known = new Set(index.getSteps(run.runId).map((s) => s.stepId));
+        for (const id of snapshot.order) {
+          const step = snapshot.steps[id]!;
+          if (!known.has(id)) index.upsertStep({ runId: run.runId, stepId: id, name: step.name, status: "pending", attempts: 0 });
+        }
+      });
+    },
+    stepUpdated(record) {
+      index.upsertStep(stepRow(record));
+    },
+    runFinished(run, steps) {
+      index.transaction(() => {
+        index.upsertRun(runRow(run, options.storeUri, undefined, options.scheduleId));
+        for (const step of steps) index.upsertStep(stepRow(step));
+      });
+    },
+  };
+}
+
+// ── loading user TypeScript ────────────────────────────────────────────────────────────────────────
+
+const TSX_FLAG = Symbol.for("orch.cli.tsx");
+
+/**
+ * Registers tsx in this process (once) so user pipeline files in TypeScript can be imported, and
+ * records `--import tsx` in execArgv as `node --import tsx` would (core and forked children read it).
+ */
+export async function ensureTypeScript(): Promise<void> {
+  const global = globalThis as Record<symbol, unknown>;
+  if (global[TSX_FLAG] || /\btsx\b/.test([...process.execArgv, process.env.NODE_OPTIONS ?? ""].join(" "))) return;
+  const api = (await import("tsx/esm/api")) as { register: () => unknown };
+  api.register();
+  process.execArgv.push(`--import=${import.meta.resolve("tsx")}`);
+  global[TSX_FLAG] = true;
+}
+
+/** Imports a user module by path (TypeScript through tsx). Errors become one-line usage errors. */
+export async function importFile(file: string): Promise<Record<string, unknown>> {
+  await ensureTypeScript();
+  try {
+    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (error) {
+    if ((error as { name?: string })?.name === "OrchError") throw error;
+    const message = String((error as Error)?.message ?? error).split("\n")[0];
+    throw new UsageError(`Could not load ${file}: ${message}`, "Fix the error in that file (run it with `npx tsx FILE` to see the full trace), then run again.");
+  }
+}
+
+export const thisHost = hostname;

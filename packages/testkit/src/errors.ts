@@ -1,0 +1,24 @@
+/**
+ * Thrown by a conformance check: the message says what the plugin does wrong and how to fix it.
+ * `check` names the check (as used in `skip`).
+ */
+export class ConformanceError extends Error {
+  readonly check: string;
+  readonly flavor: string | undefined;
+
+  constructor(check: string, flavor: string | undefined, message: string, options?: { cause?: unknown }) {
+    super(`[orch testkit] ${check}${flavor ? ` (${flavor})` : ""}: ${message}`, options);
+    this.name = "ConformanceError";
+    this.check = check;
+    this.flavor = flavor;
+  }
+}
+
+/** Describes an unknown thrown value in one line for a check's message. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return `${typeof code === "string" ? `${code}: ` : ""}${error.message}`;
+  }
+  return String(error);
+}

@@ -1,0 +1,105 @@
+/**
+ * Plugins for the testkit's own tests: a well-behaved in-process reference, and deliberately broken
+ * variants of it. Not exported from the package.
+ */
+import {
+  defineOrchestrator,
+  executeRun,
+  journalKeys,
+  readRunRecord,
+  writeRunRecord,
+  z,
+  type Orchestrator,
+  type OrchestratorCapabilities,
+  type OrchestratorPlugin,
+  type PluginContext,
+  type Snapshot,
+  type SubmitContext,
+} from "@orch/core";
+
+export const referenceCapabilities: OrchestratorCapabilities = {
+  dynamic: true,
+  schedules: { cron: false, interval: false, once: false, manage: false },
+  retries: "runner",
+  resources: "recorded",
+  stop: false,
+  logs: true,
+  parallel: true,
+  requires: { remoteArtifactStore: false, containerRegistry: false },
+};
+
+export const referenceConfigSchema = z
+  .object({ maxParallelism: z.number().int().min(1).default(4).describe("How many steps run at once.") })
+  .strict();
+
+type Config = z.output<typeof referenceConfigSchema>;
+
+export interface ReferenceOptions {
+  flavor?: string;
+  capabilities?: Partial<OrchestratorCapabilities>;
+  configSchema?: z.ZodType;
+  /** Change the snapshot before running it (a plugin that drops settings). */
+  mapSnapshot?: (snapshot: Snapshot) => Snapshot;
+  /** Change what submit passes on (a plugin that forgets the pipeline). */
+  mapSubmit?: (submit: SubmitContext) => SubmitContext;
+  /** Extra or replaced runtime members. */
+  runtime?: (base: Orchestrator, context: PluginContext) => Partial<Orchestrator>;
+}
+
+/** An in-process orchestrator built on executeRun, like `local`; options make it misbehave. */
+export function referencePlugin(options: ReferenceOptions = {}): OrchestratorPlugin {
+  return defineOrchestrator({
+    flavor: options.flavor ?? "reference",
+    configSchema: (options.configSchema ?? referenceConfigSchema) as typeof referenceConfigSchema,
+    capabilities: { ...referenceCapabilities, ...options.capabilities },
+    async create(config: Config, context) {
+      const store = context.artifactStore;
+      const base: Orchestrator = {
+        flavor: options.flavor ?? "reference",
+        async submit(snapshot, rawSubmit) {
+          const submit = options.mapSubmit ? options.mapSubmit(rawSubmit) : rawSubmit;
+          const done = executeRun({
+            snapshot: options.mapSnapshot ? options.mapSnapshot(snapshot) : snapshot,
+            runId: submit.runId,
+            store,
+            maxParallelism: config.maxParallelism ?? 4,
+            signal: submit.signal,
+            projectRoot: context.projectRoot,
+            ...(submit.definitions ? { definitions: submit.definitions } : {}),
+            ...(submit.pipeline ? { pipeline: submit.pipeline } : {}),
+          });
+          return { runId: submit.runId, wait: () => done };
+        },
+        async status(runId) {
+          return (await readRunRecord(store, runId))?.status;
+        },
+        async *logs(runId, stepId) {
+          const data = await store.read(journalKeys.log(runId, stepId));
+          if (data) yield* Buffer.from(data).toString("utf8").split("\n").filter(Boolean);
+        },
+        async dispose() {},
+      };
+      return { ...base, ...options.runtime?.(base, context) };
+    },
+  }) as unknown as OrchestratorPlugin;
+}
+
+/** A plugin that reports every run as succeeded, whatever happened. */
+export function alwaysSucceeds(): OrchestratorPlugin {
+  return referencePlugin({
+    runtime: (base, context) => ({
+      async submit(snapshot, submit) {
+        const handle = await base.submit(snapshot, submit);
+        return {
+          runId: handle.runId,
+          async wait() {
+            const result = await handle.wait();
+            const run = { ...result.run, status: "succeeded" as const };
+            await writeRunRecord(context.artifactStore, run);
+            return { ...result, run };
+          },
+        };
+      },
+    }),
+  });
+}
