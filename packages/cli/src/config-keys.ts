@@ -3,7 +3,7 @@
  * schema: snake_case, kebab-case and camelCase keys, values parsed as the schema expects, unknown
  * keys named with the closest valid one, secret fields recognised for redaction.
  */
-import { z } from "@orch/core";
+import { closestMatch, z } from "@orch/core";
 import { UsageError } from "./errors.js";
 
 type AnySchema = z.ZodType;
@@ -147,25 +147,5 @@ function parseValue(raw: string | undefined, field: AnySchema, key: string): unk
 }
 
 function closestKey(input: string, keys: string[]): string | undefined {
-  let best: { key: string; distance: number } | undefined;
-  const target = normalize(input);
-  for (const key of keys) {
-    const distance = levenshtein(target, normalize(key));
-    if (!best || distance < best.distance) best = { key, distance };
-  }
-  return best?.key;
-}
-
-function levenshtein(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length]!;
+  return closestMatch(input, keys, { normalize });
 }

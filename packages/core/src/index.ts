@@ -18,6 +18,7 @@ export { NAME_PATTERN, assertValidName, canonicalFlavor, displayFlavor } from ".
 export { canonicalJson, hashJson, sha256 } from "./hash.js";
 export { newRunId } from "./ids.js";
 export { findProjectRoot } from "./project.js";
+export { closestMatch } from "./suggest.js";
 
 export * from "./settings/index.js";
 
@@ -45,6 +46,7 @@ export { getStepContext, type StepContext, type StepLogger } from "./run/step-co
 export { combineObservers, type RunObserver } from "./run/observer.js";
 export { createRunResult, type RunOptions, type RunResult, type StepRef } from "./run/run-pipeline.js";
 export { computeCacheKey } from "./run/cache-key.js";
+export { processRunControls } from "./run/process-run-controls.js";
 export { importUserModule, loadStepDefinitions, loadPipelineDefinition } from "./run/load-source.js";
 
 export { type ArtifactStore, readJson, writeJson } from "./store/artifact-store.js";

@@ -1,14 +1,12 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
   OrchError,
   executeRun,
-  journalKeys,
-  readRunRecord,
+  processRunControls,
   type LaunchRequest,
   type LaunchResult,
   type Orchestrator,
@@ -110,24 +108,7 @@ export function createSubprocessOrchestrator(config: SubprocessOrchestratorConfi
       });
       return { runId: submit.runId, wait: () => done };
     },
-    async status(runId) {
-      return (await readRunRecord(store, runId))?.status;
-    },
-    /** The run is driven by the process that submitted it: ask that process to stop, as Ctrl-C would. */
-    async stop(runId) {
-      const run = await readRunRecord(store, runId);
-      if (!run || run.status !== "running" || !run.pid) return;
-      if (run.host && run.host !== hostname()) throw new Error(`Run ${runId} runs on host ${run.host}; stop it there.`);
-      try {
-        process.kill(run.pid, "SIGINT");
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
-      }
-    },
-    async *logs(runId, stepId) {
-      const data = await store.read(journalKeys.log(runId, stepId));
-      if (data) yield* Buffer.from(data).toString("utf8").split("\n").filter(Boolean);
-    },
+    ...processRunControls(store),
     async dispose() {
       // Nothing is held between runs: step processes end with their step.
     },

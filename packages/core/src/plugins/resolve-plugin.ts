@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import { moduleResolve } from "import-meta-resolve";
 import { OrchError } from "../errors.js";
 import { canonicalFlavor } from "../names.js";
+import { closestMatch } from "../suggest.js";
 import { detectPackageManager, installCommand } from "./package-manager.js";
 import { ORCH_PLUGIN_API, type AnyPlugin, type ArtifactStorePlugin, type OrchestratorPlugin } from "./plugin.js";
 
@@ -150,24 +151,6 @@ function assertPlugin(module: unknown, kind: PluginKind, id: string, specifier: 
 }
 
 function didYouMean(id: string): string | undefined {
-  let best: { flavor: string; distance: number } | undefined;
-  for (const flavor of FIRST_PARTY_FLAVORS) {
-    const distance = levenshtein(id, flavor);
-    if (distance <= 2 && (!best || distance < best.distance)) best = { flavor, distance };
-  }
-  return best && best.flavor !== id ? best.flavor : undefined;
-}
-
-function levenshtein(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length]!;
+  const match = closestMatch(id, FIRST_PARTY_FLAVORS, { maxDistance: 2 });
+  return match === id ? undefined : match;
 }
