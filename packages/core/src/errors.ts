@@ -25,6 +25,8 @@ export type OrchErrorCode =
   | "E_SOURCE_LOAD"
   | "E_CANCELLED"
   | "E_STACK_INVALID"
+  | "E_BACKEND_UNAVAILABLE"
+  | "E_IMAGE_BUILD"
   | "E_USAGE";
 
 export interface OrchErrorDetails {

@@ -109,10 +109,9 @@ export function createScheduler(options: SchedulerOptions) {
     add(id: string, upstream: readonly string[]): Promise<NodeState> {
       if (nodes.has(id)) throw new Error(`Scheduler: node "${id}" added twice`);
       if (closed) throw new Error(`Scheduler: node "${id}" added after close()`);
-      for (const parent of upstream) {
-        if (!nodes.has(parent)) throw new Error(`Scheduler: node "${id}" depends on unknown node "${parent}"`);
-        dependents.set(parent, [...(dependents.get(parent) ?? []), id]);
-      }
+      const unknown = upstream.find((parent) => !nodes.has(parent));
+      if (unknown) throw new Error(`Scheduler: node "${id}" depends on unknown node "${unknown}"`);
+      for (const parent of upstream) dependents.set(parent, [...(dependents.get(parent) ?? []), id]);
       let settleNode!: (state: NodeState) => void;
       const done = new Promise<NodeState>((resolve) => (settleNode = resolve));
       const node: NodeEntry = { id, upstream, state: "waiting", done, settle: settleNode };

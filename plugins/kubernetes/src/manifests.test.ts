@@ -1,0 +1,137 @@
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { parse, parseAllDocuments } from "yaml";
+import { compilePipeline, createLocalArtifactStore, parseComponentConfig, type Snapshot } from "@orch/core";
+import plugin, { configSchema } from "./index.js";
+import { cronJob, cronJobName, cronJobSchedule, dnsFragment, labelValue, resourceRequirements, stepJob, stepJobName, type K8sObject } from "./manifests.js";
+import { createKubernetesOrchestrator } from "./runtime.js";
+import { assertValidManifest, manifestProblems } from "./validate.js";
+import { quickstart } from "../test/fixtures/project/src/pipeline.js";
+
+const projectRoot = fileURLToPath(new URL("../test/fixtures/project/", import.meta.url));
+const config = (extra: Record<string, unknown> = {}) => parseComponentConfig(plugin, { image: "registry.example.com/quickstart:1", namespace: "ml", ...extra });
+const snapshot = (): Snapshot => compilePipeline(quickstart, { rows: 20 }, { projectRoot }).snapshot;
+const runtime = (extra: Record<string, unknown> = {}) =>
+  createKubernetesOrchestrator(config(extra), { projectRoot, stackName: "k8s", artifactStore: createLocalArtifactStore(join(projectRoot, ".orch-never-written")) });
+
+describe("compile", () => {
+  it("writes an orchestrator Job, one Job per step and the snapshot, all valid against the Kubernetes schema", async () => {
+    const files = await runtime().compile!(snapshot());
+    expect(Object.keys(files).sort()).toEqual(["orchestrator-job.yaml", "snapshot.json", "step-jobs.yaml"]);
+    const steps = parseAllDocuments(files["step-jobs.yaml"]!).map((d) => d.toJSON() as K8sObject);
+    expect(steps.map((s) => s.metadata.annotations!["orch.dev/step-id"])).toEqual(["load_data", "train", "evaluate"]);
+    for (const object of [...steps, parse(files["orchestrator-job.yaml"]!) as K8sObject]) expect(manifestProblems(object)).toEqual([]);
+    const orchestrator = parse(files["orchestrator-job.yaml"]!) as any;
+    const command: string[] = orchestrator.spec.template.spec.containers[0].command;
+    expect(command.slice(0, 2)).toEqual(["orch-entrypoint", "orchestrate"]);
+    expect(command).toContain("--resume");
+    expect(JSON.parse(command[command.indexOf("--orchestrator") + 1]!)).toMatchObject({ flavor: "kubernetes", config: { inCluster: true, namespace: "ml" } });
+  });
+
+  it("adds a CronJob when the pipeline has a schedule", async () => {
+    const scheduled = { ...snapshot(), pipeline: { ...snapshot().pipeline, schedule: { cron: "30 2 * * 7", catchup: false, allowOverlap: false, timezone: "Europe/Berlin" } } };
+    const files = await runtime().compile!(scheduled);
+    const cron = parse(files["cronjob.yaml"]!) as any;
+    expect(manifestProblems(cron)).toEqual([]);
+    expect(cron.spec).toMatchObject({ schedule: "30 2 * * 0", timeZone: "Europe/Berlin", concurrencyPolicy: "Forbid" });
+    expect(cron.metadata.name.length).toBeLessThanOrEqual(52);
+  });
+
+  it("maps resources to exact requests and limits and GPUs to nvidia.com/gpu", () => {
+    expect(resourceRequirements({ cpuCount: 2, memory: "8GB", gpuCount: 1 })).toEqual({
+      requests: { cpu: "2", memory: "8G" },
+      limits: { cpu: "2", memory: "8G", "nvidia.com/gpu": "1" },
+    });
+    expect(resourceRequirements({ memory: "8GiB", cpuCount: 0.5 })).toEqual({ requests: { cpu: "500m", memory: "8Gi" }, limits: { cpu: "500m", memory: "8Gi" } });
+    const train = stepJob({ config: config(), snapshot: snapshot(), podStore: { flavor: "local", config: { path: "/orch" } } }, "r1", snapshot().steps.train!) as any;
+    expect(train.spec.template.spec.containers[0].resources).toEqual({ requests: { cpu: "500m", memory: "256Mi" }, limits: { cpu: "500m", memory: "256Mi" } });
+  });
+
+  it("maps retries to backoffLimit with a pod failure policy and the timeout to activeDeadlineSeconds", () => {
+    const train = stepJob({ config: config(), snapshot: snapshot(), podStore: { flavor: "local", config: { path: "/orch" } } }, "r1", snapshot().steps.train!) as any;
+    expect(train.spec.backoffLimit).toBe(1);
+    expect(train.spec.podFailurePolicy.rules.find((r: any) => r.action === "FailJob")).toMatchObject({ action: "FailJob", onExitCodes: { operator: "In", values: [1, 2, 130] } });
+    // two attempts of 120 s, no delay, plus the start-up grace
+    expect(train.spec.activeDeadlineSeconds).toBe(2 * 120 + 120);
+  });
+
+  it("merges step settings over the config's pod settings and mounts the artifact store volume", () => {
+    const cfg = config({ podSettings: { nodeSelector: { disk: "ssd" }, tolerations: [{ key: "gpu", operator: "Exists", effect: "NoSchedule" }] }, artifactStoreVolume: { claimName: "orch-artifacts", mountPath: "/orch" } });
+    const job = stepJob({ config: cfg, snapshot: snapshot(), podStore: { flavor: "local", config: { path: "/orch" } } }, "r1", snapshot().steps.evaluate!) as any;
+    const spec = job.spec.template.spec;
+    expect(spec.nodeSelector).toEqual({ disk: "ssd", pool: "cpu" });
+    expect(spec.tolerations).toHaveLength(1);
+    expect(spec.volumes).toEqual([{ name: "orch-artifacts", persistentVolumeClaim: { claimName: "orch-artifacts" } }]);
+    expect(spec.containers[0].volumeMounts).toEqual([{ name: "orch-artifacts", mountPath: "/orch" }]);
+    expect(manifestProblems(job)).toEqual([]);
+  });
+
+  it("rejects unknown fields that the client would silently drop, naming the path", async () => {
+    const typo = runtime({ podSettings: { tolerations: [{ key: "gpu", operator: "Exists", efect: "NoSchedule" }] } });
+    await expect(typo.compile!(snapshot())).rejects.toThrow(/tolerations\[0\]\.efect: unknown field "efect".*did you mean "effect"/s);
+    const wrongType = runtime({ podSettings: { securityContext: { runAsUser: "root" } } });
+    await expect(wrongType.compile!(snapshot())).rejects.toThrow(/runAsUser must be integer/);
+  });
+
+  it("keeps names DNS-1123 and within limits, labels valid, and distinct inputs distinct", () => {
+    const long = "A_very_long_step_name_that_goes_on_and_on_and_on_for_quite_a_while";
+    const name = stepJobName("orch", "20261122-030015-123-k3f9x2", long);
+    expect(name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+    expect(name.length).toBeLessThanOrEqual(63);
+    expect(stepJobName("orch", "r", "a_b")).not.toBe(stepJobName("orch", "r", "a-b"));
+    expect(labelValue("_private_step")).toMatch(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/);
+    expect(dnsFragment("__X__", 10)).toBe("x");
+    const cron = cronJobName("orch", long.repeat(2), { cron: "0 2 * * *", catchup: false, allowOverlap: false });
+    expect(cron.length).toBeLessThanOrEqual(52);
+    expect(manifestProblems({ apiVersion: "batch/v1", kind: "CronJob", metadata: { name: "x".repeat(53) }, spec: { schedule: "* * * * *", jobTemplate: { spec: { template: { spec: { containers: [] } } } } } })).toContain(
+      `metadata.name: "${"x".repeat(53)}" is longer than 52 characters`,
+    );
+    expect(() => assertValidManifest({ apiVersion: "batch/v1", kind: "Job", metadata: { name: "Bad_Name" } })).toThrow(/DNS-1123/);
+  });
+});
+
+describe("schedules", () => {
+  const base = { catchup: false, allowOverlap: false } as const;
+  it("converts cron to the CronJob dialect with a time zone, UTC by default", () => {
+    expect(cronJobSchedule({ ...base, cron: "@daily" })).toBe("0 0 * * *");
+    expect(cronJobSchedule({ ...base, cron: "0 2 * * 1-5" })).toBe("0 2 * * 1-5");
+    const job = cronJob({ config: config(), snapshot: snapshot(), podStore: { flavor: "local", config: { path: "/orch" } } }, { ...base, cron: "0 2 * * *" }) as any;
+    expect(job.spec.timeZone).toBe("UTC");
+    expect(job.spec.jobTemplate.spec.template.spec.containers[0].command[0]).toBe("orch-kubernetes-scheduled-run");
+  });
+
+  it("converts intervals a CronJob can express and refuses the rest with the reason", () => {
+    expect(cronJobSchedule({ ...base, intervalSeconds: 900 })).toBe("*/15 * * * *");
+    expect(cronJobSchedule({ ...base, intervalSeconds: 6 * 3600 })).toBe("0 */6 * * *");
+    expect(() => cronJobSchedule({ ...base, intervalSeconds: 45 })).toThrow(expect.objectContaining({ code: "E_CRON_UNSUPPORTED" }));
+    expect(() => cronJobSchedule({ ...base, intervalSeconds: 7 * 60 })).toThrow(/dividing an hour/);
+  });
+
+  it("refuses runOnceAt, startTime/endTime and catchup", () => {
+    const refused = expect.objectContaining({ code: "E_CAPABILITY_UNSUPPORTED" });
+    expect(() => cronJobSchedule({ ...base, runOnceAt: "2030-01-01T00:00:00.000Z" })).toThrow(refused);
+    expect(() => cronJobSchedule({ ...base, cron: "0 2 * * *", startTime: "2030-01-01T00:00:00.000Z" })).toThrow(/startTime\/endTime/);
+    expect(() => cronJobSchedule({ ...base, cron: "0 2 * * *", catchup: true })).toThrow(/catchup/);
+  });
+});
+
+describe("config", () => {
+  it("is strict and names the bad key", () => {
+    expect(() => parseComponentConfig(plugin, { namespce: "ml" })).toThrow(/namespce/);
+    expect(() => parseComponentConfig(plugin, { namespace: "ML_Team" })).toThrow(/DNS-1123/);
+    expect(configSchema.parse({}).namespace).toBe("default");
+  });
+
+  it("builds the image through @orch/docker only with a container registry to push to", async () => {
+    const building = createKubernetesOrchestrator(parseComponentConfig(plugin, { build: {} }), { projectRoot, stackName: "k8s", artifactStore: createLocalArtifactStore(join(projectRoot, ".x")) });
+    const files = await building.compile!(snapshot());
+    expect(files["orchestrator-job.yaml"]).toContain("image: orch-project-image:built-at-submit");
+    await expect(building.submit(snapshot(), { runId: "r1", signal: new AbortController().signal })).rejects.toMatchObject({ code: "E_CONFIG_INVALID", key: "build" });
+  });
+
+  it("refuses to build pods without an image, saying how to set one", async () => {
+    const noImage = createKubernetesOrchestrator(parseComponentConfig(plugin, {}), { projectRoot, stackName: "k8s", artifactStore: createLocalArtifactStore(join(projectRoot, ".x")) });
+    await expect(noImage.compile!(snapshot())).rejects.toThrow(/needs an image/);
+  });
+});

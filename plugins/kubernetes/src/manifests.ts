@@ -1,0 +1,392 @@
+/**
+ * Builds the Kubernetes objects of a run as plain JSON (no SDK): the orchestrator Job, one Job per step
+ * and the CronJob of a schedule. Everything here is deterministic for a given snapshot and run id.
+ */
+import {
+  OrchError,
+  retryDelayMs,
+  scheduleKind,
+  sha256,
+  toK8sQuantity,
+  toKfpCron,
+  type ResourceSettings,
+  type Schedule,
+  type Snapshot,
+  type SnapshotStep,
+} from "@orch/core";
+import { settingsSchema, type KubernetesOrchestratorConfig, type KubernetesStepSettings, type PodSettings } from "./index.js";
+
+export type K8sObject = Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } };
+
+export const LABELS = {
+  managedBy: "app.kubernetes.io/managed-by",
+  runId: "orch.dev/run-id",
+  step: "orch.dev/step",
+  pipeline: "orch.dev/pipeline",
+  component: "orch.dev/component",
+  schedule: "orch.dev/schedule",
+} as const;
+export const ANNOTATIONS = { stepId: "orch.dev/step-id", runId: "orch.dev/run-id", schedule: "orch.dev/schedule-spec", pipeline: "orch.dev/pipeline-name" } as const;
+
+/** Container names: the API server and `orch run logs` address containers by these. */
+export const STEP_CONTAINER = "step";
+export const ORCHESTRATOR_CONTAINER = "orchestrator";
+const STORE_VOLUME = "orch-artifacts";
+
+/** Exit codes of orch-entrypoint that mean "the step itself failed or was stopped": retrying the pod cannot help. */
+const FINAL_EXIT_CODES = [1, 2, 130];
+
+/** Seconds a step pod gets beyond its attempts' timeouts and retry delays (image pull, start-up, saving outputs). */
+export const DEADLINE_GRACE_SECONDS = 120;
+
+const MAX_NAME = 63;
+/** CronJob names are ≤ 52 characters: the controller appends an 11-character suffix to its Jobs' names. */
+export const MAX_CRONJOB_NAME = 52;
+
+/** `Load_Data_2` → `load-data-2`: a DNS-1123 label fragment (may be empty). */
+export function dnsFragment(value: string, max: number): string {
+  return value
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/-+/g, "-")
+    .slice(0, max)
+    .replace(/^-+|-+$/g, "");
+}
+
+const shortHash = (value: string) => sha256(value).slice(0, 6);
+
+/** A label value (≤ 63, alphanumeric at both ends); a hash suffix keeps distinct inputs distinct. */
+export function labelValue(value: string): string {
+  if (/^([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$/.test(value)) return value;
+  const base = value.replace(/[^-A-Za-z0-9_.]+/g, "-").replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "").slice(0, 55).replace(/[^A-Za-z0-9]+$/, "");
+  return base ? `${base}-${shortHash(value)}` : shortHash(value);
+}
+
+/** Name of a step's Job: `orch-<runId>-<step>-<hash>`, ≤ 63 characters, the same on every call (so a restart finds it). */
+export function stepJobName(prefix: string, runId: string, stepId: string): string {
+  const run = dnsFragment(runId, 30) || "run";
+  const room = MAX_NAME - prefix.length - run.length - 6 - 3;
+  const step = dnsFragment(stepId, Math.max(room, 0));
+  return [prefix, run, step, shortHash(`${runId}/${stepId}`)].filter(Boolean).join("-");
+}
+
+/** Name of a run's orchestrator Job. */
+export function orchestratorJobName(prefix: string, runId: string): string {
+  return `${prefix}-${dnsFragment(runId, MAX_NAME - prefix.length - 1) || shortHash(runId)}`;
+}
+
+/** Name of a schedule's CronJob (≤ 52): prefix, pipeline name and a hash of what is scheduled. */
+export function cronJobName(prefix: string, pipeline: string, schedule: Schedule): string {
+  const hash = shortHash(JSON.stringify([pipeline, schedule.cron ?? null, schedule.intervalSeconds ?? null, schedule.timezone ?? null]));
+  const room = MAX_CRONJOB_NAME - prefix.length - hash.length - 2;
+  const name = dnsFragment(pipeline, room);
+  return [prefix, name, hash].filter(Boolean).join("-");
+}
+
+/** The run id of a scheduled run, derived from the CronJob's Job name so a restarted pod finds the same run. */
+export function scheduledRunId(jobName: string, now = new Date()): string {
+  const minutes = /-(\d{6,})$/.exec(jobName)?.[1];
+  const at = minutes ? new Date(Number(minutes) * 60_000) : now;
+  const iso = at.toISOString();
+  return `${iso.slice(0, 10).replace(/-/g, "")}-${iso.slice(11, 19).replace(/:/g, "")}-${iso.slice(20, 23)}-${shortHash(jobName)}`;
+}
+
+/** The artifact store the pods open: the mounted volume when one is configured, else the store as described. */
+export function podArtifactStore(config: KubernetesOrchestratorConfig, store: { flavor: string; config: Record<string, unknown> }) {
+  if (config.artifactStoreVolume && store.flavor === "local") return { flavor: "local", config: { path: config.artifactStoreVolume.mountPath } };
+  return store;
+}
+
+/** The config the orchestrator pod creates this plugin with: in-cluster credentials, nothing from this machine. */
+export function inClusterConfig(config: KubernetesOrchestratorConfig): Record<string, unknown> {
+  const { kubeconfig: _kubeconfig, context: _context, ...rest } = config;
+  return { ...rest, inCluster: true, synchronous: true };
+}
+
+/** Step settings for this flavor, merged over the config's podSettings: maps merge, lists append, objects replace. */
+export function stepPodSettings(config: KubernetesOrchestratorConfig, step: SnapshotStep): KubernetesStepSettings {
+  const own = settingsSchema.parse(step.settings.flavors.kubernetes ?? {});
+  return mergePodSettings(config.podSettings, own) as KubernetesStepSettings;
+}
+
+export function mergePodSettings<T extends PodSettings>(base: PodSettings, over: T): T {
+  const maps = ["nodeSelector", "labels", "annotations", "env"] as const;
+  const lists = ["tolerations", "volumes", "volumeMounts", "envFromSecrets"] as const;
+  const merged: Record<string, unknown> = { ...base, ...over };
+  for (const key of maps) if (base[key] || over[key]) merged[key] = { ...base[key], ...over[key] };
+  for (const key of lists) if (base[key] || over[key]) merged[key] = [...(base[key] ?? []), ...(over[key] ?? [])];
+  return merged as T;
+}
+
+/** requests/limits for a step: exact CPU and memory (requests = limits), GPUs as nvidia.com/gpu limits. */
+export function resourceRequirements(resources: ResourceSettings | undefined): Record<string, Record<string, string>> | undefined {
+  if (!resources) return undefined;
+  const requests: Record<string, string> = {};
+  const limits: Record<string, string> = {};
+  if (resources.cpuCount !== undefined) {
+    // Kubernetes counts CPU in millicores; a whole count stays a plain number.
+    const cpu = Number.isInteger(resources.cpuCount) ? String(resources.cpuCount) : `${Math.ceil(resources.cpuCount * 1000)}m`;
+    requests.cpu = cpu;
+    limits.cpu = cpu;
+  }
+  if (resources.memory !== undefined) {
+    const memory = toK8sQuantity(resources.memory);
+    requests.memory = memory;
+    limits.memory = memory;
+  }
+  if (resources.gpuCount) limits["nvidia.com/gpu"] = String(resources.gpuCount);
+  const out: Record<string, Record<string, string>> = {};
+  if (Object.keys(requests).length) out.requests = requests;
+  if (Object.keys(limits).length) out.limits = limits;
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** activeDeadlineSeconds for a step with a timeout: every attempt's timeout, the retry delays and a start-up grace. */
+export function stepDeadlineSeconds(step: SnapshotStep): number | undefined {
+  const { timeout, retry } = step.settings;
+  if (timeout === undefined) return undefined;
+  let seconds = timeout * (retry.maxRetries + 1);
+  for (let attempt = 1; attempt <= retry.maxRetries; attempt++) seconds += retryDelayMs(retry, attempt) / 1000;
+  return Math.ceil(seconds) + DEADLINE_GRACE_SECONDS;
+}
+
+interface PodSpecOptions {
+  containerName: string;
+  image: string;
+  command: string[];
+  env: Record<string, unknown>[];
+  settings: PodSettings;
+  serviceAccount?: string;
+  resources?: Record<string, Record<string, string>>;
+}
+
+function podTemplate(config: KubernetesOrchestratorConfig, options: PodSpecOptions, labels: Record<string, string>, annotations: Record<string, string>) {
+  const { settings } = options;
+  const volumes: Record<string, unknown>[] = [];
+  const mounts: Record<string, unknown>[] = [];
+  if (config.artifactStoreVolume) {
+    volumes.push({ name: STORE_VOLUME, persistentVolumeClaim: { claimName: config.artifactStoreVolume.claimName } });
+    mounts.push({ name: STORE_VOLUME, mountPath: config.artifactStoreVolume.mountPath, ...(config.artifactStoreVolume.subPath ? { subPath: config.artifactStoreVolume.subPath } : {}) });
+  }
+  volumes.push(...(settings.volumes ?? []));
+  mounts.push(...(settings.volumeMounts ?? []));
+  const env = [...options.env, ...Object.entries(settings.env ?? {}).map(([name, value]) => ({ name, value }))];
+  const container: Record<string, unknown> = {
+    name: options.containerName,
+    image: options.image,
+    command: options.command,
+    workingDir: config.projectRoot,
+    env,
+    ...(config.imagePullPolicy ? { imagePullPolicy: config.imagePullPolicy } : {}),
+    ...(settings.envFromSecrets?.length ? { envFrom: settings.envFromSecrets.map((name) => ({ secretRef: { name } })) } : {}),
+    ...(options.resources ? { resources: options.resources } : {}),
+    ...(mounts.length ? { volumeMounts: mounts } : {}),
+    ...(settings.containerSecurityContext ? { securityContext: settings.containerSecurityContext } : {}),
+  };
+  return {
+    metadata: { labels: { ...settings.labels, ...labels }, annotations: { ...settings.annotations, ...annotations } },
+    spec: {
+      restartPolicy: "Never",
+      containers: [container],
+      ...(options.serviceAccount ? { serviceAccountName: options.serviceAccount } : {}),
+      ...(config.imagePullSecrets.length ? { imagePullSecrets: config.imagePullSecrets.map((name) => ({ name })) } : {}),
+      ...(settings.nodeSelector ? { nodeSelector: settings.nodeSelector } : {}),
+      ...(settings.tolerations ? { tolerations: settings.tolerations } : {}),
+      ...(settings.affinity ? { affinity: settings.affinity } : {}),
+      ...(settings.securityContext ? { securityContext: settings.securityContext } : {}),
+      ...(settings.priorityClassName ? { priorityClassName: settings.priorityClassName } : {}),
+      ...(volumes.length ? { volumes } : {}),
+    },
+  };
+}
+
+function requireImage(config: KubernetesOrchestratorConfig, image: string | undefined): string {
+  const chosen = image ?? config.image;
+  if (!chosen) {
+    throw new OrchError("E_CONFIG_INVALID", {
+      flavor: "kubernetes",
+      key: "image",
+      message: "The kubernetes orchestrator needs an image with the project and orch-entrypoint (config key image).",
+      hint: "Set it with orch orchestrator update <name> --image=registry.example.com/project:tag (build it with @orch/docker or your own Dockerfile).",
+    });
+  }
+  return chosen;
+}
+
+function baseLabels(snapshot: Snapshot): Record<string, string> {
+  return { [LABELS.managedBy]: "orch", [LABELS.pipeline]: labelValue(snapshot.pipeline.name) };
+}
+
+export interface ManifestInput {
+  config: KubernetesOrchestratorConfig;
+  snapshot: Snapshot;
+  /** The artifact store spec the pods open (see podArtifactStore). */
+  podStore: { flavor: string; config: Record<string, unknown> };
+}
+
+/** The Job that runs one step: `orch-entrypoint step`, retried natively for pod failures only. */
+export function stepJob(input: ManifestInput, runId: string, step: SnapshotStep): K8sObject {
+  const { config, snapshot } = input;
+  const settings = stepPodSettings(config, step);
+  const name = stepJobName(config.jobNamePrefix, runId, step.id);
+  const labels = { ...baseLabels(snapshot), [LABELS.runId]: labelValue(runId), [LABELS.component]: "step", [LABELS.step]: labelValue(step.id) };
+  const annotations = { [ANNOTATIONS.stepId]: step.id, [ANNOTATIONS.runId]: runId };
+  const serviceAccount = settings.serviceAccount ?? config.stepServiceAccount ?? config.serviceAccount;
+  const template = podTemplate(
+    config,
+    {
+      containerName: STEP_CONTAINER,
+      image: requireImage(config, settings.image),
+      command: [...config.entrypointCommand, "step", "--run-id", runId, "--step", step.id, "--project-root", config.projectRoot],
+      env: [
+        { name: "ORCH_ARTIFACT_STORE", value: JSON.stringify(input.podStore) },
+        { name: "ORCH_RUN_ID", value: runId },
+        { name: "ORCH_STEP_ID", value: step.id },
+      ],
+      settings,
+      ...(serviceAccount ? { serviceAccount } : {}),
+      ...(resourceRequirements(step.settings.resources) ? { resources: resourceRequirements(step.settings.resources)! } : {}),
+    },
+    labels,
+    annotations,
+  );
+  const deadline = stepDeadlineSeconds(step);
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name, namespace: config.namespace, labels: { ...settings.labels, ...labels }, annotations },
+    spec: {
+      // The step runner retries failures of the step function itself (with its delays); the Job retries
+      // the pod when it dies for other reasons (OOM kill, eviction, node loss) up to maxRetries times.
+      backoffLimit: step.settings.retry.maxRetries,
+      podFailurePolicy: {
+        rules: [
+          // Rules apply in order: an evicted or preempted pod is replaced without counting, whatever its exit code.
+          { action: "Ignore", onPodConditions: [{ type: "DisruptionTarget", status: "True" }] },
+          { action: "FailJob", onExitCodes: { containerName: STEP_CONTAINER, operator: "In", values: FINAL_EXIT_CODES } },
+        ],
+      },
+      ...(deadline !== undefined ? { activeDeadlineSeconds: deadline } : {}),
+      ...(config.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: config.ttlSecondsAfterFinished } : {}),
+      template,
+    },
+  };
+}
+
+function orchestratorJobSpec(input: ManifestInput, command: string[], extraEnv: Record<string, unknown>[], labels: Record<string, string>, annotations: Record<string, string>) {
+  const { config } = input;
+  const settings = config.orchestratorPodSettings;
+  return {
+    // A crashed or evicted orchestrator pod is replaced; the new one resumes the run (--resume).
+    backoffLimit: config.orchestratorRestarts,
+    podFailurePolicy: {
+      rules: [
+        // Rules apply in order: an evicted or preempted pod is replaced without counting, whatever its exit code.
+        { action: "Ignore", onPodConditions: [{ type: "DisruptionTarget", status: "True" }] },
+        { action: "FailJob", onExitCodes: { containerName: ORCHESTRATOR_CONTAINER, operator: "In", values: FINAL_EXIT_CODES } },
+      ],
+    },
+    ...(config.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: config.ttlSecondsAfterFinished } : {}),
+    template: podTemplate(
+      config,
+      {
+        containerName: ORCHESTRATOR_CONTAINER,
+        image: requireImage(config, undefined),
+        command,
+        env: [{ name: "ORCH_ARTIFACT_STORE", value: JSON.stringify(input.podStore) }, ...extraEnv],
+        settings,
+        ...(config.serviceAccount ? { serviceAccount: config.serviceAccount } : {}),
+        ...(resourceRequirements(config.orchestratorResources) ? { resources: resourceRequirements(config.orchestratorResources)! } : {}),
+      },
+      labels,
+      annotations,
+    ),
+  };
+}
+
+function orchestratorSpec(config: KubernetesOrchestratorConfig): string {
+  return JSON.stringify({ flavor: "kubernetes", ...(config.pluginPackage ? { package: config.pluginPackage } : {}), config: inClusterConfig(config) });
+}
+
+/** The Job whose pod runs the whole run: `orch-entrypoint orchestrate … --resume`. */
+export function orchestratorJob(input: ManifestInput, runId: string): K8sObject {
+  const { config, snapshot } = input;
+  const labels = { ...baseLabels(snapshot), [LABELS.runId]: labelValue(runId), [LABELS.component]: "orchestrator" };
+  const annotations = { [ANNOTATIONS.runId]: runId, [ANNOTATIONS.pipeline]: snapshot.pipeline.name };
+  const command = [
+    ...config.entrypointCommand,
+    "orchestrate",
+    "--run-id",
+    runId,
+    "--project-root",
+    config.projectRoot,
+    "--orchestrator",
+    orchestratorSpec(config),
+    // Always resume: the first pod finds nothing to keep; a replacement pod keeps what already succeeded.
+    "--resume",
+    ...(config.maxParallelism ? ["--max-parallelism", String(config.maxParallelism)] : []),
+  ];
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name: orchestratorJobName(config.jobNamePrefix, runId), namespace: config.namespace, labels: { ...config.orchestratorPodSettings.labels, ...labels }, annotations },
+    spec: orchestratorJobSpec(input, command, [{ name: "ORCH_RUN_ID", value: runId }], labels, annotations),
+  };
+}
+
+/** The 5-field cron a CronJob understands (robfig/cron: Sunday = 0, day fields ORed), or a refusal saying why. */
+export function cronJobSchedule(schedule: Schedule): string {
+  const refuse = (message: string, hint: string, code: "E_CAPABILITY_UNSUPPORTED" | "E_CRON_UNSUPPORTED" = "E_CAPABILITY_UNSUPPORTED"): never => {
+    throw new OrchError(code, { flavor: "kubernetes", message: `A Kubernetes CronJob cannot express this schedule: ${message}`, hint });
+  };
+  if (schedule.startTime !== undefined || schedule.endTime !== undefined) {
+    refuse("startTime/endTime are not supported (a CronJob has no start or end).", "Remove startTime/endTime and create or delete the schedule at those times (orch schedule delete).");
+  }
+  if (schedule.catchup) {
+    refuse("catchup: true is not supported (a CronJob starts at most one missed run).", "Set catchup: false, or trigger the missed runs by hand.");
+  }
+  const kind = scheduleKind(schedule);
+  if (kind === "once") refuse("runOnceAt is not supported (a CronJob repeats).", "Run the pipeline at that time yourself, or use a cron schedule.");
+  if (kind === "interval") {
+    const seconds = schedule.intervalSeconds!;
+    const minutes = seconds / 60;
+    if (Number.isInteger(minutes) && minutes < 60 && 60 % minutes === 0) return minutes === 1 ? "* * * * *" : `*/${minutes} * * * *`;
+    const hours = seconds / 3600;
+    if (Number.isInteger(hours) && hours < 24 && 24 % hours === 0) return hours === 1 ? "0 * * * *" : `0 */${hours} * * *`;
+    if (seconds === 86_400) return "0 0 * * *";
+    refuse(
+      `intervalSeconds: ${seconds} is not a whole number of minutes dividing an hour, of hours dividing a day, or one day.`,
+      'Use such an interval (e.g. 900 = every 15 minutes), or a cron expression ("0 */6 * * *").',
+      "E_CRON_UNSUPPORTED",
+    );
+  }
+  // robfig/cron (Kubernetes) is the dialect of KFP without the seconds field.
+  return toKfpCron(schedule.cron!).split(" ").slice(1).join(" ");
+}
+
+/** Where a schedule's snapshot lives in the artifact store (each scheduled run copies it to runs/<runId>/). */
+export const scheduleSnapshotKey = (name: string) => `schedules/${name}/snapshot.json`;
+
+/** A CronJob whose Jobs run the orchestrator pod (through orch-kubernetes-scheduled-run). */
+export function cronJob(input: ManifestInput, schedule: Schedule): K8sObject {
+  const { config, snapshot } = input;
+  const cron = cronJobSchedule(schedule);
+  const name = cronJobName(config.jobNamePrefix, snapshot.pipeline.name, schedule);
+  const labels = { ...baseLabels(snapshot), [LABELS.component]: "orchestrator", [LABELS.schedule]: name };
+  const annotations = { [ANNOTATIONS.schedule]: JSON.stringify(schedule), [ANNOTATIONS.pipeline]: snapshot.pipeline.name };
+  const command = [...config.scheduledRunCommand, "--schedule", name, "--project-root", config.projectRoot, "--orchestrator", orchestratorSpec(config)];
+  const jobNameEnv = { name: "ORCH_JOB_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.labels['batch.kubernetes.io/job-name']" } } };
+  return {
+    apiVersion: "batch/v1",
+    kind: "CronJob",
+    metadata: { name, namespace: config.namespace, labels, annotations },
+    spec: {
+      schedule: cron,
+      timeZone: schedule.timezone ?? "UTC",
+      concurrencyPolicy: schedule.allowOverlap ? "Allow" : "Forbid",
+      // No catch-up: a run missed by more than this is skipped, not started late.
+      startingDeadlineSeconds: 300,
+      jobTemplate: { metadata: { labels, annotations }, spec: orchestratorJobSpec(input, command, [jobNameEnv], labels, annotations) },
+    },
+  };
+}
