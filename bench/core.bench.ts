@@ -1,5 +1,6 @@
 // Core benchmarks (issue 2): compile time of a 10,000-step pipeline, and orchestration overhead of
 // 1,000 no-op steps on the local orchestrator against a plain-Node floor writing the same files.
+import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,16 +15,17 @@ const noop = step({ name: "noop" }, (..._inputs: number[]) => 1);
 
 const wide = (n: number) =>
   pipeline({ name: "wide" }, () => {
+    // Each step gets its own index, so no two share a cache key: every step really runs and writes.
     const root = noop();
-    const middle = Array.from({ length: n }, () => noop(root));
+    const middle = Array.from({ length: n }, (_, i) => noop(root, i));
     noop(...middle);
   });
 
 const layered = (layers: number, width: number) =>
   pipeline({ name: "layered" }, () => {
-    let previous: StepOutput<number>[] = Array.from({ length: width }, () => noop());
+    let previous: StepOutput<number>[] = Array.from({ length: width }, (_, i) => noop(i));
     for (let layer = 1; layer < layers; layer++) {
-      previous = previous.map((_, i) => noop(previous[i]!, previous[(i + 1) % width]!));
+      previous = previous.map((_, i) => noop(previous[i]!, previous[(i + 1) % width]!, layer * width + i));
     }
   });
 
@@ -90,14 +92,21 @@ async function orchestrationOverhead(name: string, build: () => ReturnType<typeo
   for (let i = 0; i < RUNS; i++) {
     const dir = await mkdtemp(join(tmpdir(), "orch-bench-"));
     const stack = defineStack({ name: "bench", orchestrator: local({ maxParallelism: PARALLELISM }), artifactStore: { flavor: "local", config: { path: join(dir, "orch") } } });
-    const runOrch = async () =>
+    // Flush dirty pages first: otherwise whichever runs second pays for the first one's writeback.
+    const flush = () => execFileSync("sync");
+    const runOrch = async () => {
+      flush();
       orchTimes.push(
         await timeMs(async () => {
           const result = await definition.run({ stack, projectRoot: process.cwd(), handleSignals: false });
           if (result.status !== "succeeded") throw new Error(`bench run ${result.status}`);
         }),
       );
-    const runFloor = async () => floorTimes.push(await timeMs(() => plainNodeFloor(join(dir, "floor"), layers, upstream)));
+    };
+    const runFloor = async () => {
+      flush();
+      floorTimes.push(await timeMs(() => plainNodeFloor(join(dir, "floor"), layers, upstream)));
+    };
     // Alternate which goes first, so neither always runs on a warmer (or fuller) page cache.
     if (i % 2 === 0) await runOrch().then(runFloor);
     else await runFloor().then(runOrch);

@@ -28,8 +28,9 @@ for (const [name, file] of suites) {
       ? raw
       : Object.entries(raw).map(([label, r]) => ({ name: label, value: r.medianMs, unit: "ms" as const, budget: r.budgetMs }));
     for (const r of results) {
-      const within = r.budget === undefined ? "" : r.value <= r.budget ? `  ✓ budget ${r.budget} ${r.unit}` : `  ✗ OVER budget ${r.budget} ${r.unit}`;
-      if (r.budget !== undefined && r.value > r.budget) overBudget++;
+      const ok = r.budget === undefined || r.value <= r.budget; // NaN counts as over
+      const within = r.budget === undefined ? "" : ok ? `  ✓ budget ${r.budget} ${r.unit}` : `  ✗ OVER budget ${r.budget} ${r.unit}`;
+      if (!ok) overBudget++;
       console.log(`  ${r.name.padEnd(62)} ${r.value.toFixed(r.value < 10 ? 3 : 1).padStart(10)} ${r.unit}${within}`);
     }
   } catch (error) {
