@@ -24,7 +24,8 @@ const result = await irisTraining.run({
 });
 
 const store = result.artifactStore.uri;
-const where = relative(process.cwd(), store) || store;
+// Relative to where the user typed the command (pnpm runs scripts from the package folder, INIT_CWD is theirs).
+const where = relative(process.env.INIT_CWD ?? process.cwd(), store) || store;
 console.log(`\nrun ${result.runId}: ${result.status}`);
 console.log(`  journal:   ${where}/runs/${result.runId}/ (snapshot.json, run.json, steps/, logs/)`);
 console.log(`  artifacts: ${where}/artifacts/`);
