@@ -47,7 +47,7 @@ export { combineObservers, type RunObserver } from "./run/observer.js";
 export { createRunResult, type RunOptions, type RunResult, type StepRef } from "./run/run-pipeline.js";
 export { computeCacheKey } from "./run/cache-key.js";
 export { processRunControls } from "./run/process-run-controls.js";
-export { importUserModule, loadStepDefinitions, loadPipelineDefinition } from "./run/load-source.js";
+export { importUserModule, loadStepDefinitions, loadPipelineDefinition, compiledModulePath } from "./run/load-source.js";
 
 export { type ArtifactStore, readJson, writeJson } from "./store/artifact-store.js";
 export { createLocalArtifactStore, localArtifactStoreConfigSchema, type LocalArtifactStoreConfig } from "./store/local-store.js";

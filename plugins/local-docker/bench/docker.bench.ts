@@ -5,18 +5,17 @@
 // Two baselines:
 //  - "same work": `docker run --rm IMAGE node -e 0` — what the step computes, without orch at all.
 //    The difference is everything orch adds: the scheduler, container create/attach/wait/remove through
-//    dockerode, log capture, and orch-entrypoint's start-up in the container (tsx, @orch/core, the
-//    user's module, the step record and artifact writes).
+//    dockerode, log capture, and orch-entrypoint's start-up in the container (@orch/core and the
+//    user's module from the bundle precompiled at submit, the step record and artifact writes).
 //  - "same command": `docker run --rm IMAGE <the exact orch-entrypoint step command>` — the
 //    difference is orch's host-side orchestration alone.
 import { execFile } from "node:child_process";
 import { mkdirSync, realpathSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { compile, createLocalArtifactStore, defineStack, journalKeys, localArtifactStore, newRunId, serializeSnapshot } from "@orch/core";
 import { localDocker, onImageEvent } from "../src/index.js";
-import { entrypointCommand } from "../src/runtime.js";
+import { precompileProject } from "../src/precompile.js";
 import { BASE_IMAGE, createFixtureProject, loadFixturePipelines, probeDocker } from "../src/__fixtures__/docker-env.js";
 
 const STEPS = 5;
@@ -52,7 +51,6 @@ export async function run(): Promise<Record<string, { medianMs: number; budgetMs
     if (!image) throw new Error("the warm-up run reported no image");
 
     const uid = `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
-    const tsxCache = join(tmpdir(), `orch-docker-tsx-cache-${process.getuid?.() ?? 0}`);
     const bare = (args: string[]) => exec("docker", ["run", "--rm", "--network", "none", "-u", uid, ...args]);
 
     const orch: number[] = [];
@@ -75,16 +73,18 @@ export async function run(): Promise<Record<string, { medianMs: number; budgetMs
       const snapshot = compile(noops, { count: STEPS }, { projectRoot: project });
       const runId = newRunId();
       await store.write(journalKeys.snapshot(runId), serializeSnapshot(snapshot));
-      // The fixture links @orch/core; the container sees the link target at the same path.
-      const command = entrypointCommand(realpathSync(join(project, "node_modules", "@orch", "core")), true);
+      // The same precompiled bundle and command the orchestrator starts (the fixture links @orch/core;
+      // the container sees the link target at the same path).
+      const compiled = await precompileProject({ projectRoot: realpathSync(project), coreDir: realpathSync(join(project, "node_modules", "@orch", "core")), snapshot });
       start = performance.now();
       for (const stepId of snapshot.order) {
         await bare([
           "-v", `${storePath}:${storePath}:rw`,
-          "-v", `${tsxCache}:/tmp/tsx-${process.getuid?.() ?? 0}:rw`,
+          "-v", `${compiled.dir}:${compiled.dir}:ro`,
+          "-e", `ORCH_COMPILED_ROOT=${compiled.dir}`,
           "-w", project,
           image,
-          ...command,
+          "node", compiled.entrypoint,
           "step", "--run-id", runId, "--step", stepId,
           "--artifact-store", JSON.stringify(store.describe()),
           "--project-root", project,

@@ -67,6 +67,12 @@ export const configSchema = z
       .default(5)
       .describe("After a build, keep this many images of the project (newest first) and remove older unused ones; 0 keeps all."),
     includeDevDependencies: z.boolean().default(false).describe("Copy the project's devDependencies into the image too (tsx always is)."),
+    precompile: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Compile the pipeline's modules and @orch/core to one JavaScript bundle at submit (esbuild), so step containers start without a TypeScript loader. Not with a prebuilt `image`.",
+      ),
     mountSource: z
       .boolean()
       .default(false)

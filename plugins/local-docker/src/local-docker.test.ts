@@ -88,6 +88,19 @@ describe.skipIf(!probe.available)("local_docker on a real Docker engine", () => 
     builtImage = image;
   });
 
+  it("starts steps from a bundle precompiled at submit by default, and through tsx with precompile: false", async () => {
+    const bundled = await pipelines.startup.run({ stack: stackOf("bundled", { mountSource: true }), projectRoot: project, handleSignals: false });
+    const fromBundle = await bundled.load(pipelines.whereAmI);
+    expect(fromBundle.compiledRoot).toMatch(/\/\.orch\/compiled\/[0-9a-f]{16}$/);
+    expect(fromBundle.entry).toBe(join(fromBundle.compiledRoot!, "orch-entrypoint.js"));
+    expect(fromBundle.typescriptLoader).toBe(false);
+    const plain = await pipelines.startup.run({ stack: stackOf("tsx", { mountSource: true, precompile: false }), projectRoot: project, handleSignals: false });
+    const fromSource = await plain.load(pipelines.whereAmI);
+    expect(fromSource.compiledRoot).toBeNull();
+    expect(fromSource.typescriptLoader).toBe(true);
+    expect(fromSource.entry).toMatch(/src\/entrypoint\/bin\.ts$/);
+  });
+
   it("runs steps in a prebuilt image given as `image`, building nothing", async () => {
     expect(builtImage).toBeDefined();
     events = [];

@@ -23,6 +23,7 @@ import {
   type ArtifactStore,
 } from "@orch/core";
 import { assertDockerAvailable, buildProjectImage, createDockerClient, defaultImageName, ensureImage, sourceMounts, type Docker } from "@orch/docker";
+import { precompileProject } from "./precompile.js";
 import { emitImageEvent, settingsSchema, type ImageEvent, type LocalDockerOrchestratorConfig, type LocalDockerStepSettings } from "./index.js";
 
 const FLAVOR = "local-docker";
@@ -37,9 +38,11 @@ export interface PreparedImage {
   projectRoot: string;
   /** The command before `step --run-id …`: node with the entrypoint of @orch/core. */
   command: string[];
-  /** Read-only source mounts (mountSource mode). */
+  /** Read-only mounts at the same path (mountSource mode, the precompiled bundle). */
   mounts: string[];
   built: boolean;
+  /** Environment every step container gets (ORCH_COMPILED_ROOT for a precompiled bundle). */
+  env?: Record<string, string>;
 }
 
 /** Runs driven by this process, so stop() can end them from the inside (no new steps start). */
@@ -60,7 +63,7 @@ export function createLocalDockerOrchestrator(config: LocalDockerOrchestratorCon
     },
     async submit(snapshot, submit) {
       await assertDockerAvailable(docker, connection);
-      const prepared = await prepareImage(docker, config, context);
+      const prepared = await withPrecompiledBundle(await prepareImage(docker, config, context), config, context, snapshot);
       const controller = new AbortController();
       const forward = () => controller.abort(submit.signal.reason);
       if (submit.signal.aborted) forward();
@@ -196,6 +199,23 @@ export async function prepareImage(docker: Docker, config: LocalDockerOrchestrat
   return { image: result.image, projectRoot: hostRoot, command: entrypointCommand(coreDir, true), mounts: [], built: result.built };
 }
 
+/**
+ * Runs steps from a bundle compiled at submit (see precompile.ts) instead of through tsx: the
+ * bundle is mounted read-only at its own path inside the project. A bundle that cannot be built
+ * (syntax esbuild does not take, say) leaves the tsx command in place, and says so.
+ */
+async function withPrecompiledBundle(prepared: PreparedImage, config: LocalDockerOrchestratorConfig, context: PluginContext, snapshot: Snapshot): Promise<PreparedImage> {
+  if (!config.precompile || config.image) return prepared;
+  const projectRoot = await realpath(context.projectRoot);
+  try {
+    const compiled = await precompileProject({ projectRoot, coreDir: await coreDirectory(projectRoot), snapshot });
+    return { ...prepared, command: ["node", compiled.entrypoint], mounts: [...prepared.mounts, compiled.dir], env: { ...prepared.env, ORCH_COMPILED_ROOT: compiled.dir } };
+  } catch (error) {
+    process.stderr.write(`[orch] ${DISPLAY}: could not precompile the pipeline (${(error as Error)?.message ?? error}); steps run through tsx instead.\n`);
+    return prepared;
+  }
+}
+
 function storeInside(store: ArtifactStore, projectRoot: string): string | undefined {
   if (store.flavor !== "local") return undefined;
   const rel = relative(projectRoot, store.uri);
@@ -265,6 +285,7 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
     ORCH_RUN_ID: runId,
     ORCH_STEP_ID: step.id,
     ORCH_ARTIFACT_STORE: JSON.stringify(storeSpec),
+    ...prepared.env,
   };
   const name = `orch-${runId}-${step.id}-${Math.random().toString(36).slice(2, 8)}`.replace(/[^a-zA-Z0-9_.-]/g, "-");
   return {

@@ -57,6 +57,15 @@ export function registeredStep(sourceFile: string, name: string): StepDefinition
 }
 
 /**
+ * The one step registered under `name` from any module, for bundled code (a bundler may move a
+ * step's definition into a shared chunk). Undefined when none or several share the name.
+ */
+export function uniqueStepNamed(name: string): StepDefinition | undefined {
+  const found = [...stepsBySource.values()].filter((step) => step.name === name);
+  return found.length === 1 ? found[0] : undefined;
+}
+
+/**
  * Declares a step. Called inside a pipeline function it records an invocation and returns typed
  * handles; it never runs the function there.
  *

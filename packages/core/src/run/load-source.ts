@@ -1,9 +1,10 @@
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { moduleResolve } from "import-meta-resolve";
 import { OrchError } from "../errors.js";
 import { registeredPipeline, type PipelineDefinition } from "../dsl/pipeline.js";
-import { registeredStep, type StepDefinition } from "../dsl/step.js";
+import { registeredStep, uniqueStepNamed, type StepDefinition } from "../dsl/step.js";
 import type { Snapshot, SnapshotStep } from "../snapshot/snapshot.js";
 import { setEntrypointLoading } from "./entrypoint-state.js";
 
@@ -16,9 +17,10 @@ let typescriptLoader: Promise<void> | undefined;
  * registered on first use.
  */
 export async function importUserModule(modulePath: string, projectRoot: string): Promise<string> {
-  const file = resolve(projectRoot, modulePath);
+  const compiled = compiledModule(modulePath);
+  const file = compiled ?? resolve(projectRoot, modulePath);
   const url = pathToFileURL(file).href;
-  if (TYPESCRIPT.test(file)) await ensureTypeScriptLoader(projectRoot, modulePath);
+  if (!compiled && TYPESCRIPT.test(file)) await ensureTypeScriptLoader(projectRoot, modulePath);
   setEntrypointLoading(true);
   try {
     await import(url);
@@ -33,6 +35,30 @@ export async function importUserModule(modulePath: string, projectRoot: string):
     setEntrypointLoading(false);
   }
   return url;
+}
+
+/**
+ * `ORCH_COMPILED_ROOT` names a folder where the project's modules were compiled ahead of time
+ * (`src/steps.ts` → `<root>/src/steps.js`, e.g. by a container flavor at image build): loading
+ * those skips the TypeScript loader, which dominates a step process's start-up.
+ */
+function compiledModule(modulePath: string): string | undefined {
+  const root = process.env.ORCH_COMPILED_ROOT;
+  if (!root) return undefined;
+  const file = resolve(root, `${compiledModulePath(modulePath)}.js`);
+  return existsSync(file) ? file : undefined;
+}
+
+/**
+ * Where a module of the snapshot goes in a precompiled bundle, without extension:
+ * `src/steps.ts` → `src/steps`; modules outside the project keep their place under `__up__/`.
+ */
+export function compiledModulePath(modulePath: string): string {
+  return modulePath
+    .replace(/\.(c|m)?(j|t)sx?$/, "")
+    .split("/")
+    .map((part) => (part === ".." ? "__up__" : part))
+    .join("/");
 }
 
 function ensureTypeScriptLoader(projectRoot: string, modulePath: string): Promise<void> {
@@ -63,7 +89,7 @@ export async function loadStepDefinitions(steps: SnapshotStep[], projectRoot: st
   const definitions = new Map<string, StepDefinition>();
   for (const step of steps) {
     const url = urls.get(step.source.module)!;
-    const definition = registeredStep(url, step.name) ?? registeredStep(resolve(projectRoot, step.source.module), step.name);
+    const definition = registeredStep(url, step.name) ?? registeredStep(resolve(projectRoot, step.source.module), step.name) ?? uniqueStepNamed(step.name);
     if (!definition) {
       throw new OrchError("E_SOURCE_LOAD", {
         step: step.id,
@@ -71,7 +97,9 @@ export async function loadStepDefinitions(steps: SnapshotStep[], projectRoot: st
         hint: "The module must define the step with step({ name }) at top level.",
       });
     }
-    if (definition.codeHash !== step.codeHash) {
+    // A bundle compiled by orch from the same sources (ORCH_COMPILED_ROOT) always has other text.
+    const precompiled = process.env.ORCH_COMPILED_ROOT !== undefined && url.startsWith(pathToFileURL(process.env.ORCH_COMPILED_ROOT).href);
+    if (definition.codeHash !== step.codeHash && !precompiled) {
       // The hash covers the function text as the running transformer emits it (tsx, vitest, tsc all
       // differ), so a mismatch is not proof of an edit: say so loudly and run the code that is here.
       process.stderr.write(

@@ -156,3 +156,13 @@ export const noop = step({ name: "noop", cache: false }, () => 0);
 export const noops = pipeline({ name: "noops" }, (p: { count: number }) => {
   for (let i = 0; i < p.count; i++) noop();
 });
+
+/** How the step process was started: from the bundle precompiled at submit, or through tsx. */
+export const whereAmI = step({ name: "where_am_i", cache: false }, () => ({
+  entry: process.argv[1] ?? "",
+  compiledRoot: process.env.ORCH_COMPILED_ROOT ?? null,
+  typescriptLoader: process.execArgv.includes("tsx"),
+}));
+export const startup = pipeline({ name: "startup" }, () => {
+  whereAmI();
+});

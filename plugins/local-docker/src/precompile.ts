@@ -1,0 +1,74 @@
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { readdir, readFile, rename, rm } from "node:fs/promises";
+import { join, sep } from "node:path";
+import { compiledModulePath, sha256, type Snapshot } from "@orch/core";
+
+/** A bundle of orch-entrypoint, @orch/core and the snapshot's modules, ready to run with plain node. */
+export interface CompiledProject {
+  /** Folder holding `orch-entrypoint.js` and the modules (`src/steps.ts` → `src/steps.js`); ORCH_COMPILED_ROOT. */
+  dir: string;
+  entrypoint: string;
+}
+
+/**
+ * Step containers spend most of their start-up in the TypeScript loader (tsx) compiling core and the
+ * user's modules. This compiles them once, at submit, into one ESM bundle with shared chunks — one
+ * copy of core for the entrypoint and the user's modules — under `<project>/.orch/compiled/<hash>`,
+ * so the user's own dependencies still resolve from the project's node_modules. Core and its
+ * dependencies are bundled; the user's dependencies stay external.
+ */
+export async function precompileProject(options: { projectRoot: string; coreDir: string; snapshot: Snapshot }): Promise<CompiledProject> {
+  const { projectRoot, coreDir, snapshot } = options;
+  const { build } = await import("esbuild");
+  const fromSource = existsSync(join(coreDir, "src", "entrypoint", "bin.ts"));
+  const coreEntry = join(coreDir, fromSource ? "src/index.ts" : "dist/index.js");
+  const modules = new Set(Object.values(snapshot.steps).map((step) => step.source.module));
+  if (snapshot.pipeline.source) modules.add(snapshot.pipeline.source.module);
+  const entryPoints = [
+    { in: join(coreDir, fromSource ? "src/entrypoint/bin.ts" : "dist/entrypoint/bin.js"), out: "orch-entrypoint" },
+    ...[...modules].filter(Boolean).map((module) => ({ in: join(projectRoot, module), out: compiledModulePath(module) })),
+  ];
+  const compiledRoot = join(projectRoot, ".orch", "compiled");
+  const staging = join(compiledRoot, `.staging-${randomBytes(4).toString("hex")}`);
+  const userCode = (file: string) => file.startsWith(projectRoot + sep) && !file.includes(`${sep}node_modules${sep}`);
+  try {
+    await build({
+      entryPoints,
+      outdir: staging,
+      bundle: true,
+      splitting: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      logLevel: "silent",
+      // Bundled CommonJS dependencies of core may call require(); give the ESM bundle one.
+      banner: { js: "import { createRequire as __orchCreateRequire } from 'node:module'; const require = __orchCreateRequire(import.meta.url);" },
+      plugins: [
+        {
+          name: "orch-core-once",
+          setup(bundle) {
+            // Every import of @orch/core (the user's and the entrypoint's) is the same bundled copy.
+            bundle.onResolve({ filter: /^@orch\/core$/ }, () => ({ path: coreEntry }));
+            // The user's own packages stay external and load from the project's node_modules.
+            bundle.onResolve({ filter: /^[^./]/ }, (args) => (userCode(args.importer) && !args.path.startsWith("node:") ? { external: true } : undefined));
+          },
+        },
+      ],
+    });
+    const dir = join(compiledRoot, await hashTree(staging));
+    if (existsSync(dir)) await rm(staging, { recursive: true, force: true });
+    else await rename(staging, dir);
+    return { dir, entrypoint: join(dir, "orch-entrypoint.js") };
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Content hash of a folder's files, so identical bundles share one folder across runs. */
+async function hashTree(dir: string): Promise<string> {
+  const files = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).sort();
+  const parts = await Promise.all(files.map(async (file) => `${file.slice(dir.length)}\n${sha256(await readFile(file))}`));
+  return sha256(parts.join("\n")).slice(0, 16);
+}
