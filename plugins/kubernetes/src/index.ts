@@ -8,7 +8,7 @@
  * import { kubernetes } from "@orch/plugin-kubernetes";
  * const stack = defineStack({
  *   name: "k8s",
- *   orchestrator: kubernetes({ namespace: "ml", image: "registry.example.com/training:1.0", artifactStoreVolume: { claimName: "orch-artifacts", mountPath: "/orch" } }),
+ *   orchestrator: kubernetes({ kubernetesNamespace: "ml", image: "registry.example.com/training:1.0", artifactStoreVolume: { claimName: "orch-artifacts", mountPath: "/orch" } }),
  *   artifactStore: { flavor: "local", config: { path: "/mnt/orch" } },
  * });
  *
@@ -59,12 +59,12 @@ export type KubernetesStepSettings = z.output<typeof settingsSchema>;
 export const configSchema = z
   .object({
     kubeconfig: z.string().optional().describe("Path to a kubeconfig file; default: $KUBECONFIG, then ~/.kube/config."),
-    context: z.string().optional().describe("kubeconfig context to use; default: the current context."),
+    kubernetesContext: z.string().optional().describe("kubeconfig context to use (ZenML: kubernetes_context); default: the current context."),
     inCluster: z
       .boolean()
       .default(false)
       .describe("Use the pod's service account (what the orchestrator pod does); $KUBECONFIG still wins when set in the pod."),
-    namespace: dnsLabel("namespace").default("default").describe("Namespace of the orchestrator and step Jobs."),
+    kubernetesNamespace: dnsLabel("kubernetesNamespace").default("default").describe("Namespace of the orchestrator and step Jobs (ZenML: kubernetes_namespace)."),
     serviceAccount: dnsLabel("serviceAccount")
       .optional()
       .describe("Service account of the orchestrator pod; it needs create/get/list/watch/delete on jobs and get/list/watch on pods and pods/log."),
@@ -156,5 +156,5 @@ const plugin = defineOrchestrator({
 
 export default plugin;
 
-/** Typed factory for stacks defined in code: `kubernetes({ namespace: "ml", image: "…" })`. */
+/** Typed factory for stacks defined in code: `kubernetes({ kubernetesNamespace: "ml", image: "…" })`. */
 export const kubernetes = componentFactory(plugin);

@@ -10,7 +10,7 @@ import { assertValidManifest, manifestProblems } from "./validate.js";
 import { quickstart } from "../test/fixtures/project/src/pipeline.js";
 
 const projectRoot = fileURLToPath(new URL("../test/fixtures/project/", import.meta.url));
-const config = (extra: Record<string, unknown> = {}) => parseComponentConfig(plugin, { image: "registry.example.com/quickstart:1", namespace: "ml", ...extra });
+const config = (extra: Record<string, unknown> = {}) => parseComponentConfig(plugin, { image: "registry.example.com/quickstart:1", kubernetesNamespace: "ml", ...extra });
 const snapshot = (): Snapshot => compilePipeline(quickstart, { rows: 20 }, { projectRoot }).snapshot;
 const runtime = (extra: Record<string, unknown> = {}) =>
   createKubernetesOrchestrator(config(extra), { projectRoot, stackName: "k8s", artifactStore: createLocalArtifactStore(join(projectRoot, ".orch-never-written")) });
@@ -26,7 +26,7 @@ describe("compile", () => {
     const command: string[] = orchestrator.spec.template.spec.containers[0].command;
     expect(command.slice(0, 2)).toEqual(["orch-entrypoint", "orchestrate"]);
     expect(command).toContain("--resume");
-    expect(JSON.parse(command[command.indexOf("--orchestrator") + 1]!)).toMatchObject({ flavor: "kubernetes", config: { inCluster: true, namespace: "ml" } });
+    expect(JSON.parse(command[command.indexOf("--orchestrator") + 1]!)).toMatchObject({ flavor: "kubernetes", config: { inCluster: true, kubernetesNamespace: "ml" } });
   });
 
   it("adds a CronJob when the pipeline has a schedule", async () => {
@@ -119,8 +119,8 @@ describe("schedules", () => {
 describe("config", () => {
   it("is strict and names the bad key", () => {
     expect(() => parseComponentConfig(plugin, { namespce: "ml" })).toThrow(/namespce/);
-    expect(() => parseComponentConfig(plugin, { namespace: "ML_Team" })).toThrow(/DNS-1123/);
-    expect(configSchema.parse({}).namespace).toBe("default");
+    expect(() => parseComponentConfig(plugin, { kubernetesNamespace: "ML_Team" })).toThrow(/DNS-1123/);
+    expect(configSchema.parse({}).kubernetesNamespace).toBe("default");
   });
 
   it("builds the image through @orch/docker only with a container registry to push to", async () => {

@@ -99,7 +99,7 @@ export function podArtifactStore(config: KubernetesOrchestratorConfig, store: { 
 
 /** The config the orchestrator pod creates this plugin with: in-cluster credentials, nothing from this machine. */
 export function inClusterConfig(config: KubernetesOrchestratorConfig): Record<string, unknown> {
-  const { kubeconfig: _kubeconfig, context: _context, ...rest } = config;
+  const { kubeconfig: _kubeconfig, kubernetesContext: _context, ...rest } = config;
   return { ...rest, inCluster: true, synchronous: true };
 }
 
@@ -254,7 +254,7 @@ export function stepJob(input: ManifestInput, runId: string, step: SnapshotStep)
   return {
     apiVersion: "batch/v1",
     kind: "Job",
-    metadata: { name, namespace: config.namespace, labels: { ...settings.labels, ...labels }, annotations },
+    metadata: { name, namespace: config.kubernetesNamespace, labels: { ...settings.labels, ...labels }, annotations },
     spec: {
       // The step runner retries failures of the step function itself (with its delays); the Job retries
       // the pod when it dies for other reasons (OOM kill, eviction, node loss) up to maxRetries times.
@@ -329,7 +329,7 @@ export function orchestratorJob(input: ManifestInput, runId: string): K8sObject 
   return {
     apiVersion: "batch/v1",
     kind: "Job",
-    metadata: { name: orchestratorJobName(config.jobNamePrefix, runId), namespace: config.namespace, labels: { ...config.orchestratorPodSettings.labels, ...labels }, annotations },
+    metadata: { name: orchestratorJobName(config.jobNamePrefix, runId), namespace: config.kubernetesNamespace, labels: { ...config.orchestratorPodSettings.labels, ...labels }, annotations },
     spec: orchestratorJobSpec(input, command, [{ name: "ORCH_RUN_ID", value: runId }], labels, annotations),
   };
 }
@@ -379,7 +379,7 @@ export function cronJob(input: ManifestInput, schedule: Schedule): K8sObject {
   return {
     apiVersion: "batch/v1",
     kind: "CronJob",
-    metadata: { name, namespace: config.namespace, labels, annotations },
+    metadata: { name, namespace: config.kubernetesNamespace, labels, annotations },
     spec: {
       schedule: cron,
       timeZone: schedule.timezone ?? "UTC",

@@ -20,7 +20,7 @@ const projectRoot = new URL("../test/fixtures/project/", import.meta.url).pathna
 
 describe.skipIf(!kubeconfig)("kubernetes orchestrator on a real cluster (ORCH_TEST_KUBECONFIG)", () => {
   const config = () =>
-    parseComponentConfig(plugin, { kubeconfig, namespace: process.env.ORCH_TEST_NAMESPACE ?? "default", image: process.env.ORCH_TEST_IMAGE ?? "busybox:1.36" });
+    parseComponentConfig(plugin, { kubeconfig, kubernetesNamespace: process.env.ORCH_TEST_NAMESPACE ?? "default", image: process.env.ORCH_TEST_IMAGE ?? "busybox:1.36" });
 
   it("the API server accepts every generated Job (server-side dry run)", async () => {
     const cfg = config();
@@ -28,7 +28,7 @@ describe.skipIf(!kubeconfig)("kubernetes orchestrator on a real cluster (ORCH_TE
     const { snapshot } = compilePipeline(quickstart, { rows: 5 }, { projectRoot });
     const input = { config: cfg, snapshot, podStore: { flavor: "local", config: { path: "/orch" } } };
     const jobs = [orchestratorJob(input, "dry-run"), ...snapshot.order.map((id) => stepJob(input, "dry-run", snapshot.steps[id]!))];
-    for (const job of jobs) await batch.createNamespacedJob({ namespace: cfg.namespace, body: job as unknown as k8s.V1Job, dryRun: "All" });
+    for (const job of jobs) await batch.createNamespacedJob({ namespace: cfg.kubernetesNamespace, body: job as unknown as k8s.V1Job, dryRun: "All" });
   });
 
   it("creates, lists and deletes a CronJob schedule", async () => {

@@ -97,8 +97,8 @@ function kubernetesError(action: string, error: unknown, config: KubernetesOrche
   const status = apiStatus(error);
   const hints: Record<number, string> = {
     401: "Check the credentials of the kubeconfig context (kubectl auth whoami).",
-    403: `Give the service account permission to manage jobs, cronjobs and pods in namespace ${config.namespace} (see the plugin README, Auth).`,
-    404: `Check that namespace ${config.namespace} exists.`,
+    403: `Give the service account permission to manage jobs, cronjobs and pods in namespace ${config.kubernetesNamespace} (see the plugin README, Auth).`,
+    404: `Check that namespace ${config.kubernetesNamespace} exists.`,
     422: "The API server rejected the object; check the pod settings named in the message.",
   };
   return new OrchError("E_CONFIG_INVALID", {
@@ -116,22 +116,22 @@ export function loadKubeConfig(config: KubernetesOrchestratorConfig): k8s.KubeCo
     if (config.kubeconfig) kc.loadFromFile(resolve(config.kubeconfig));
     else if (config.inCluster && !process.env.KUBECONFIG) kc.loadFromCluster();
     else kc.loadFromDefault();
-    if (config.context) kc.setCurrentContext(config.context);
+    if (config.kubernetesContext) kc.setCurrentContext(config.kubernetesContext);
   } catch (cause) {
     throw new OrchError("E_CONFIG_INVALID", {
       flavor: "kubernetes",
-      key: config.kubeconfig ? "kubeconfig" : "context",
+      key: config.kubeconfig ? "kubeconfig" : "kubernetesContext",
       message: `Could not load Kubernetes credentials${config.kubeconfig ? ` from ${config.kubeconfig}` : ""}: ${(cause as Error).message}`,
-      hint: "Point kubeconfig at a valid file and context at one of its contexts (kubectl config get-contexts).",
+      hint: "Point kubeconfig at a valid file and kubernetesContext at one of its contexts (kubectl config get-contexts).",
       cause,
     });
   }
   if (!kc.getCurrentCluster()) {
     throw new OrchError("E_CONFIG_INVALID", {
       flavor: "kubernetes",
-      key: "context",
+      key: "kubernetesContext",
       message: `The kubeconfig has no cluster for context "${kc.getCurrentContext()}".`,
-      hint: "Set context to one of the kubeconfig's contexts (kubectl config get-contexts).",
+      hint: "Set kubernetesContext to one of the kubeconfig's contexts (kubectl config get-contexts).",
     });
   }
   return kc;
@@ -140,7 +140,7 @@ export function loadKubeConfig(config: KubernetesOrchestratorConfig): k8s.KubeCo
 /** The kubernetes orchestrator runtime: submits runs, launches step Jobs (in the orchestrator pod), schedules CronJobs. */
 export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfig, context: PluginContext): Orchestrator & { trackers: Map<string, ResourceTracker> } {
   const store = context.artifactStore;
-  const namespace = config.namespace;
+  const namespace = config.kubernetesNamespace;
   const podStore = podArtifactStore(config, store.describe());
   // With `build` and no `image`, the image is built (and pushed) at the first submit or schedule.
   let builtImage: string | undefined;

@@ -39,7 +39,7 @@ export async function createHarness(options: FakeApiServerOptions & { config?: P
   const storePath = join(dir, "artifacts");
   const config: KubernetesOrchestratorConfigInput = {
     kubeconfig: kubeconfigPath,
-    namespace: "default",
+    kubernetesNamespace: "default",
     image: "orch-quickstart:test",
     projectRoot,
     entrypointCommand: [...node, coreBin],

@@ -1,0 +1,44 @@
+/**
+ * The issue's "orch pipeline compile examples/quickstart/… --stack k8s --out DIR" with the real `orch`
+ * binary in a fresh project that has this plugin installed (the repository root's node_modules), and
+ * every manifest it writes checked against the Kubernetes schema.
+ */
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import type { K8sObject } from "./manifests.js";
+import { manifestProblems } from "./validate.js";
+
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+const orch = join(repoRoot, "node_modules", ".bin", "orch");
+// Under the repository so the project resolves @orch/cli, @orch/core and this plugin from its node_modules.
+mkdirSync(join(repoRoot, ".tmp"), { recursive: true });
+const project = mkdtempSync(join(repoRoot, ".tmp", "k8s-cli-compile-"));
+afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+const run = (...args: string[]) => promisify(execFile)(orch, args, { cwd: project, env: { ...process.env, NO_COLOR: "1" } });
+
+describe("orch pipeline compile --stack k8s", () => {
+  it("writes the quickstart's manifests, and every object validates", async () => {
+    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "k8s-compile", private: true, type: "module" }));
+    await run("init");
+    await run("orchestrator", "register", "k8s", "--flavor=kubernetes", "--image=registry.example/iris:1", "--kubernetes_context=fake", "--kubernetes_namespace=ml");
+    await run("stack", "register", "k8s", "-o", "k8s", "-a", "default");
+    const { stdout } = await run("pipeline", "compile", join(repoRoot, "examples/quickstart/src/pipeline.ts"), "--stack", "k8s", "--out", "out");
+    expect(stdout).toContain('Compiled pipeline "iris_training" for kubernetes');
+    const out = join(project, "out");
+    expect(readdirSync(out).sort()).toEqual(["orchestrator-job.yaml", "snapshot.json", "step-jobs.yaml"]);
+    const objects = ["orchestrator-job.yaml", "step-jobs.yaml"].flatMap((file) =>
+      parseAllDocuments(readFileSync(join(out, file), "utf8")).map((doc) => doc.toJSON() as K8sObject),
+    );
+    expect(objects.map((o) => o.kind)).toEqual(["Job", "Job", "Job", "Job", "Job", "Job"]);
+    for (const object of objects) {
+      expect(manifestProblems(object)).toEqual([]);
+      expect(object.metadata.namespace).toBe("ml");
+    }
+  });
+});
