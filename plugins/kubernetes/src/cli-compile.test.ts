@@ -1,10 +1,10 @@
 /**
  * The issue's "orch pipeline compile examples/quickstart/… --stack k8s --out DIR" with the real `orch`
- * binary in a fresh project that has this plugin installed (the repository root's node_modules), and
- * every manifest it writes checked against the Kubernetes schema.
+ * binary in a fresh project that has this plugin installed (linked into its node_modules, as
+ * `npm link` would), and every manifest it writes checked against the Kubernetes schema.
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -13,11 +13,14 @@ import { parseAllDocuments } from "yaml";
 import type { K8sObject } from "./manifests.js";
 import { manifestProblems } from "./validate.js";
 
-const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
-const orch = join(repoRoot, "node_modules", ".bin", "orch");
-// Under the repository so the project resolves @orch/cli, @orch/core and this plugin from its node_modules.
-mkdirSync(join(repoRoot, ".tmp"), { recursive: true });
-const project = mkdtempSync(join(repoRoot, ".tmp", "k8s-cli-compile-"));
+const pluginRoot = fileURLToPath(new URL("..", import.meta.url));
+const repoRoot = join(pluginRoot, "..", "..");
+const orch = join(pluginRoot, "node_modules", ".bin", "orch");
+// Inside this package, so the project's own dependencies (@orch/core) resolve from its node_modules.
+mkdirSync(join(pluginRoot, ".tmp"), { recursive: true });
+const project = mkdtempSync(join(pluginRoot, ".tmp", "cli-compile-"));
+mkdirSync(join(project, "node_modules", "@orch"), { recursive: true });
+symlinkSync(pluginRoot, join(project, "node_modules", "@orch", "plugin-kubernetes"), "dir");
 afterAll(() => rmSync(project, { recursive: true, force: true }));
 
 const run = (...args: string[]) => promisify(execFile)(orch, args, { cwd: project, env: { ...process.env, NO_COLOR: "1" } });
