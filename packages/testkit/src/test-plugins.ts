@@ -5,8 +5,7 @@
 import {
   defineOrchestrator,
   executeRun,
-  journalKeys,
-  readRunRecord,
+  processRunControls,
   writeRunRecord,
   z,
   type Orchestrator,
@@ -54,6 +53,7 @@ export function referencePlugin(options: ReferenceOptions = {}): OrchestratorPlu
     capabilities: { ...referenceCapabilities, ...options.capabilities },
     async create(config: Config, context) {
       const store = context.artifactStore;
+      const journal = processRunControls(store);
       const base: Orchestrator = {
         flavor: options.flavor ?? "reference",
         async submit(snapshot, rawSubmit) {
@@ -70,13 +70,9 @@ export function referencePlugin(options: ReferenceOptions = {}): OrchestratorPlu
           });
           return { runId: submit.runId, wait: () => done };
         },
-        async status(runId) {
-          return (await readRunRecord(store, runId))?.status;
-        },
-        async *logs(runId, stepId) {
-          const data = await store.read(journalKeys.log(runId, stepId));
-          if (data) yield* Buffer.from(data).toString("utf8").split("\n").filter(Boolean);
-        },
+        // Status and logs straight from the run's journal in the artifact store.
+        status: journal.status,
+        logs: journal.logs,
         async dispose() {},
       };
       return { ...base, ...options.runtime?.(base, context) };

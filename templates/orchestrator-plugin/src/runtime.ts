@@ -1,4 +1,4 @@
-import { executeRun, journalKeys, readRunRecord, type Orchestrator, type PluginContext } from "@orch/core";
+import { executeRun, processRunControls, type Orchestrator, type PluginContext } from "@orch/core";
 import type { MyFlavorConfig } from "./index.js";
 
 /**
@@ -10,6 +10,7 @@ import type { MyFlavorConfig } from "./index.js";
  */
 export function createMyFlavorOrchestrator(config: MyFlavorConfig, context: PluginContext): Orchestrator {
   const store = context.artifactStore;
+  const journal = processRunControls(store);
   return {
     flavor: "my-flavor",
     async submit(snapshot, submit) {
@@ -30,13 +31,9 @@ export function createMyFlavorOrchestrator(config: MyFlavorConfig, context: Plug
       });
       return { runId: submit.runId, wait: () => done };
     },
-    async status(runId) {
-      return (await readRunRecord(store, runId))?.status;
-    },
-    async *logs(runId, stepId) {
-      const data = await store.read(journalKeys.log(runId, stepId));
-      if (data) yield* Buffer.from(data).toString("utf8").split("\n").filter(Boolean);
-    },
+    // Status and logs straight from the run's journal in the artifact store.
+    status: journal.status,
+    logs: journal.logs,
     async dispose() {
       // Close clients here; it must be safe to call twice.
     },
