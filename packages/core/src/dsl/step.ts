@@ -1,10 +1,10 @@
 import { OrchError } from "../errors.js";
-import { sha256 } from "../hash.js";
 import { assertValidName } from "../names.js";
 import { callerFile } from "../project.js";
 import { parseStepSettings, type StepSettingsInput, type StepSettingsOverrides } from "./settings.js";
 import type { StepContext } from "../run/step-context.js";
 import { currentBuilder } from "./builder.js";
+import { stepCodeHash } from "./code-hash.js";
 import type { StepArgs, StepOutput } from "./step-output.js";
 
 export type StepHook<R> = (context: StepContext, output: R) => void | Promise<void>;
@@ -40,6 +40,7 @@ export interface StepDefinition<A extends unknown[] = any[], R = any, O extends 
   readonly fn: (...args: A) => R | Promise<R>;
   readonly outputNames: readonly string[];
   readonly settings: ReturnType<typeof parseStepSettings>;
+  /** Hash of the code the step runs (its module graph, see code-hash.ts); computed on first use. */
   readonly codeHash: string;
   /** Absolute path or URL of the module that defined the step. */
   readonly sourceFile: string | undefined;
@@ -102,7 +103,6 @@ export function step<A extends unknown[], R, const O extends readonly string[] =
     fn,
     outputNames,
     settings,
-    codeHash: sha256(`${fn.toString()}\n${options.cacheVersion ?? ""}`),
     sourceFile,
     onSuccess: options.onSuccess,
     onFailure: options.onFailure,
@@ -110,6 +110,12 @@ export function step<A extends unknown[], R, const O extends readonly string[] =
   });
   // `name` of a function object is read-only; define it to be the step name.
   Object.defineProperty(definition, "name", { value: options.name });
+  // Hashing reads the module graph, so it waits for the first compile (the module is still loading now).
+  let codeHash: string | undefined;
+  Object.defineProperty(definition, "codeHash", {
+    enumerable: true,
+    get: () => (codeHash ??= stepCodeHash({ name: options.name, fn: fn as (...args: never[]) => unknown, sourceFile, cacheVersion: options.cacheVersion })),
+  });
   if (sourceFile) stepsBySource.set(`${sourceFile}#${options.name}`, definition as unknown as StepDefinition);
   return definition as unknown as StepDefinition<A, Awaited<R>, O>;
 }
