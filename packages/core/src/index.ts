@@ -76,6 +76,8 @@ export {
   materializerById,
   jsonMaterializer,
   bytesMaterializer,
+  bufferMaterializer,
+  v8Materializer,
   type Materializer,
 } from "./artifacts/materializers.js";
 export { saveArtifact, loadArtifact, readArtifactMeta, artifactExists } from "./artifacts/artifact-io.js";
