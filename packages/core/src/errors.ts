@@ -20,6 +20,7 @@ export type OrchErrorCode =
   | "E_STEP_TIMEOUT"
   | "E_MATERIALIZER"
   | "E_ARTIFACT_NOT_FOUND"
+  | "E_ARTIFACT_CORRUPT"
   | "E_RUN_NOT_FOUND"
   | "E_SNAPSHOT_INVALID"
   | "E_SOURCE_LOAD"

@@ -80,7 +80,7 @@ export {
   v8Materializer,
   type Materializer,
 } from "./artifacts/materializers.js";
-export { saveArtifact, loadArtifact, readArtifactMeta, artifactExists } from "./artifacts/artifact-io.js";
+export { saveArtifact, loadArtifact, loadOutput, checkArtifact, readArtifactMeta, artifactExists, type ArtifactCheck } from "./artifacts/artifact-io.js";
 
 export {
   ORCH_PLUGIN_API,

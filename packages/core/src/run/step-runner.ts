@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { OrchError, toErrorRecord } from "../errors.js";
-import { artifactExists, loadArtifact, saveArtifact } from "../artifacts/artifact-io.js";
+import { checkArtifact, loadOutput, saveArtifact } from "../artifacts/artifact-io.js";
 import { pickMaterializer } from "../artifacts/materializers.js";
 import type { StepDefinition } from "../dsl/step.js";
 import { retryDelayMs } from "../settings/index.js";
@@ -61,7 +61,7 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
     record.cacheKey = cacheKey;
 
     if (step.settings.cache) {
-      const hit = await findCachedOutputs(store, cacheKey);
+      const hit = await findCachedOutputs(store, cacheKey, log.logger);
       if (hit) {
         record.outputs = hit.outputs;
         record.cachedFrom = hit.runId;
@@ -73,7 +73,7 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
     const args = await Promise.all(
       step.inputs.map((binding, index) =>
         binding.kind === "artifact"
-          ? loadArtifact(store, inputArtifacts[index]!.artifactId, inputArtifacts[index]!.materializer)
+          ? loadOutput(store, inputArtifacts[index]!)
           : binding.kind === "param"
             ? binding.value
             : undefined,
@@ -169,12 +169,17 @@ async function resolveInputArtifacts(step: SnapshotStep, upstreamRecord: (id: st
   );
 }
 
-async function findCachedOutputs(store: ArtifactStore, cacheKey: string): Promise<CacheEntry | undefined> {
+async function findCachedOutputs(store: ArtifactStore, cacheKey: string, logger: { warn(m: string): void }): Promise<CacheEntry | undefined> {
   const entry = await readJson<CacheEntry>(store, journalKeys.cache(cacheKey));
   if (!entry) return undefined;
-  // A cache entry whose artifacts were deleted is a miss: the step runs again and refreshes it.
-  const present = await Promise.all(Object.values(entry.outputs).map((o) => artifactExists(store, o.artifactId)));
-  return present.every(Boolean) ? entry : undefined;
+  // A cache entry whose artifacts were deleted or damaged is a miss: the step runs again and refreshes it.
+  const checks = await Promise.all(Object.values(entry.outputs).map((o) => checkArtifact(store, o)));
+  const failed = checks.find((c) => !c.ok);
+  if (failed && !failed.ok) {
+    logger.warn(`cache entry of run ${entry.runId} not reused: ${failed.reason}; running the step again`);
+    return undefined;
+  }
+  return entry;
 }
 
 async function writeCacheEntry(store: ArtifactStore, cacheKey: string, record: StepRecord): Promise<void> {
