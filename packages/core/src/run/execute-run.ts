@@ -127,7 +127,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
     try {
       result = await options.launch!({ runId, step, snapshot, signal, writeLog: (line) => observer.logLine(id, line) });
     } catch (error) {
-      result = { failureReason: (error as Error)?.message ?? String(error) };
+      result = { failureReason: toErrorRecord(error).message };
     }
     const written = await readStepRecord(store, runId, id);
     if (written && written.status !== "running") {
@@ -159,7 +159,8 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
     },
   });
 
-  let failure: unknown;
+  // Wrapped, so a dynamic pipeline function that throws undefined (or 0, or "") still fails the run.
+  let failure: { error: unknown } | undefined;
   try {
     // Resolves once the step is handed to the scheduler; `ended` resolves when the step has ended.
     // Steps that run in this execution; on resume, a completed step downstream of one runs again too.
@@ -186,7 +187,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
       for (const id of snapshot.order) await schedule(snapshot.steps[id]!);
     }
   } catch (error) {
-    failure = error;
+    failure = { error };
   } finally {
     scheduler.close();
   }
@@ -194,7 +195,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   const steps = [...states.keys()].map((id) => records.get(id)!).filter(Boolean);
   run.status = finalStatus(states, options.signal?.aborted ?? false, failure);
   run.finishedAt = new Date().toISOString();
-  if (failure) run.error = toErrorRecord(failure);
+  if (failure) run.error = toErrorRecord(failure.error);
   if (snapshot.pipeline.dynamic) await store.write(journalKeys.snapshot(runId), serializeSnapshot(snapshot));
   await writeRunRecord(store, run);
   await observer.runFinished(run, steps);

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { OrchError, toErrorRecord } from "../errors.js";
+import { OrchError, describeThrown, toErrorRecord } from "../errors.js";
 import { checkArtifact, loadOutput, saveArtifact } from "../artifacts/artifact-io.js";
 import { pickMaterializer } from "../artifacts/materializers.js";
 import type { StepDefinition } from "../dsl/step.js";
@@ -42,11 +42,12 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
     await writeStepRecord(store, record);
     options.onRecord?.({ ...record });
   };
-  const finish = async (status: StepRecord["status"], error?: unknown) => {
+  // `failure` wraps the error, so `throw undefined` is still recorded as a failure with a message.
+  const finish = async (status: StepRecord["status"], failure?: { error: unknown }) => {
     record.status = status;
     record.finishedAt = new Date().toISOString();
     record.durationMs = Date.now() - startedAt.getTime();
-    if (error !== undefined) record.error = toErrorRecord(error);
+    if (failure) record.error = toErrorRecord(failure.error);
     await log.flush();
     await save();
     return record;
@@ -83,7 +84,7 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
     const { retry, timeout } = step.settings;
     let lastError: unknown;
     for (let attempt = 1; attempt <= retry.maxRetries + 1; attempt++) {
-      if (signal.aborted) return await finish("stopped", new OrchError("E_CANCELLED", { message: "The run was stopped." }));
+      if (signal.aborted) return await finish("stopped", { error: new OrchError("E_CANCELLED", { message: "The run was stopped." }) });
       record.attempts = attempt;
       if (attempt > 1) await save();
       const attemptController = new AbortController();
@@ -107,9 +108,9 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
         return await finish("succeeded");
       } catch (error) {
         lastError = error;
-        if (signal.aborted) return await finish("stopped", error);
+        if (signal.aborted) return await finish("stopped", { error });
         if (error instanceof OrchError && error.code === "E_MATERIALIZER") break; // retrying cannot fix this
-        log.logger.error(`attempt ${attempt} failed: ${(error as Error)?.stack ?? error}`);
+        log.logger.error(`attempt ${attempt} failed: ${describeThrown(error)}`);
         if (attempt <= retry.maxRetries) {
           const delay = retryDelayMs(retry, attempt);
           log.logger.info(`retrying in ${delay / 1000}s (retry ${attempt} of ${retry.maxRetries})`);
@@ -120,11 +121,11 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
       }
     }
     if (context) await runHook("onFailure", () => options.definition.onFailure?.(context!, lastError), log.logger);
-    return await finish("failed", lastError);
+    return await finish("failed", { error: lastError });
   } catch (error) {
     // Input loading or the store itself failed: still leave a finished record, never a "running" one.
-    log.logger.error(String((error as Error)?.stack ?? error));
-    return await finish(signal.aborted ? "stopped" : "failed", error);
+    log.logger.error(describeThrown(error));
+    return await finish(signal.aborted ? "stopped" : "failed", { error });
   }
 }
 
@@ -218,6 +219,6 @@ async function runHook(name: string, hook: () => unknown, logger: { error(m: str
   try {
     await hook();
   } catch (error) {
-    logger.error(`${name} hook failed: ${(error as Error)?.stack ?? error}`);
+    logger.error(`${name} hook failed: ${describeThrown(error)}`);
   }
 }
