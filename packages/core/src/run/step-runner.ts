@@ -104,7 +104,7 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
         const value = await runAttempt(options.definition, args, context, timeout, attemptController);
         record.outputs = await saveOutputs(store, step, value, runId);
         if (step.settings.cache) await writeCacheEntry(store, cacheKey, record);
-        await runHook("onSuccess", () => options.definition.onSuccess?.(context!, value), log.logger);
+        await runHook("onSuccess", context, () => options.definition.onSuccess?.(context!, value), log.logger);
         return await finish("succeeded");
       } catch (error) {
         lastError = error;
@@ -120,7 +120,7 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
         signal.removeEventListener("abort", onAbort);
       }
     }
-    if (context) await runHook("onFailure", () => options.definition.onFailure?.(context!, lastError), log.logger);
+    if (context) await runHook("onFailure", context, () => options.definition.onFailure?.(context!, lastError), log.logger);
     return await finish("failed", { error: lastError });
   } catch (error) {
     // Input loading or the store itself failed: still leave a finished record, never a "running" one.
@@ -215,9 +215,10 @@ function outputValues(step: SnapshotStep, value: unknown): [string, unknown][] {
   return step.outputs.map((name) => [name, (value as Record<string, unknown>)[name]]);
 }
 
-async function runHook(name: string, hook: () => unknown, logger: { error(m: string): void }): Promise<void> {
+/** Runs a hook inside the step's context, so `getStepContext()` works there as in the step. */
+async function runHook(name: string, context: StepContext, hook: () => unknown, logger: { error(m: string): void }): Promise<void> {
   try {
-    await hook();
+    await runWithStepContext(context, hook);
   } catch (error) {
     logger.error(`${name} hook failed: ${describeThrown(error)}`);
   }
