@@ -26,6 +26,17 @@ export type StepOutputs<R, O extends readonly string[]> = [O] extends [never]
   ? StepOutput<R>
   : { [K in O[number]]: StepOutput<K extends keyof R ? R[K] : never> };
 
+/** Declared output names that the function's return type does not have (e.g. a typo: "tset"). */
+export type MissingOutputs<R, O extends readonly string[]> = [O] extends [never] ? never : Exclude<O[number], keyof R>;
+/**
+ * An extra, impossible argument when an output is declared but not returned: `step()` then fails to
+ * type-check at the definition ("An argument for 'declaredOutputNotReturnedByTheFunction' was not
+ * provided"), instead of giving a handle typed `never` that type-checks anywhere.
+ */
+export type OutputCheck<R, O extends readonly string[]> = [MissingOutputs<R, O>] extends [never]
+  ? []
+  : [declaredOutputNotReturnedByTheFunction: MissingOutputs<R, O>];
+
 /** Per-invocation options: an explicit id, ordering without data, settings for this call only. */
 export interface InvocationOptions extends StepSettingsOverrides {
   id?: string;
@@ -76,6 +87,7 @@ export function uniqueStepNamed(name: string): StepDefinition | undefined {
 export function step<A extends unknown[], R, const O extends readonly string[] = never>(
   options: StepOptions<O>,
   fn: (...args: A) => R | Promise<R>,
+  ..._outputCheck: OutputCheck<Awaited<R>, O>
 ): StepDefinition<A, Awaited<R>, O> {
   assertValidName("step", options.name);
   const outputNames = options.outputs ? [...options.outputs] : ["output"];
