@@ -208,7 +208,8 @@ function toPath(fileOrUrl: string): string | undefined {
 
 function isFile(path: string): boolean {
   try {
-    return statSync(path).isFile();
+    // throwIfNoEntry: a miss is the common case while probing extensions; no Error object for it.
+    return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
   } catch {
     return false;
   }
