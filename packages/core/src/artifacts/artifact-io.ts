@@ -3,15 +3,17 @@ import { sha256 } from "../hash.js";
 import { newArtifactId } from "../ids.js";
 import { readJson, writeJson, type ArtifactStore } from "../store/artifact-store.js";
 import { journalKeys, type ArtifactMeta, type OutputRecord } from "../store/journal.js";
-import { describeType, materializerById, pickMaterializer } from "./materializers.js";
+import { describeType, materializerById, pickMaterializer, type Materializer } from "./materializers.js";
 
 /** Saves one step output: data first, then meta.json, whose presence marks the artifact complete. */
 export async function saveArtifact(
   store: ArtifactStore,
   value: unknown,
   where: { runId: string; stepId: string; output: string },
+  /** The materializer already picked for `value` (saves walking a large value twice). */
+  picked?: Materializer,
 ): Promise<OutputRecord> {
-  const materializer = pickMaterializer(value, where);
+  const materializer = picked ?? pickMaterializer(value, where);
   let data: Uint8Array | string;
   try {
     data = await materializer.save(value);

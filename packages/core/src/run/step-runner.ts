@@ -191,9 +191,9 @@ async function writeCacheEntry(store: ArtifactStore, cacheKey: string, record: S
 async function saveOutputs(store: ArtifactStore, step: SnapshotStep, value: unknown, runId: string): Promise<Record<string, OutputRecord>> {
   const values = outputValues(step, value);
   // Check every output can be saved before writing any, so a bad output leaves no stray artifacts.
-  for (const [name, output] of values) pickMaterializer(output, { stepId: step.id, output: name });
+  const picked = values.map(([name, output]) => pickMaterializer(output, { stepId: step.id, output: name }));
   const outputs: Record<string, OutputRecord> = {};
-  for (const [name, output] of values) outputs[name] = await saveArtifact(store, output, { runId, stepId: step.id, output: name });
+  for (const [index, [name, output]] of values.entries()) outputs[name] = await saveArtifact(store, output, { runId, stepId: step.id, output: name }, picked[index]);
   return outputs;
 }
 
