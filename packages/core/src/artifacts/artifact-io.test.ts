@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { tempDir } from "../__fixtures__/test-stack.js";
@@ -53,5 +53,29 @@ describe("artifact checks", () => {
     writeFileSync(file, "abcdeX");
     process.env.ORCH_VERIFY_ARTIFACTS = "hash";
     expect(await checkArtifact(store, output)).toMatchObject({ ok: false });
+  });
+});
+
+describe("artifact checks on odd damage", () => {
+  it("treats a corrupt meta.json, a missing meta.json and a folder in place of the data as not reusable", async () => {
+    for (const damage of ["corrupt meta", "no meta", "folder"] as const) {
+      const { store, output, file } = await saved([1, 2]);
+      const metaFile = join(file, "..", "meta.json");
+      if (damage === "corrupt meta") writeFileSync(metaFile, "{not json");
+      if (damage === "no meta") rmSync(metaFile);
+      if (damage === "folder") {
+        rmSync(file);
+        mkdirSync(file);
+      }
+      expect(await checkArtifact(store, output), damage).toMatchObject({ ok: false });
+    }
+  });
+
+  it("round-trips empty values: an empty Buffer, an empty string, null, an empty Map", async () => {
+    for (const value of [Buffer.alloc(0), "", null, new Map(), [], {}]) {
+      const { store, output } = await saved(value);
+      expect(await checkArtifact(store, output)).toEqual({ ok: true });
+      expect(await loadOutput(store, output)).toEqual(value);
+    }
   });
 });

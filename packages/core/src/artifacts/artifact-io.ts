@@ -87,6 +87,15 @@ export type ArtifactCheck = { ok: true } | { ok: false; reason: string };
  * HASH_CHECK_LIMIT). Cache hits and resumed runs reuse an output only when this says ok.
  */
 export async function checkArtifact(store: ArtifactStore, output: Pick<OutputRecord, "artifactId" | "contentHash">): Promise<ArtifactCheck> {
+  try {
+    return await checkArtifactOrThrow(store, output);
+  } catch (error) {
+    // Unreadable (a folder where the data should be, no permission …) counts as damaged, not as a crash.
+    return { ok: false, reason: `artifact ${output.artifactId} cannot be read: ${(error as Error)?.message ?? String(error)}` };
+  }
+}
+
+async function checkArtifactOrThrow(store: ArtifactStore, output: Pick<OutputRecord, "artifactId" | "contentHash">): Promise<ArtifactCheck> {
   const meta = await readArtifactMeta(store, output.artifactId).catch(() => undefined);
   if (!meta) return { ok: false, reason: `artifact ${output.artifactId} is missing from the artifact store` };
   const dataKey = journalKeys.artifactData(output.artifactId);

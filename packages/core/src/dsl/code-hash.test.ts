@@ -1,5 +1,6 @@
 import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { beforeEach, describe, expect, it } from "vitest";
 import { tempDir } from "../__fixtures__/test-stack.js";
 import { stepCodeHash } from "./code-hash.js";
@@ -51,6 +52,17 @@ describe("module graph hash", () => {
     const copy = tempDir("orch-code-hash-copy-");
     cpSync(dir, copy, { recursive: true });
     expect(moduleGraphHash(join(copy, "src/steps.ts"))).toBe(moduleGraphHash(`file://${join(dir, "src/steps.ts")}`));
+  });
+
+  it("reads modules in folders with spaces and non-ASCII names, given as paths or encoded file URLs", () => {
+    const dir = project({ "my proj ü/steps.ts": `import { h } from "./hélper.js";\n`, "my proj ü/hélper.ts": "export const h = 1;\n" });
+    const file = join(dir, "my proj ü/steps.ts");
+    const hash = moduleGraphHash(file);
+    expect(hash).toBeDefined();
+    expect(moduleGraphHash(pathToFileURL(file).href)).toBe(hash);
+    writeFileSync(join(dir, "my proj ü/hélper.ts"), "export const h = 2;\n");
+    clearModuleGraphCache();
+    expect(moduleGraphHash(file)).not.toBe(hash);
   });
 
   it("gives undefined for a module that is not a readable file", () => {
