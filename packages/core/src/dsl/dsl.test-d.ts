@@ -65,6 +65,14 @@ describe("type holes", () => {
     // @ts-expect-error — a function returning a number has no "model" output
     step({ name: "not_object", outputs: ["model"] }, async () => 5);
     step({ name: "optional_ok", outputs: ["a", "b"] }, (): { a: number; b?: string } => ({ a: 1 }));
+    // @ts-expect-error — the same typo; even with the error suppressed, its handle fits no typed parameter
+    const typo = step({ name: "typo_2", outputs: ["train", "tset"] }, () => ({ train: [1], test: "x" }));
+    pipeline({ name: "t6" }, () => {
+      const parts = typo();
+      // @ts-expect-error — the missing output's handle is StepOutput<unknown>, not StepOutput<never>
+      repeat(parts.tset, 2);
+      expectTypeOf(parts.train).toEqualTypeOf<StepOutput<number[]>>();
+    });
     step({ name: "async_ok", outputs: ["a"] }, async () => ({ a: 1 }));
   });
 

@@ -24,7 +24,9 @@ export interface StepOptions<O extends readonly string[]> extends StepSettingsIn
 /** What calling a step returns inside a pipeline: one handle, or one per declared output. */
 export type StepOutputs<R, O extends readonly string[]> = [O] extends [never]
   ? StepOutput<R>
-  : { [K in O[number]]: StepOutput<K extends keyof R ? R[K] : never> };
+  : // A declared output missing from R (only with the definition's type error suppressed) is typed
+    // `unknown`, which fits no typed parameter, rather than `never`, which would fit every one.
+    { [K in O[number]]: StepOutput<K extends keyof R ? R[K] : unknown> };
 
 /** Declared output names that the function's return type does not have (e.g. a typo: "tset"). */
 export type MissingOutputs<R, O extends readonly string[]> = [O] extends [never] ? never : Exclude<O[number], keyof R>;
