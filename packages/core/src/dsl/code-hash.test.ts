@@ -65,6 +65,14 @@ describe("module graph hash", () => {
     expect(moduleGraphHash(file)).not.toBe(hash);
   });
 
+  it("falls back to a text scan where the lexer fails (JSX), still following the imports", () => {
+    const dir = project({ "c.tsx": `import { h } from "./h.js";\nexport const C = () => <p className="a">{h} a/b</p>;\n`, "h.ts": "export const h = 1;\n" });
+    const before = moduleGraphHash(join(dir, "c.tsx"));
+    writeFileSync(join(dir, "h.ts"), "export const h = 2;\n");
+    clearModuleGraphCache();
+    expect(moduleGraphHash(join(dir, "c.tsx"))).not.toBe(before);
+  });
+
   it("gives undefined for a module that is not a readable file", () => {
     expect(moduleGraphHash("/nonexistent/steps.ts")).toBeUndefined();
     expect(moduleGraphHash("node:internal")).toBeUndefined();
