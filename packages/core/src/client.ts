@@ -1,4 +1,4 @@
-import { loadArtifact, readArtifactMeta } from "./artifacts/artifact-io.js";
+import { loadArtifact, loadOutput, readArtifactMeta } from "./artifacts/artifact-io.js";
 import { OrchError } from "./errors.js";
 import type { StepRef } from "./run/run-pipeline.js";
 import type { ArtifactStore } from "./store/artifact-store.js";
@@ -50,7 +50,7 @@ export function createClient(store: ArtifactStore | string) {
       if (!output) {
         throw new OrchError("E_ARTIFACT_NOT_FOUND", { step: stepId, message: `Run ${runId} has no output for step "${stepId}".`, hint: `Steps: ${steps.map((s) => s.stepId).join(", ")}` });
       }
-      return loadArtifact<R>(artifactStore, output.artifactId, output.materializer);
+      return loadOutput<R>(artifactStore, output);
     },
   };
 }

@@ -20,6 +20,7 @@ export type OrchErrorCode =
   | "E_STEP_TIMEOUT"
   | "E_MATERIALIZER"
   | "E_ARTIFACT_NOT_FOUND"
+  | "E_ARTIFACT_CORRUPT"
   | "E_RUN_NOT_FOUND"
   | "E_SNAPSHOT_INVALID"
   | "E_SOURCE_LOAD"
@@ -73,15 +74,77 @@ export interface ErrorRecord {
   stack?: string;
 }
 
+/**
+ * Describes whatever was thrown: an Error (any realm), but also `throw undefined`, a string, a number
+ * or a plain object (shown as JSON, its `message`/`code` used when it has them), so a failed step
+ * always says something.
+ */
 export function toErrorRecord(error: unknown): ErrorRecord {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
+  if (error instanceof Error || isErrorLike(error)) {
+    const e = error as Error & { code?: unknown };
+    const name = typeof e.name === "string" && e.name ? e.name : "Error";
     return {
-      message: error.message,
-      name: error.name,
-      ...(typeof code === "string" ? { code } : {}),
-      ...(error.stack ? { stack: error.stack } : {}),
+      message: typeof e.message === "string" && e.message ? e.message : `${name} (thrown without a message)`,
+      name,
+      ...(typeof e.code === "string" ? { code: e.code } : {}),
+      ...(typeof e.stack === "string" && e.stack ? { stack: e.stack } : {}),
     };
   }
-  return { message: String(error) };
+  if (error === undefined || error === null) return { message: `${String(error)} was thrown (not an Error, so there is no message)`, name: String(error) };
+  switch (typeof error) {
+    case "string":
+      return { message: error || "an empty string was thrown", name: "string" };
+    case "number":
+    case "boolean":
+    case "bigint":
+      return { message: `${typeof error} ${String(error)} was thrown`, name: typeof error };
+    case "symbol":
+      return { message: `${error.toString()} was thrown`, name: "symbol" };
+    case "function":
+      return { message: `function ${error.name || "(anonymous)"} was thrown`, name: "function" };
+  }
+  const object = error as Record<string, unknown>;
+  const className = object.constructor?.name;
+  const name = className && className !== "Object" ? className : "object";
+  const code = typeof object.code === "string" ? { code: object.code } : {};
+  if (typeof object.message === "string" && object.message) return { message: object.message, name, ...code };
+  const custom = object.toString !== Object.prototype.toString && typeof object.toString === "function" ? safe(() => String(object.toString())) : undefined;
+  const text = custom ?? safeJson(object);
+  return { message: name === "object" ? `object thrown: ${text}` : `${name} thrown: ${text}`, name, ...code };
+}
+
+/** A short one-line-or-more text of a thrown value for logs: its stack when it has one. */
+export function describeThrown(error: unknown): string {
+  const record = toErrorRecord(error);
+  return record.stack ?? record.message;
+}
+
+function isErrorLike(value: unknown): boolean {
+  return typeof value === "object" && value !== null && typeof (value as { message?: unknown }).message === "string" && typeof (value as { stack?: unknown }).stack === "string";
+}
+
+const MAX_THROWN_TEXT = 2000;
+
+function safeJson(value: unknown): string {
+  const seen = new WeakSet<object>();
+  const text =
+    safe(() =>
+      JSON.stringify(value, (_key, v: unknown) => {
+        if (typeof v === "bigint") return `${v}n`;
+        if (typeof v === "object" && v !== null) {
+          if (seen.has(v)) return "[Circular]";
+          seen.add(v);
+        }
+        return v;
+      }),
+    ) ?? "(cannot be shown)";
+  return text.length > MAX_THROWN_TEXT ? `${text.slice(0, MAX_THROWN_TEXT)}…` : text;
+}
+
+function safe<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
 }

@@ -76,9 +76,11 @@ export {
   materializerById,
   jsonMaterializer,
   bytesMaterializer,
+  bufferMaterializer,
+  v8Materializer,
   type Materializer,
 } from "./artifacts/materializers.js";
-export { saveArtifact, loadArtifact, readArtifactMeta, artifactExists } from "./artifacts/artifact-io.js";
+export { saveArtifact, loadArtifact, loadOutput, checkArtifact, readArtifactMeta, artifactExists, type ArtifactCheck } from "./artifacts/artifact-io.js";
 
 export {
   ORCH_PLUGIN_API,

@@ -3,15 +3,17 @@ import { sha256 } from "../hash.js";
 import { newArtifactId } from "../ids.js";
 import { readJson, writeJson, type ArtifactStore } from "../store/artifact-store.js";
 import { journalKeys, type ArtifactMeta, type OutputRecord } from "../store/journal.js";
-import { describeType, materializerById, pickMaterializer } from "./materializers.js";
+import { describeType, materializerById, pickMaterializer, type Materializer } from "./materializers.js";
 
 /** Saves one step output: data first, then meta.json, whose presence marks the artifact complete. */
 export async function saveArtifact(
   store: ArtifactStore,
   value: unknown,
   where: { runId: string; stepId: string; output: string },
+  /** The materializer already picked for `value` (saves walking a large value twice). */
+  picked?: Materializer,
 ): Promise<OutputRecord> {
-  const materializer = pickMaterializer(value, where);
+  const materializer = picked ?? pickMaterializer(value, where);
   let data: Uint8Array | string;
   try {
     data = await materializer.save(value);
@@ -46,7 +48,7 @@ export async function readArtifactMeta(store: ArtifactStore, artifactId: string)
   return readJson<ArtifactMeta>(store, journalKeys.artifactMeta(artifactId));
 }
 
-/** True when the artifact's data and meta are both still in the store (cache reuse depends on it). */
+/** True when the artifact's data and meta are both still in the store. */
 export async function artifactExists(store: ArtifactStore, artifactId: string): Promise<boolean> {
   const [meta, data] = await Promise.all([
     store.exists(journalKeys.artifactMeta(artifactId)),
@@ -55,13 +57,79 @@ export async function artifactExists(store: ArtifactStore, artifactId: string): 
   return meta && data;
 }
 
-export async function loadArtifact<T = unknown>(store: ArtifactStore, artifactId: string, materializerId?: string): Promise<T> {
-  const id = materializerId ?? (await readArtifactMeta(store, artifactId))?.materializer;
-  const data = await store.read(journalKeys.artifactData(artifactId));
+/**
+ * Artifacts up to this size are hashed whenever they are checked; larger ones only have their size
+ * compared, unless `ORCH_VERIFY_ARTIFACTS=hash` (always hash) or `=size` (never hash).
+ */
+export const HASH_CHECK_LIMIT = 16 * 1024 * 1024;
+
+function shouldHash(size: number): boolean {
+  const mode = process.env.ORCH_VERIFY_ARTIFACTS;
+  if (mode === "hash") return true;
+  if (mode === "size") return false;
+  return size <= HASH_CHECK_LIMIT;
+}
+
+/** Why the bytes of an artifact are not the ones that were saved, or undefined when they are. */
+function dataProblem(data: Uint8Array, meta: ArtifactMeta | undefined, contentHash: string | undefined): string | undefined {
+  if (meta && data.byteLength !== meta.size) return `its data is ${data.byteLength} bytes, but ${meta.size} were saved (truncated or replaced)`;
+  if (meta && contentHash && meta.contentHash !== contentHash) return "its meta.json records another content hash than the step that produced it";
+  const expected = contentHash ?? meta?.contentHash;
+  if (expected && shouldHash(data.byteLength) && sha256(data) !== expected) return "its data does not match the content hash recorded when it was saved (changed on disk)";
+  return undefined;
+}
+
+export type ArtifactCheck = { ok: true } | { ok: false; reason: string };
+
+/**
+ * Checks, without loading it, that an output's artifact is still the one that was saved: meta and
+ * data present, the size matches, and the content hash matches where affordable (see
+ * HASH_CHECK_LIMIT). Cache hits and resumed runs reuse an output only when this says ok.
+ */
+export async function checkArtifact(store: ArtifactStore, output: Pick<OutputRecord, "artifactId" | "contentHash">): Promise<ArtifactCheck> {
+  try {
+    return await checkArtifactOrThrow(store, output);
+  } catch (error) {
+    // Unreadable (a folder where the data should be, no permission …) counts as damaged, not as a crash.
+    return { ok: false, reason: `artifact ${output.artifactId} cannot be read: ${(error as Error)?.message ?? String(error)}` };
+  }
+}
+
+async function checkArtifactOrThrow(store: ArtifactStore, output: Pick<OutputRecord, "artifactId" | "contentHash">): Promise<ArtifactCheck> {
+  const meta = await readArtifactMeta(store, output.artifactId).catch(() => undefined);
+  if (!meta) return { ok: false, reason: `artifact ${output.artifactId} is missing from the artifact store` };
+  const dataKey = journalKeys.artifactData(output.artifactId);
+  if (store.size && !shouldHash(meta.size)) {
+    const size = await store.size(dataKey);
+    if (size === undefined) return { ok: false, reason: `the data of artifact ${output.artifactId} is missing from the artifact store` };
+    if (size !== meta.size) return { ok: false, reason: `artifact ${output.artifactId}: its data is ${size} bytes, but ${meta.size} were saved (truncated or replaced)` };
+    if (meta.contentHash !== output.contentHash) return { ok: false, reason: `artifact ${output.artifactId}: its meta.json records another content hash than the step that produced it` };
+    return { ok: true };
+  }
+  const data = await store.read(dataKey);
+  if (!data) return { ok: false, reason: `the data of artifact ${output.artifactId} is missing from the artifact store` };
+  const problem = dataProblem(data, meta, output.contentHash);
+  return problem ? { ok: false, reason: `artifact ${output.artifactId}: ${problem}` } : { ok: true };
+}
+
+/**
+ * Loads an artifact through its materializer, after checking its bytes (size always, content hash
+ * up to HASH_CHECK_LIMIT) against `contentHash` (from the step record) or, without it, meta.json.
+ */
+export async function loadArtifact<T = unknown>(store: ArtifactStore, artifactId: string, materializerId?: string, expected: { contentHash?: string } = {}): Promise<T> {
+  const [meta, data] = await Promise.all([readArtifactMeta(store, artifactId).catch(() => undefined), store.read(journalKeys.artifactData(artifactId))]);
+  const id = materializerId ?? meta?.materializer;
   if (id === undefined || data === undefined) {
     throw new OrchError("E_ARTIFACT_NOT_FOUND", {
       message: `Artifact ${artifactId} is not in the artifact store at ${store.uri}.`,
-      hint: "It may have been deleted; re-run the step that produced it (caching recomputes missing artifacts).",
+      hint: "It may have been deleted; re-run the step that produced it (caching and `orch run resume` recompute missing artifacts).",
+    });
+  }
+  const problem = dataProblem(data, meta, expected.contentHash);
+  if (problem) {
+    throw new OrchError("E_ARTIFACT_CORRUPT", {
+      message: `Artifact ${artifactId} in the artifact store at ${store.uri} cannot be trusted: ${problem}.`,
+      hint: "Re-run the step that produced it (caching and `orch run resume` recompute damaged artifacts).",
     });
   }
   const materializer = materializerById(id);
@@ -72,4 +140,9 @@ export async function loadArtifact<T = unknown>(store: ArtifactStore, artifactId
     });
   }
   return (await materializer.load(data)) as T;
+}
+
+/** Loads a step output recorded in a step record, checked against the record's content hash. */
+export function loadOutput<T = unknown>(store: ArtifactStore, output: OutputRecord): Promise<T> {
+  return loadArtifact<T>(store, output.artifactId, output.materializer, { contentHash: output.contentHash });
 }

@@ -1,8 +1,10 @@
+import v8 from "node:v8";
 import { OrchError } from "../errors.js";
+import { inspectValue } from "./value-shape.js";
 
 /**
- * A materializer turns a step output into bytes and back. `json` and `bytes` are built in; class
- * instances need one registered by the user (a model, a data frame), because JSON would save their
+ * A materializer turns a step output into bytes and back. `json`, `bytes`, `buffer` and `v8` are
+ * built in (see pickMaterializer); class instances need one registered by the user (a model, a data frame), because JSON would save their
  * fields and load a plain object without the methods.
  */
 export interface Materializer<T = unknown> {
@@ -28,20 +30,44 @@ export function defineClassMaterializer<T>(
 
 const textDecoder = new TextDecoder();
 
+/** Plain JSON data (the common case), stored as readable JSON text. */
 export const jsonMaterializer = defineMaterializer<unknown>({
   id: "json",
-  canSave: (value) => findUnserializable(value) === undefined,
+  canSave: (value) => inspectValue(value, "value").json,
   save: (value) => JSON.stringify(value === undefined ? null : value),
   load: (data) => JSON.parse(textDecoder.decode(data)),
 });
 
+/** A Uint8Array, stored as its raw bytes; loads back as a Uint8Array. */
 export const bytesMaterializer = defineMaterializer<Uint8Array>({
   id: "bytes",
   canSave: (value) => value instanceof Uint8Array,
   save: (value) => value,
-  // Buffers are Uint8Arrays; hand back a plain Uint8Array view so callers see the type they saved.
+  // Hand back a plain Uint8Array view so callers see the type they saved.
   load: (data) => new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
 });
+
+/** A Node.js Buffer, stored as its raw bytes; loads back as a Buffer (so `toString()` gives the text). */
+export const bufferMaterializer = defineMaterializer<Buffer>({
+  id: "buffer",
+  canSave: (value) => Buffer.isBuffer(value),
+  save: (value) => value,
+  load: (data) => Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+});
+
+/**
+ * Everything else `structuredClone` supports (undefined, Date, Map, Set, BigInt, RegExp, typed
+ * arrays, NaN, -0, cycles, nested Buffers), in `node:v8` serialization format, which restores each
+ * type. Class instances are refused before they get here: v8 would load them as plain objects.
+ */
+export const v8Materializer = defineMaterializer<unknown>({
+  id: "v8",
+  canSave: (value) => inspectValue(value, "value").problem === undefined,
+  save: (value) => v8.serialize(value),
+  load: (data) => v8.deserialize(data),
+});
+
+const BUILT_IN: readonly Materializer[] = [jsonMaterializer, bytesMaterializer, bufferMaterializer, v8Materializer] as Materializer[];
 
 const userMaterializers: Materializer[] = [];
 
@@ -53,26 +79,29 @@ export function registerMaterializer(materializer: Materializer<any>): void {
 }
 
 export function materializerById(id: string): Materializer | undefined {
-  if (id === "json") return jsonMaterializer;
-  if (id === "bytes") return bytesMaterializer;
-  return userMaterializers.find((m) => m.id === id);
+  return BUILT_IN.find((m) => m.id === id) ?? userMaterializers.find((m) => m.id === id);
 }
 
-/** The materializer that saves `value`, or an error naming the step and output and how to fix it. */
+/**
+ * The materializer that saves `value`, or an `E_MATERIALIZER` error naming the part of the value
+ * that cannot be stored (`outputs.model.fit is a function`) and how to fix it. User materializers
+ * come first; then raw bytes for a Buffer or Uint8Array, JSON for plain JSON data, v8 for the rest.
+ */
 export function pickMaterializer(value: unknown, where: { stepId: string; output: string }): Materializer {
   for (const m of userMaterializers) if (m.canSave(value)) return m;
-  if (bytesMaterializer.canSave(value)) return bytesMaterializer as Materializer;
-  const problem = findUnserializable(value);
-  if (problem === undefined) return jsonMaterializer;
+  if (Buffer.isBuffer(value)) return bufferMaterializer as Materializer;
+  if (value instanceof Uint8Array) return bytesMaterializer as Materializer;
+  const shape = inspectValue(value, `outputs.${where.output}`);
+  if (shape.problem === undefined) return shape.json ? jsonMaterializer : v8Materializer;
   throw new OrchError("E_MATERIALIZER", {
     step: where.stepId,
-    message: `Step "${where.stepId}" output "${where.output}" cannot be saved: ${problem}.`,
-    hint: "Return plain JSON data or a Uint8Array, or register a materializer for this type with registerMaterializer(defineClassMaterializer(MyClass, { id, save, load })).",
+    message: `Step "${where.stepId}" output "${where.output}" cannot be saved: ${shape.problem}.`,
+    hint: "Return data (JSON values, Buffers, typed arrays, Date, Map, Set, BigInt … anything structuredClone supports), or register a materializer for the type with registerMaterializer(defineClassMaterializer(MyClass, { id, save, load })).",
   });
 }
 
 /** Describes the first part of `value` that JSON cannot round-trip, or undefined when it all can. */
-export function findUnserializable(value: unknown, path = "value"): string | undefined {
+export function findUnserializable(value: unknown, path = "value", ancestors: Set<object> = new Set()): string | undefined {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -88,9 +117,19 @@ export function findUnserializable(value: unknown, path = "value"): string | und
       return `${path} is a symbol`;
   }
   if (value === null) return undefined;
+  if (ancestors.has(value as object)) return `${path} refers back to itself (a circular structure)`;
+  ancestors.add(value as object);
+  try {
+    return findUnserializableObject(value as object, path, ancestors);
+  } finally {
+    ancestors.delete(value as object);
+  }
+}
+
+function findUnserializableObject(value: object, path: string, ancestors: Set<object>): string | undefined {
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const problem = findUnserializable(value[i], `${path}[${i}]`);
+      const problem = findUnserializable(value[i], `${path}[${i}]`, ancestors);
       if (problem) return problem;
     }
     return undefined;
@@ -101,7 +140,7 @@ export function findUnserializable(value: unknown, path = "value"): string | und
     return `${path} is an instance of ${name}, and no materializer is registered for it`;
   }
   for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
-    const problem = findUnserializable(v, `${path}.${key}`);
+    const problem = findUnserializable(v, `${path}.${key}`, ancestors);
     if (problem) return problem;
   }
   return undefined;

@@ -57,3 +57,44 @@ describe("typed DSL", () => {
     expectTypeOf(load).returns.resolves.toEqualTypeOf<string>();
   });
 });
+
+describe("type holes", () => {
+  it("refuses a declared output the function does not return (a typo), at the step definition", () => {
+    // @ts-expect-error — "tset" is not a key of the returned object
+    step({ name: "typo", outputs: ["train", "tset"] }, () => ({ train: [1], test: [2] }));
+    // @ts-expect-error — a function returning a number has no "model" output
+    step({ name: "not_object", outputs: ["model"] }, async () => 5);
+    step({ name: "optional_ok", outputs: ["a", "b"] }, (): { a: number; b?: string } => ({ a: 1 }));
+    // @ts-expect-error — the same typo; even with the error suppressed, its handle fits no typed parameter
+    const typo = step({ name: "typo_2", outputs: ["train", "tset"] }, () => ({ train: [1], test: "x" }));
+    pipeline({ name: "t6" }, () => {
+      const parts = typo();
+      // @ts-expect-error — the missing output's handle is StepOutput<unknown>, not StepOutput<never>
+      repeat(parts.tset, 2);
+      expectTypeOf(parts.train).toEqualTypeOf<StepOutput<number[]>>();
+    });
+    step({ name: "async_ok", outputs: ["a"] }, async () => ({ a: 1 }));
+  });
+
+  it("refuses a handle of another type for an object parameter, and still accepts values", () => {
+    const takesObject = step({ name: "takes_object" }, (o: object) => Object.keys(o).length);
+    const takesRecord = step({ name: "takes_record" }, (r: Record<string, unknown>) => r);
+    const takesWeak = step({ name: "takes_weak" }, (w: { limit?: number }) => w.limit);
+    const takesModel = step({ name: "takes_model" }, (m: Map<string, number>) => m.size);
+    pipeline({ name: "t7" }, () => {
+      // @ts-expect-error — a number output is not an object
+      takesObject(loadCount());
+      // @ts-expect-error — nor a record
+      takesRecord(loadCount());
+      // @ts-expect-error — nor an object with optional fields only
+      takesWeak(loadCount());
+      takesObject(split().train);
+      takesObject({ any: "literal" });
+      takesObject([1, 2]);
+      takesRecord({ a: 1 });
+      takesWeak({ limit: 3 });
+      takesWeak({});
+      takesModel(new Map([["a", 1]]));
+    });
+  });
+});

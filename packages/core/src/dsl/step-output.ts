@@ -1,5 +1,8 @@
 import { OrchError } from "../errors.js";
 
+/** Type-only brand of handles (no runtime value): lets `Arg<T>` tell a handle from a plain value. */
+export declare const stepOutputBrand: unique symbol;
+
 /** Loads the value of a step output while a dynamic pipeline runs. */
 export type OutputLoader = (stepId: string, output: string) => Promise<unknown>;
 
@@ -10,6 +13,7 @@ export type OutputLoader = (stepId: string, output: string) => Promise<unknown>;
 export class StepOutput<T> {
   /** Phantom field that carries T, so `StepOutput<string>` is not accepted where a number is expected. */
   declare readonly __valueType?: T;
+  declare readonly [stepOutputBrand]: true;
 
   constructor(
     /** Invocation id of the producing step. */
@@ -44,6 +48,12 @@ export class StepOutput<T> {
   }
 }
 
-/** A step argument: the value itself or the output of another step producing it. */
-export type Arg<T> = T | StepOutput<T>;
+/** A plain value has no handle brand; so a `StepOutput<number>` is not taken for an `object` value. */
+type NotAHandle = { readonly [stepOutputBrand]?: never };
+/** For `object`-like types without known keys, an open shape keeps object literals free of excess-property errors. */
+type OpenNotAHandle = NotAHandle & { readonly [key: string]: any };
+type PlainValue<T> = T extends object ? ([keyof T] extends [never] ? T & OpenNotAHandle : T & NotAHandle) : T;
+
+/** A step argument: the value itself or the output of another step producing it (of the same type). */
+export type Arg<T> = PlainValue<T> | StepOutput<T>;
 export type StepArgs<A extends unknown[]> = { [K in keyof A]: Arg<A[K]> };

@@ -1,10 +1,10 @@
 import { OrchError } from "../errors.js";
-import { sha256 } from "../hash.js";
 import { assertValidName } from "../names.js";
 import { callerFile } from "../project.js";
 import { parseStepSettings, type StepSettingsInput, type StepSettingsOverrides } from "./settings.js";
 import type { StepContext } from "../run/step-context.js";
 import { currentBuilder } from "./builder.js";
+import { stepCodeHash } from "./code-hash.js";
 import type { StepArgs, StepOutput } from "./step-output.js";
 
 export type StepHook<R> = (context: StepContext, output: R) => void | Promise<void>;
@@ -24,7 +24,20 @@ export interface StepOptions<O extends readonly string[]> extends StepSettingsIn
 /** What calling a step returns inside a pipeline: one handle, or one per declared output. */
 export type StepOutputs<R, O extends readonly string[]> = [O] extends [never]
   ? StepOutput<R>
-  : { [K in O[number]]: StepOutput<K extends keyof R ? R[K] : never> };
+  : // A declared output missing from R (only with the definition's type error suppressed) is typed
+    // `unknown`, which fits no typed parameter, rather than `never`, which would fit every one.
+    { [K in O[number]]: StepOutput<K extends keyof R ? R[K] : unknown> };
+
+/** Declared output names that the function's return type does not have (e.g. a typo: "tset"). */
+export type MissingOutputs<R, O extends readonly string[]> = [O] extends [never] ? never : Exclude<O[number], keyof R>;
+/**
+ * An extra, impossible argument when an output is declared but not returned: `step()` then fails to
+ * type-check at the definition ("An argument for 'declaredOutputNotReturnedByTheFunction' was not
+ * provided"), instead of giving a handle typed `never` that type-checks anywhere.
+ */
+export type OutputCheck<R, O extends readonly string[]> = [MissingOutputs<R, O>] extends [never]
+  ? []
+  : [declaredOutputNotReturnedByTheFunction: MissingOutputs<R, O>];
 
 /** Per-invocation options: an explicit id, ordering without data, settings for this call only. */
 export interface InvocationOptions extends StepSettingsOverrides {
@@ -40,6 +53,7 @@ export interface StepDefinition<A extends unknown[] = any[], R = any, O extends 
   readonly fn: (...args: A) => R | Promise<R>;
   readonly outputNames: readonly string[];
   readonly settings: ReturnType<typeof parseStepSettings>;
+  /** Hash of the code the step runs (its module graph, see code-hash.ts); computed on first use. */
   readonly codeHash: string;
   /** Absolute path or URL of the module that defined the step. */
   readonly sourceFile: string | undefined;
@@ -75,6 +89,7 @@ export function uniqueStepNamed(name: string): StepDefinition | undefined {
 export function step<A extends unknown[], R, const O extends readonly string[] = never>(
   options: StepOptions<O>,
   fn: (...args: A) => R | Promise<R>,
+  ..._outputCheck: OutputCheck<Awaited<R>, O>
 ): StepDefinition<A, Awaited<R>, O> {
   assertValidName("step", options.name);
   const outputNames = options.outputs ? [...options.outputs] : ["output"];
@@ -102,7 +117,6 @@ export function step<A extends unknown[], R, const O extends readonly string[] =
     fn,
     outputNames,
     settings,
-    codeHash: sha256(`${fn.toString()}\n${options.cacheVersion ?? ""}`),
     sourceFile,
     onSuccess: options.onSuccess,
     onFailure: options.onFailure,
@@ -110,6 +124,12 @@ export function step<A extends unknown[], R, const O extends readonly string[] =
   });
   // `name` of a function object is read-only; define it to be the step name.
   Object.defineProperty(definition, "name", { value: options.name });
+  // Hashing reads the module graph, so it waits for the first compile (the module is still loading now).
+  let codeHash: string | undefined;
+  Object.defineProperty(definition, "codeHash", {
+    enumerable: true,
+    get: () => (codeHash ??= stepCodeHash({ name: options.name, fn: fn as (...args: never[]) => unknown, sourceFile, cacheVersion: options.cacheVersion })),
+  });
   if (sourceFile) stepsBySource.set(`${sourceFile}#${options.name}`, definition as unknown as StepDefinition);
   return definition as unknown as StepDefinition<A, Awaited<R>, O>;
 }

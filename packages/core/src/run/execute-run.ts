@@ -3,7 +3,7 @@ import { OrchError, toErrorRecord } from "../errors.js";
 import { PipelineBuilder, type Invocation } from "../dsl/builder.js";
 import type { PipelineDefinition } from "../dsl/pipeline.js";
 import type { StepDefinition } from "../dsl/step.js";
-import { loadArtifact } from "../artifacts/artifact-io.js";
+import { checkArtifact, loadOutput } from "../artifacts/artifact-io.js";
 import { serializeSnapshot, snapshotStep } from "../snapshot/compile.js";
 import type { Snapshot, SnapshotStep } from "../snapshot/snapshot.js";
 import type { ArtifactStore } from "../store/artifact-store.js";
@@ -21,6 +21,7 @@ import {
 import { combineObservers, type RunObserver } from "./observer.js";
 import { createScheduler, type LaunchOutcome, type NodeState } from "./scheduler.js";
 import { runStep } from "./step-runner.js";
+import { createStepLog } from "./step-log.js";
 import { findProjectRoot } from "../project.js";
 
 /** Starts one step somewhere else (a container, a Kubernetes Job) and resolves when it has ended. */
@@ -126,7 +127,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
     try {
       result = await options.launch!({ runId, step, snapshot, signal, writeLog: (line) => observer.logLine(id, line) });
     } catch (error) {
-      result = { failureReason: (error as Error)?.message ?? String(error) };
+      result = { failureReason: toErrorRecord(error).message };
     }
     const written = await readStepRecord(store, runId, id);
     if (written && written.status !== "running") {
@@ -158,16 +159,26 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
     },
   });
 
-  let failure: unknown;
+  // Wrapped, so a dynamic pipeline function that throws undefined (or 0, or "") still fails the run.
+  let failure: { error: unknown } | undefined;
   try {
     // Resolves once the step is handed to the scheduler; `ended` resolves when the step has ended.
+    // Steps that run in this execution; on resume, a completed step downstream of one runs again too.
+    const running = new Set<string>();
     const schedule = async (step: SnapshotStep): Promise<{ ended: Promise<NodeState> }> => {
       const existing = options.resume ? await readStepRecord(store, runId, step.id) : undefined;
       if (existing && COMPLETED_STEP_STATUSES.has(existing.status)) {
-        records.set(step.id, existing);
-        scheduler.addCompleted(step.id, step.upstream, existing.status as "succeeded" | "cached");
-        return { ended: Promise.resolve(existing.status as NodeState) };
+        const why = await whyNotReusable(store, existing, step.upstream.filter((id) => running.has(id)));
+        if (why === undefined) {
+          records.set(step.id, existing);
+          scheduler.addCompleted(step.id, step.upstream, existing.status as "succeeded" | "cached");
+          return { ended: Promise.resolve(existing.status as NodeState) };
+        }
+        const log = createStepLog(store, runId, step.id, (line) => observer.logLine(step.id, line));
+        log.logger.warn(`resume: not reusing the earlier result of this step: ${why}; running it again`);
+        await log.flush();
       }
+      running.add(step.id);
       return { ended: scheduler.add(step.id, step.upstream) };
     };
     if (snapshot.pipeline.dynamic) {
@@ -176,7 +187,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
       for (const id of snapshot.order) await schedule(snapshot.steps[id]!);
     }
   } catch (error) {
-    failure = error;
+    failure = { error };
   } finally {
     scheduler.close();
   }
@@ -184,11 +195,25 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   const steps = [...states.keys()].map((id) => records.get(id)!).filter(Boolean);
   run.status = finalStatus(states, options.signal?.aborted ?? false, failure);
   run.finishedAt = new Date().toISOString();
-  if (failure) run.error = toErrorRecord(failure);
+  if (failure) run.error = toErrorRecord(failure.error);
   if (snapshot.pipeline.dynamic) await store.write(journalKeys.snapshot(runId), serializeSnapshot(snapshot));
   await writeRunRecord(store, run);
   await observer.runFinished(run, steps);
   return { run, steps, snapshot };
+}
+
+/**
+ * Why a resumed run cannot keep a step it completed before: an upstream step runs again (so this
+ * one gets its inputs anew, and caching reuses its outputs if they are unchanged), or one of its
+ * artifacts is missing or damaged. Undefined when it can be kept.
+ */
+async function whyNotReusable(store: ArtifactStore, record: StepRecord, rerunUpstream: string[]): Promise<string | undefined> {
+  if (rerunUpstream.length > 0) return `upstream step ${rerunUpstream.map((id) => `"${id}"`).join(", ")} runs again`;
+  for (const [name, output] of Object.entries(record.outputs)) {
+    const check = await checkArtifact(store, output);
+    if (!check.ok) return `output "${name}": ${check.reason}`;
+  }
+  return undefined;
 }
 
 function finalStatus(states: Map<string, NodeState>, aborted: boolean, failure: unknown): RunStatus {
@@ -249,7 +274,7 @@ async function runDynamicPipeline(
           hint: `See the step's log: orch run logs ${options.runId} --step ${stepId}`,
         });
       }
-      return loadArtifact(options.store, artifact.artifactId, artifact.materializer);
+      return loadOutput(options.store, artifact);
     },
   });
   await builder.run(() => pipeline.fn(snapshot.parameters, { runId: options.runId, signal: options.signal ?? new AbortController().signal }));

@@ -99,7 +99,7 @@ export async function loadStepDefinitions(steps: SnapshotStep[], projectRoot: st
     }
     // A bundle compiled by orch from the same sources (ORCH_COMPILED_ROOT) always has other text.
     const precompiled = process.env.ORCH_COMPILED_ROOT !== undefined && url.startsWith(pathToFileURL(process.env.ORCH_COMPILED_ROOT).href);
-    if (definition.codeHash !== step.codeHash && !precompiled) {
+    if (!precompiled && definition.codeHash !== step.codeHash) {
       // The hash covers the function text as the running transformer emits it (tsx, vitest, tsc all
       // differ), so a mismatch is not proof of an edit: say so loudly and run the code that is here.
       process.stderr.write(

@@ -159,7 +159,7 @@ describe("running a pipeline", () => {
     const record = result.step("bad_output")!;
     expect(record.status).toBe("failed");
     expect(record.attempts).toBe(1); // retrying cannot fix an unsaveable output
-    expect(record.error?.message).toBe('Step "bad_output" output "broken" cannot be saved: value.nested is an instance of Unregistered, and no materializer is registered for it.');
+    expect(record.error?.message).toBe('Step "bad_output" output "broken" cannot be saved: outputs.broken.nested is an instance of Unregistered, and no materializer is registered for it.');
     expect(existsSync(join(dir, "artifacts/artifacts"))).toBe(false); // not even the saveable "ok" output was written
   });
 

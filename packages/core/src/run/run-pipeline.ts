@@ -1,7 +1,7 @@
 import { OrchError } from "../errors.js";
 import { newRunId } from "../ids.js";
 import type { PipelineDefinition } from "../dsl/pipeline.js";
-import { loadArtifact } from "../artifacts/artifact-io.js";
+import { loadOutput } from "../artifacts/artifact-io.js";
 import { compilePipeline } from "../snapshot/compile.js";
 import { findProjectRoot } from "../project.js";
 import { checkCapabilities } from "../plugins/capabilities.js";
@@ -132,7 +132,7 @@ export function createRunResult(run: RunRecord, steps: StepRecord[], snapshot: S
           hint: `Steps in this run: ${[...byId.keys()].join(", ")}.`,
         });
       }
-      return loadArtifact(store, output.artifactId, output.materializer);
+      return loadOutput(store, output);
     },
   } as RunResult;
 }

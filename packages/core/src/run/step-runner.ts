@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { OrchError, toErrorRecord } from "../errors.js";
-import { artifactExists, loadArtifact, saveArtifact } from "../artifacts/artifact-io.js";
+import { OrchError, describeThrown, toErrorRecord } from "../errors.js";
+import { checkArtifact, loadOutput, saveArtifact } from "../artifacts/artifact-io.js";
 import { pickMaterializer } from "../artifacts/materializers.js";
 import type { StepDefinition } from "../dsl/step.js";
 import { retryDelayMs } from "../settings/index.js";
@@ -42,11 +42,12 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
     await writeStepRecord(store, record);
     options.onRecord?.({ ...record });
   };
-  const finish = async (status: StepRecord["status"], error?: unknown) => {
+  // `failure` wraps the error, so `throw undefined` is still recorded as a failure with a message.
+  const finish = async (status: StepRecord["status"], failure?: { error: unknown }) => {
     record.status = status;
     record.finishedAt = new Date().toISOString();
     record.durationMs = Date.now() - startedAt.getTime();
-    if (error !== undefined) record.error = toErrorRecord(error);
+    if (failure) record.error = toErrorRecord(failure.error);
     await log.flush();
     await save();
     return record;
@@ -61,7 +62,7 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
     record.cacheKey = cacheKey;
 
     if (step.settings.cache) {
-      const hit = await findCachedOutputs(store, cacheKey);
+      const hit = await findCachedOutputs(store, cacheKey, log.logger);
       if (hit) {
         record.outputs = hit.outputs;
         record.cachedFrom = hit.runId;
@@ -73,7 +74,7 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
     const args = await Promise.all(
       step.inputs.map((binding, index) =>
         binding.kind === "artifact"
-          ? loadArtifact(store, inputArtifacts[index]!.artifactId, inputArtifacts[index]!.materializer)
+          ? loadOutput(store, inputArtifacts[index]!)
           : binding.kind === "param"
             ? binding.value
             : undefined,
@@ -83,7 +84,7 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
     const { retry, timeout } = step.settings;
     let lastError: unknown;
     for (let attempt = 1; attempt <= retry.maxRetries + 1; attempt++) {
-      if (signal.aborted) return await finish("stopped", new OrchError("E_CANCELLED", { message: "The run was stopped." }));
+      if (signal.aborted) return await finish("stopped", { error: new OrchError("E_CANCELLED", { message: "The run was stopped." }) });
       record.attempts = attempt;
       if (attempt > 1) await save();
       const attemptController = new AbortController();
@@ -103,13 +104,13 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
         const value = await runAttempt(options.definition, args, context, timeout, attemptController);
         record.outputs = await saveOutputs(store, step, value, runId);
         if (step.settings.cache) await writeCacheEntry(store, cacheKey, record);
-        await runHook("onSuccess", () => options.definition.onSuccess?.(context!, value), log.logger);
+        await runHook("onSuccess", context, () => options.definition.onSuccess?.(context!, value), log.logger);
         return await finish("succeeded");
       } catch (error) {
         lastError = error;
-        if (signal.aborted) return await finish("stopped", error);
+        if (signal.aborted) return await finish("stopped", { error });
         if (error instanceof OrchError && error.code === "E_MATERIALIZER") break; // retrying cannot fix this
-        log.logger.error(`attempt ${attempt} failed: ${(error as Error)?.stack ?? error}`);
+        log.logger.error(`attempt ${attempt} failed: ${describeThrown(error)}`);
         if (attempt <= retry.maxRetries) {
           const delay = retryDelayMs(retry, attempt);
           log.logger.info(`retrying in ${delay / 1000}s (retry ${attempt} of ${retry.maxRetries})`);
@@ -119,12 +120,12 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
         signal.removeEventListener("abort", onAbort);
       }
     }
-    if (context) await runHook("onFailure", () => options.definition.onFailure?.(context!, lastError), log.logger);
-    return await finish("failed", lastError);
+    if (context) await runHook("onFailure", context, () => options.definition.onFailure?.(context!, lastError), log.logger);
+    return await finish("failed", { error: lastError });
   } catch (error) {
     // Input loading or the store itself failed: still leave a finished record, never a "running" one.
-    log.logger.error(String((error as Error)?.stack ?? error));
-    return await finish(signal.aborted ? "stopped" : "failed", error);
+    log.logger.error(describeThrown(error));
+    return await finish(signal.aborted ? "stopped" : "failed", { error });
   }
 }
 
@@ -169,12 +170,17 @@ async function resolveInputArtifacts(step: SnapshotStep, upstreamRecord: (id: st
   );
 }
 
-async function findCachedOutputs(store: ArtifactStore, cacheKey: string): Promise<CacheEntry | undefined> {
+async function findCachedOutputs(store: ArtifactStore, cacheKey: string, logger: { warn(m: string): void }): Promise<CacheEntry | undefined> {
   const entry = await readJson<CacheEntry>(store, journalKeys.cache(cacheKey));
   if (!entry) return undefined;
-  // A cache entry whose artifacts were deleted is a miss: the step runs again and refreshes it.
-  const present = await Promise.all(Object.values(entry.outputs).map((o) => artifactExists(store, o.artifactId)));
-  return present.every(Boolean) ? entry : undefined;
+  // A cache entry whose artifacts were deleted or damaged is a miss: the step runs again and refreshes it.
+  const checks = await Promise.all(Object.values(entry.outputs).map((o) => checkArtifact(store, o)));
+  const failed = checks.find((c) => !c.ok);
+  if (failed && !failed.ok) {
+    logger.warn(`cache entry of run ${entry.runId} not reused: ${failed.reason}; running the step again`);
+    return undefined;
+  }
+  return entry;
 }
 
 async function writeCacheEntry(store: ArtifactStore, cacheKey: string, record: StepRecord): Promise<void> {
@@ -185,9 +191,9 @@ async function writeCacheEntry(store: ArtifactStore, cacheKey: string, record: S
 async function saveOutputs(store: ArtifactStore, step: SnapshotStep, value: unknown, runId: string): Promise<Record<string, OutputRecord>> {
   const values = outputValues(step, value);
   // Check every output can be saved before writing any, so a bad output leaves no stray artifacts.
-  for (const [name, output] of values) pickMaterializer(output, { stepId: step.id, output: name });
+  const picked = values.map(([name, output]) => pickMaterializer(output, { stepId: step.id, output: name }));
   const outputs: Record<string, OutputRecord> = {};
-  for (const [name, output] of values) outputs[name] = await saveArtifact(store, output, { runId, stepId: step.id, output: name });
+  for (const [index, [name, output]] of values.entries()) outputs[name] = await saveArtifact(store, output, { runId, stepId: step.id, output: name }, picked[index]);
   return outputs;
 }
 
@@ -209,10 +215,11 @@ function outputValues(step: SnapshotStep, value: unknown): [string, unknown][] {
   return step.outputs.map((name) => [name, (value as Record<string, unknown>)[name]]);
 }
 
-async function runHook(name: string, hook: () => unknown, logger: { error(m: string): void }): Promise<void> {
+/** Runs a hook inside the step's context, so `getStepContext()` works there as in the step. */
+async function runHook(name: string, context: StepContext, hook: () => unknown, logger: { error(m: string): void }): Promise<void> {
   try {
-    await hook();
+    await runWithStepContext(context, hook);
   } catch (error) {
-    logger.error(`${name} hook failed: ${(error as Error)?.stack ?? error}`);
+    logger.error(`${name} hook failed: ${describeThrown(error)}`);
   }
 }

@@ -87,6 +87,13 @@ describe("compile", () => {
     expect(error.hint).toMatch(/JSON-serializable/);
   });
 
+  it("rejects a circular literal with its path instead of overflowing the stack", () => {
+    const list: unknown[] = [1];
+    list.push({ back: list });
+    const error = compileError(() => compile(pipeline({ name: "circular_literal" }, () => void scale(list as number[], 2)), {}, { projectRoot: root }));
+    expect(error.message).toContain('Step "scale" in pipeline "circular_literal": argument 1[1].back refers back to itself (a circular structure)');
+  });
+
   it("rejects a duplicate explicit id", () => {
     const error = compileError(() =>
       compile(pipeline({ name: "dupes" }, () => { load.with({ id: "x" })(); load.with({ id: "x" })(); }), {}, { projectRoot: root }),

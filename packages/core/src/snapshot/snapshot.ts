@@ -18,7 +18,7 @@ export const SnapshotStepSchema = z
     id: z.string().describe("Invocation id: the step name, then name_2, name_3 … in call order, or an explicit id."),
     name: z.string().describe("Step name."),
     source: z.object({ module: z.string().describe("Module defining the step, relative to the project root.") }).strict(),
-    codeHash: z.string().describe("sha256 of the step function's source and cacheVersion."),
+    codeHash: z.string().describe("Hash of the code the step runs: its function, its module and the project modules it imports (packages by name@version), or cacheVersion in place of the modules."),
     inputs: z.array(InputBindingSchema).describe("Positional arguments: another step's output or a literal parameter."),
     upstream: z.array(z.string()).describe("Invocation ids this step waits for."),
     outputs: z.array(z.string()).describe("Output names."),

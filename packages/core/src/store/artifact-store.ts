@@ -13,6 +13,9 @@ export interface ArtifactStore {
   /** Writes `data` under `key` atomically: readers see the old value or the whole new one. */
   write(key: string, data: Uint8Array | string): Promise<void>;
   exists(key: string): Promise<boolean>;
+  /** Size in bytes of the value under `key`, or `undefined` when there is none. Optional: lets
+   * large artifacts be checked without reading them (stores without it have them read). */
+  size?(key: string): Promise<number | undefined>;
   /** Keys directly or indirectly under `prefix` (a folder-like prefix ending in `/`). */
   list(prefix: string): Promise<string[]>;
   /** Deletes `key`, or everything under it when it ends with `/`. */

@@ -55,6 +55,14 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
         throw error;
       }
     },
+    async size(key) {
+      try {
+        return (await stat(pathOf(key))).size;
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+    },
     async list(prefix) {
       const dir = pathOf(prefix);
       try {
