@@ -16,10 +16,12 @@ import { connect, DATA_RETRY, PREFLIGHT_RETRY } from "./client.js";
 import { classify, errorCode, storeError, type StoreLabel } from "./errors.js";
 import type { AzureArtifactStoreConfig } from "./index.js";
 import { assertAzureKey } from "./keys.js";
-import { parseAzurePath } from "./path.js";
+import { parseAzurePath, type AzurePath } from "./path.js";
 
 /** Extra methods of this store beyond core's `ArtifactStore` (streaming, preflight, conditional create). */
 export interface AzureArtifactStore extends ArtifactStore {
+  /** Appends to an Append Blob (created on first use): readers see each appended block as soon as it lands. */
+  append(key: string, text: string): Promise<void>;
   /** A stream of the blob under `key`, or `undefined` when there is none. Ranged re-reads on dropped connections. */
   readStream(key: string): Promise<Readable | undefined>;
   /** Uploads `source` in blocks (bounded memory), committed in one step at the end. */
@@ -49,10 +51,11 @@ const APPEND_CHUNK_BYTES = 4 * 1024 * 1024;
 const BATCH_SIZE = 256;
 
 export async function createAzureStore(config: AzureArtifactStoreConfig, _context: { projectRoot: string }, options: AzureStoreOptions = {}): Promise<AzureArtifactStore> {
-  const path = parseAzurePath(config.path);
-  if ("problem" in path) {
-    throw new OrchError("E_CONFIG_INVALID", { flavor: "azure", key: "path", message: `[orch] [azure] path: ${path.problem}`, hint: `Use az://<container>/<prefix>.` });
+  const parsed = parseAzurePath(config.path);
+  if ("problem" in parsed) {
+    throw new OrchError("E_CONFIG_INVALID", { flavor: "azure", key: "path", message: `[orch] [azure] path: ${parsed.problem}`, hint: `Use az://<container>/<prefix>.` });
   }
+  const path: AzurePath = parsed;
   const connection = await connect(config, path, options.env);
   const container: ContainerClient = connection.service(DATA_RETRY).getContainerClient(path.container);
   const label: StoreLabel = { uri: path.uri, container: path.container, endpoint: connection.endpoint, auth: connection.auth };
