@@ -10,15 +10,14 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { blobNames, blobText, DEV_KEY, startAzurite, type Azurite } from "../test/azurite.js";
+import { blobNames, blobText, DEV_KEY, useAzurite } from "../test/azurite.js";
 
 const pluginRoot = fileURLToPath(new URL("..", import.meta.url));
 const orchBin = join(createRequire(import.meta.url).resolve("@orch/cli/package.json"), "..", "bin", "orch.js");
 
-let azurite: Azurite;
+const azurite = useAzurite();
 let project: string;
-beforeAll(async () => {
-  azurite = await startAzurite();
+beforeAll(() => {
   // Inside this package, so the project's own dependencies (@orch/core, @orch/plugin-local) resolve from its node_modules.
   mkdirSync(join(pluginRoot, ".tmp"), { recursive: true });
   project = mkdtempSync(join(pluginRoot, ".tmp", "cli-"));
@@ -34,8 +33,7 @@ export const demo = pipeline({ name: "demo" }, () => { sum(load()); });
 `,
   );
 });
-afterAll(async () => {
-  await azurite?.stop();
+afterAll(() => {
   if (project) rmSync(project, { recursive: true, force: true });
 });
 
@@ -65,6 +63,7 @@ describe("orch CLI with an azure artifact store", () => {
   it("registers the store, runs a pipeline on local + azure, and the journal is in the container", async () => {
     const container = await azurite.container("cli");
     await ok("init");
+    expect(await ok("artifact-store", "flavor", "list")).toMatch(/^azure +@orch\/plugin-azure +0\.1\.0 +first-party$/m);
     await ok("artifact-store", "register", "blob", "--flavor=azure", `--path=az://${container}/orch`, `--connection_string=${azurite.connectionString}`);
     const described = await ok("artifact-store", "describe", "blob");
     expect(described).toContain("connectionString: \"********\"");

@@ -4,15 +4,11 @@
  * credential in the environment, as a child process or container would.
  */
 import { testArtifactStore } from "@orch/testkit";
-import { afterAll, beforeAll, describe } from "vitest";
-import { startAzurite, type Azurite } from "../test/azurite.js";
+import { describe } from "vitest";
+import { useAzurite } from "../test/azurite.js";
 import { createAzureStore } from "./store.js";
 
-let azurite: Azurite;
-beforeAll(async () => {
-  azurite = await startAzurite();
-});
-afterAll(() => azurite?.stop());
+const azurite = useAzurite();
 
 describe("azure store on Azurite", () => {
   testArtifactStore({

@@ -5,15 +5,11 @@
 import { createServer } from "node:net";
 import { ContainerSASPermissions } from "@azure/storage-blob";
 import { OrchError } from "@orch/core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEV_ACCOUNT, startAzurite, type Azurite } from "../test/azurite.js";
+import { describe, expect, it } from "vitest";
+import { DEV_ACCOUNT, useAzurite } from "../test/azurite.js";
 import { createAzureStore } from "./store.js";
 
-let azurite: Azurite;
-beforeAll(async () => {
-  azurite = await startAzurite();
-});
-afterAll(() => azurite?.stop());
+const azurite = useAzurite();
 
 const ctx = { projectRoot: "." };
 

@@ -6,17 +6,13 @@
 import { fileURLToPath } from "node:url";
 import { defineStack, getStepContext, pipeline, step } from "@orch/core";
 import { local } from "@orch/plugin-local";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { blobNames, blobText, startAzurite, type Azurite } from "../test/azurite.js";
+import { describe, expect, it } from "vitest";
+import { blobNames, blobText, useAzurite } from "../test/azurite.js";
 import { azure } from "./index.js";
 
 const projectRoot = fileURLToPath(new URL("..", import.meta.url));
 
-let azurite: Azurite;
-beforeAll(async () => {
-  azurite = await startAzurite();
-});
-afterAll(() => azurite?.stop());
+const azurite = useAzurite();
 
 let openGate: () => void = () => {};
 const gate = new Promise<void>((resolve) => (openGate = resolve));

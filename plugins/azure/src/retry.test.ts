@@ -4,10 +4,10 @@
  */
 import { createServer, request, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { blobText, DEV_ACCOUNT, DEV_KEY, startAzurite, type Azurite } from "../test/azurite.js";
+import { blobText, DEV_ACCOUNT, DEV_KEY, useAzurite } from "../test/azurite.js";
 import { createAzureStore } from "./store.js";
 
-let azurite: Azurite;
+const azurite = useAzurite();
 let proxy: Server;
 let proxyPort = 0;
 /** How many of the next requests of each method get a 503, and what the proxy saw. */
@@ -15,7 +15,6 @@ const failNext: Record<string, number> = {};
 const seen: string[] = [];
 
 beforeAll(async () => {
-  azurite = await startAzurite();
   proxy = createServer((req, res) => {
     seen.push(`${req.method} ${req.url?.split("?")[0]}`);
     if ((failNext[req.method!] ?? 0) > 0) {
@@ -38,7 +37,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await new Promise((resolve) => proxy?.close(resolve));
-  await azurite?.stop();
 });
 
 describe("azure store retries", () => {

@@ -5,15 +5,11 @@
  */
 import { ContainerSASPermissions } from "@azure/storage-blob";
 import { OrchError } from "@orch/core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { blobNames, blobText, DEV_ACCOUNT, DEV_KEY, startAzurite, type Azurite } from "../test/azurite.js";
+import { describe, expect, it } from "vitest";
+import { blobNames, blobText, DEV_ACCOUNT, DEV_KEY, useAzurite } from "../test/azurite.js";
 import { createAzureStore, type AzureStoreOptions } from "./store.js";
 
-let azurite: Azurite;
-beforeAll(async () => {
-  azurite = await startAzurite();
-});
-afterAll(() => azurite?.stop());
+const azurite = useAzurite();
 
 const ctx = { projectRoot: "." };
 async function fresh(prefix = "orch", options: AzureStoreOptions = {}) {

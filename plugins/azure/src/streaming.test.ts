@@ -7,15 +7,11 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { OrchError } from "@orch/core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startAzurite, type Azurite } from "../test/azurite.js";
+import { describe, expect, it } from "vitest";
+import { useAzurite } from "../test/azurite.js";
 import { createAzureStore } from "./store.js";
 
-let azurite: Azurite;
-beforeAll(async () => {
-  azurite = await startAzurite();
-});
-afterAll(() => azurite?.stop());
+const azurite = useAzurite();
 
 const MiB = 1024 * 1024;
 
