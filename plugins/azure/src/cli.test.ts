@@ -68,6 +68,9 @@ describe("orch CLI with an azure artifact store", () => {
     const described = await ok("artifact-store", "describe", "blob");
     expect(described).toContain("connectionString: \"********\"");
     expect(described).toContain(`path: "az://${container}/orch"`);
+    // accountKey is secret by its schema (.meta({ secret: true })), not by its name.
+    await ok("artifact-store", "register", "keyed", "--flavor=azure", `--path=az://${container}/other`, "--account=devstoreaccount1", `--account_key=${DEV_KEY}`);
+    expect(await ok("artifact-store", "describe", "keyed")).toContain('accountKey: "********"');
     await ok("stack", "register", "cloud", "-o", "default", "-a", "blob", "--set");
 
     const run = JSON.parse(await ok("pipeline", "run", "pipeline.ts", "--json")) as { runId: string; status: string };
