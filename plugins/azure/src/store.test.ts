@@ -169,3 +169,25 @@ describe("azure store", () => {
     expect(await bySas.list("runs/")).toEqual([]);
   });
 });
+
+describe("azure store, values above the single-put size", () => {
+  it("writes them as blocks + one commit; racing writers of one key end with one whole value or a clear error", async () => {
+    const container = await azurite.container("blocks");
+    const store = await createAzureStore({ path: `az://${container}/orch`, connectionString: azurite.connectionString }, ctx, { singleShotBytes: 1024 * 1024, writeBlockSize: 256 * 1024 });
+    const size = 3 * 1024 * 1024 + 17;
+    await store.write("artifacts/one/data", Buffer.alloc(size, 1));
+    const blocks = await azurite.service.getContainerClient(container).getBlockBlobClient("orch/artifacts/one/data").getBlockList("committed");
+    expect(blocks.committedBlocks!.length).toBe(Math.ceil(size / (256 * 1024)));
+    expect(Buffer.from((await store.read("artifacts/one/data"))!).equals(Buffer.alloc(size, 1))).toBe(true);
+
+    const values = Array.from({ length: 4 }, (_, i) => Buffer.alloc(size, 97 + i));
+    const outcomes = await Promise.allSettled(values.map((value) => store.write("artifacts/big/data", value)));
+    const won = values.filter((_, i) => outcomes[i]!.status === "fulfilled");
+    expect(won.length).toBeGreaterThan(0); // the first commit of a race always lands
+    for (const outcome of outcomes) {
+      if (outcome.status === "rejected") expect((outcome.reason as Error).message).toContain("Another writer committed artifacts/big/data");
+    }
+    const back = Buffer.from((await store.read("artifacts/big/data"))!);
+    expect(won.some((value) => value.equals(back))).toBe(true);
+  });
+});

@@ -40,11 +40,17 @@ export interface AzureStoreOptions {
   /** Block size and number of blocks in flight for streamed uploads. */
   streamBlockSize?: number;
   streamConcurrency?: number;
+  /** Largest value `write` sends as one Put Blob, and the block size above it. */
+  singleShotBytes?: number;
+  writeBlockSize?: number;
   env?: NodeJS.ProcessEnv;
 }
 
-/** Largest value sent as one Put Blob by `write`; above it, blocks + commit (still atomic for readers). */
-const SINGLE_SHOT_BYTES = 64 * 1024 * 1024;
+/**
+ * Largest value `write` sends as one Put Blob (the SDK's limit for a single-shot upload). One request means
+ * concurrent writers of a key cannot disturb each other: the last one wins, whole. Above it, blocks + commit.
+ */
+const SINGLE_SHOT_BYTES = 256 * 1024 * 1024;
 /** Append Block accepts at most 4 MiB per call on older service versions (Azurite included). */
 const APPEND_CHUNK_BYTES = 4 * 1024 * 1024;
 /** Blob batch requests carry at most 256 sub-requests. */
@@ -64,6 +70,15 @@ export async function createAzureStore(config: AzureArtifactStoreConfig, _contex
     return `${path.prefix}${key}`;
   };
   const fail = (error: unknown, doing: string) => storeError(error, label, doing);
+  /** A block commit lost to another writer's commit of the same key, which was kept whole. */
+  const anotherWriter = (key: string, error: unknown) =>
+    new OrchError("E_BACKEND_UNAVAILABLE", {
+      flavor: "azure",
+      key,
+      cause: error,
+      message: `[orch] [azure] Another writer committed ${key} in the azure artifact store ${path.uri} while this upload was in flight; the other value was kept whole.`,
+      hint: "Each writer should own its keys (orch's artifact ids are unique); retry the write if this one should win.",
+    });
   const isMissingBlob = (error: unknown) => {
     const failure = classify(error);
     return failure.kind === "not-found" && failure.what === "blob";
@@ -162,15 +177,26 @@ export async function createAzureStore(config: AzureArtifactStoreConfig, _contex
     async write(key, data) {
       const name = blobName(key);
       const body = toBuffer(data);
-      try {
-        await container.getBlockBlobClient(name).uploadData(body, {
-          maxSingleShotSize: SINGLE_SHOT_BYTES,
-          blockSize: 8 * 1024 * 1024,
+      const upload = () =>
+        container.getBlockBlobClient(name).uploadData(body, {
+          maxSingleShotSize: options.singleShotBytes ?? SINGLE_SHOT_BYTES,
+          blockSize: options.writeBlockSize ?? 8 * 1024 * 1024,
           concurrency: 4,
           blobHTTPHeaders: { blobContentType: contentType(key) },
         });
-      } catch (error) {
-        throw fail(error, `writing ${key}`);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await upload();
+          return;
+        } catch (error) {
+          // Another writer's block commit discarded our staged blocks (values above the single-put size).
+          // The value is still in memory, so stage it again after a short random pause.
+          if (errorCode(error) === "InvalidBlockList" && attempt < 3) {
+            await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200 * attempt));
+            continue;
+          }
+          throw errorCode(error) === "InvalidBlockList" ? anotherWriter(key, error) : fail(error, `writing ${key}`);
+        }
       }
     },
     async exists(key) {
@@ -230,15 +256,7 @@ export async function createAzureStore(config: AzureArtifactStoreConfig, _contex
           .getBlockBlobClient(name)
           .uploadStream(source, options.streamBlockSize ?? 8 * 1024 * 1024, options.streamConcurrency ?? 4, { blobHTTPHeaders: { blobContentType: contentType(key) } });
       } catch (error) {
-        if (errorCode(error) === "InvalidBlockList") {
-          throw new OrchError("E_BACKEND_UNAVAILABLE", {
-            flavor: "azure",
-            key,
-            cause: error,
-            message: `[orch] [azure] Another writer committed ${key} in the azure artifact store ${path.uri} while this upload was in flight; the other value was kept whole.`,
-            hint: "Each writer should own its keys (orch's artifact ids are unique); retry the write if this one should win.",
-          });
-        }
+        if (errorCode(error) === "InvalidBlockList") throw anotherWriter(key, error);
         throw fail(error, `uploading ${key}`);
       }
     },
