@@ -43,6 +43,9 @@ describe("azure store failures", () => {
     expect((await orchError(store.read("runs/r/run.json"))).message).toContain("does not exist");
     expect((await orchError(store.write("runs/r/run.json", "{}"))).message).toContain("writing runs/r/run.json");
     expect((await orchError(store.list("runs/"))).message).toContain("does not exist");
+    expect((await orchError(store.exists("runs/r/run.json"))).message).toContain("does not exist");
+    expect((await orchError(store.append("runs/r/logs/s.log", "x\n"))).message).toContain("does not exist");
+    expect((await orchError(store.writeIfAbsent("runs/r/steps/s.json", "{}"))).message).toContain("does not exist");
   });
 
   it("connection refused: preflight names the endpoint and says to check it", async () => {
@@ -89,6 +92,16 @@ describe("azure store failures", () => {
       process.env = saved;
     }
   }
+
+  it("a SAS token without delete (or list) permission: preflight names the operation it lacks", async () => {
+    const container = await azurite.container("fail");
+    const sasWith = async (permissions: string) =>
+      (await azurite.service.getContainerClient(container).generateSasUrl({ permissions: ContainerSASPermissions.parse(permissions), expiresOn: new Date(Date.now() + 3600_000) })).split("?")[1]!;
+    const noDelete = await createAzureStore({ path: `az://${container}/orch`, sasToken: await sasWith("racwl"), endpoint: azurite.endpoint }, ctx);
+    expect((await orchError(noDelete.preflight())).message).toContain("deleting the probe blob (preflight)");
+    const noList = await createAzureStore({ path: `az://${container}/orch`, sasToken: await sasWith("racwd"), endpoint: azurite.endpoint }, ctx);
+    expect((await orchError(noList.preflight())).message).toContain("listing the container (preflight)");
+  });
 
   it("no credentials at all: DefaultAzureCredential finds none, and the hint lists every way to give one", () =>
     withoutAzureLogin(async () => {
