@@ -4,8 +4,8 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
-  HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   paginateListObjectsV2,
@@ -205,8 +205,10 @@ export function createS3Store(config: S3ArtifactStoreConfig, options: S3StoreOpt
     },
     flush: (key) => logs.flush(key),
     async preflight() {
-      await call("preflight", () => client.send(new HeadBucketCommand({ Bucket: bucket })));
-      // HeadBucket only needs s3:ListBucket; a probe object proves the prefix is writable and deletable.
+      // A one-key listing, not HeadBucket: both need s3:ListBucket, but HEAD answers carry no body, so a
+      // refused key and a denied policy would both be a bare 403; the listing's error names which it is.
+      await call("preflight", () => client.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1, ...(prefix ? { Prefix: `${prefix}/` } : {}) })));
+      // A probe object proves the prefix is writable and deletable.
       const probe = objectKey(`.orch-preflight-${randomBytes(6).toString("hex")}`);
       await call("preflight", () => client.send(new PutObjectCommand({ Bucket: bucket, Key: probe, Body: Buffer.alloc(0), ContentLength: 0 })));
       await call("preflight", () => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: probe })));
