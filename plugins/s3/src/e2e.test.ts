@@ -107,7 +107,7 @@ describe("local orchestrator + s3 store: the orch CLI", () => {
     child.stdout.on("data", (d: Buffer) => (stdout += d));
     child.stderr.on("data", (d: Buffer) => (stderr += d));
     const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
-    return Object.assign(done, { output: () => stdout });
+    return Object.assign(done, { output: () => stdout, child });
   }
   async function ok(args: string[]) {
     const result = await orch(args);
@@ -167,6 +167,33 @@ export const gated = pipeline({ name: "gated", cache: false }, () => { report(sl
     expect(JSON.parse(await bucketText(`cli/runs/${runId}/run.json`))).toMatchObject({ status: "succeeded" });
     const show = await ok(["run", "show", runId, "--json"]);
     expect(JSON.stringify(JSON.parse(show.stdout))).toContain("succeeded");
+  });
+
+  it("resumes a run killed with kill -9, reusing the steps whose records are in the bucket", { timeout: 120_000 }, async () => {
+    const gate = join(project, "gate-resume");
+    const runId = "run-s3-cli-killed";
+    const running = orch(["pipeline", "run", "pipeline.ts", "--run-id", runId], { GATE: gate });
+    // The slow step's log in the bucket says it started (orch's own output is not a TTY, so it is buffered).
+    const started = async () => (await bucketKeys("cli")).includes(`runs/${runId}/logs/slow.log`) && (await bucketText(`cli/runs/${runId}/logs/slow.log`)).includes("slow step started");
+    const deadline = Date.now() + 60_000;
+    while (!(await started()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(await started()).toBe(true);
+    running.child.kill("SIGKILL"); // the pnpm shim execs node, so this is the orch process itself
+    await running;
+    expect(JSON.parse(await bucketText(`cli/runs/${runId}/steps/slow.json`))).toMatchObject({ status: "running" });
+    const loadBefore = JSON.parse(await bucketText(`cli/runs/${runId}/steps/load.json`));
+    expect(loadBefore).toMatchObject({ status: "succeeded" });
+
+    writeFileSync(gate, "");
+    const resumed = await orch(["run", "resume", runId], { GATE: gate });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(await bucketText(`cli/runs/${runId}/run.json`))).toMatchObject({ status: "succeeded" });
+    const load = JSON.parse(await bucketText(`cli/runs/${runId}/steps/load.json`));
+    const slow = JSON.parse(await bucketText(`cli/runs/${runId}/steps/slow.json`));
+    expect(slow).toMatchObject({ status: "succeeded" });
+    // load ran once, before the kill: its record is the one written then.
+    expect(load).toEqual(loadBefore);
+    expect(await bucketText(`cli/runs/${runId}/logs/slow.log`)).toContain("slow step done");
   });
 
   it("names the store, the path and the fix when the bucket is missing, without a stack trace", async () => {
