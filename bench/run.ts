@@ -9,6 +9,7 @@ const suites: [string, string][] = [
   ["core", "bench/core.bench.ts"],
   ["cli", "packages/cli/bench/cli.bench.ts"],
   ["local-docker", "plugins/local-docker/bench/docker.bench.ts"],
+  ["s3", "plugins/s3/bench/s3.bench.ts"],
 ];
 
 const only = process.argv.slice(2);

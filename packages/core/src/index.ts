@@ -49,7 +49,7 @@ export { computeCacheKey } from "./run/cache-key.js";
 export { processRunControls } from "./run/process-run-controls.js";
 export { importUserModule, loadStepDefinitions, loadPipelineDefinition, compiledModulePath } from "./run/load-source.js";
 
-export { type ArtifactStore, readJson, writeJson } from "./store/artifact-store.js";
+export { type ArtifactStore, type WriteStreamOptions, readJson, writeJson, openReadStream, writeFromStream } from "./store/artifact-store.js";
 export { createLocalArtifactStore, localArtifactStoreConfigSchema, type LocalArtifactStoreConfig } from "./store/local-store.js";
 export {
   journalKeys,

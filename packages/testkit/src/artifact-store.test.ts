@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -16,6 +16,14 @@ describe("store: local (built-in)", () => {
   testArtifactStore({
     create: async () => createLocalArtifactStore(await freshDir()),
     reopen: (described) => createLocalArtifactStore(String(described.config.path)),
+    misconfigured: {
+      // A path below a regular file can never become a folder.
+      "path under a file": async () => {
+        const file = join(await freshDir(), "a-file");
+        await writeFile(file, "");
+        return createLocalArtifactStore(join(file, "store"));
+      },
+    },
   });
 });
 
@@ -41,5 +49,45 @@ describe("broken artifact stores are caught", () => {
       },
     };
     await expect(artifactStoreChecks["read-write"]!.check(strict, { create: () => strict })).rejects.toThrow(/NoSuchKey/);
+  });
+});
+
+describe("broken artifact stores are caught (extended checks)", () => {
+  it("a store whose list() stops after the first page of 1,000 keys", async () => {
+    const inner = createLocalArtifactStore(await freshDir());
+    const onePage: ArtifactStore = { ...inner, list: async (prefix) => (await inner.list(prefix)).slice(0, 1000) };
+    await expect(artifactStoreChecks["list-pages"]!.check(onePage, { create: () => onePage })).rejects.toThrow(/returned 1000 keys .* for 1005 written/);
+  });
+
+  it("a store whose writeIfAbsent() overwrites (a server that ignores If-None-Match)", async () => {
+    const inner = createLocalArtifactStore(await freshDir());
+    const ignoring: ArtifactStore = { ...inner, writeIfAbsent: async (key, data) => (await inner.write(key, data), true) };
+    await expect(artifactStoreChecks["write-if-absent"]!.check(ignoring, { create: () => ignoring })).rejects.toThrow(/6 of 6 racing writeIfAbsent\(\) calls reported a win/);
+  });
+
+  it("a store whose writeStream() buffers the whole object in memory", async () => {
+    const inner = createLocalArtifactStore(await freshDir());
+    const buffering: ArtifactStore = {
+      ...inner,
+      writeStream: async (key, source) => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of source) chunks.push(Buffer.from(chunk));
+        await inner.write(key, Buffer.concat(chunks));
+      },
+    };
+    const options = { create: () => buffering, largeObjectBytes: 96 * 1024 * 1024, maxRssGrowthBytes: 48 * 1024 * 1024 };
+    await expect(artifactStoreChecks["stream-large"]!.check(buffering, options)).rejects.toThrow(/writeStream\(\) of 96 MiB grew RSS by \d+ MiB \(budget 48 MiB\)/);
+  });
+
+  it("a store whose preflight() rejects with a bare Error", async () => {
+    const inner = createLocalArtifactStore(await freshDir());
+    const bare = { ...inner, preflight: async () => { throw new Error("NoSuchBucket"); } };
+    await expect(artifactStoreChecks.preflight!.check(inner, { create: () => inner, misconfigured: { "missing bucket": () => bare } })).rejects.toThrow(/rejected with NoSuchBucket; it must be an OrchError/);
+  });
+
+  it("a store that puts a secret into describe()", async () => {
+    const inner = createLocalArtifactStore(await freshDir());
+    const leaky: ArtifactStore = { ...inner, describe: () => ({ flavor: "local", config: { path: inner.uri, secretAccessKey: "abc" } }) };
+    await expect(artifactStoreChecks.reopen!.check(leaky, { create: () => leaky })).rejects.toThrow(/secret-looking key "secretAccessKey"/);
   });
 });

@@ -74,6 +74,21 @@ describe("containerSpec", () => {
     expect(spec.Cmd).toEqual(["node", "bin.js", "step", "--run-id", "r1", "--step", "gpu_step", "--artifact-store", JSON.stringify(store.describe()), "--project-root", "/p"]);
   });
 
+  // Issue 12: a remote store's credentials reach the container as env, never in its command line.
+  it("passes a remote store's credentials as env and keeps them out of the command", () => {
+    const config = parseComponentConfig(plugin, {});
+    const remote = {
+      ...store,
+      flavor: "s3",
+      describe: () => ({ flavor: "s3", config: { path: "s3://bucket/orch" } }),
+      env: () => ({ AWS_ACCESS_KEY_ID: "AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY: "very-secret" }),
+    };
+    const spec = containerSpec({ config, prepared, runId: "r1", step: snapshot.steps.gpu_step!, pipeline: "gpu_pipeline", store: remote, user: "0:0" });
+    expect(spec.Env).toEqual(expect.arrayContaining(["AWS_ACCESS_KEY_ID=AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY=very-secret", `ORCH_ARTIFACT_STORE=${JSON.stringify(remote.describe())}`]));
+    expect(JSON.stringify(spec.Cmd)).not.toMatch(/AKIAEXAMPLE|very-secret/);
+    expect(spec.HostConfig!.Binds).not.toContain(`${store.uri}:${store.uri}:rw`);
+  });
+
   it("requests every GPU with gpus: all", () => {
     const config = parseComponentConfig(plugin, { gpus: "all" });
     const noResources = { ...snapshot.steps.gpu_step!, settings: { ...snapshot.steps.gpu_step!.settings, resources: {}, flavors: {} } };

@@ -282,6 +282,8 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
   const env = {
     ...config.env,
     ...(stepSettings.env ?? {}),
+    // Credentials of a remote store (AWS_ACCESS_KEY_ID …) go through env; describe() in argv has none.
+    ...(store.env?.() ?? {}),
     ORCH_RUN_ID: runId,
     ORCH_STEP_ID: step.id,
     ORCH_ARTIFACT_STORE: JSON.stringify(storeSpec),

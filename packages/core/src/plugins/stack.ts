@@ -68,6 +68,8 @@ export async function activateStack(stack: StackDefinition, projectRoot: string)
     (await resolvePlugin("orchestrator", stack.orchestrator.flavor, { projectRoot, ...(stack.orchestrator.package ? { package: stack.orchestrator.package } : {}) }));
   const orchestratorConfig = parseComponentConfig(orchestratorPlugin, stack.orchestrator.config);
   const { store, remote } = await createArtifactStore(stack.artifactStore, projectRoot);
+  // A wrong bucket or missing credentials fails here, with the store's own error, not inside a step.
+  await store.preflight?.();
   return {
     name: stack.name,
     projectRoot,

@@ -30,6 +30,8 @@ export function createStepLog(store: ArtifactStore, runId: string, stepId: strin
     writeRaw: write,
     async flush(): Promise<void> {
       await pending;
+      // Object stores buffer appends and rewrite the log periodically; this makes the tail durable.
+      await store.flush?.(key);
       if (buffered.length > 0) {
         const existing = await store.read(key);
         const text = `${existing ? Buffer.from(existing).toString("utf8") : ""}${buffered.join("\n")}\n`;

@@ -1,7 +1,19 @@
+import { Readable } from "node:stream";
+
+/** Options of {@link ArtifactStore.writeStream}. */
+export interface WriteStreamOptions {
+  /** Total size in bytes when the caller knows it (lets a store pick its upload strategy). */
+  size?: number;
+  /** Aborts the upload; nothing is left under the key. */
+  signal?: AbortSignal;
+}
+
 /**
  * The artifact store: a flat key → bytes space with posix keys (`runs/<id>/run.json`, …).
  * Local and remote flavors implement the same five calls, so every orchestrator writes the same
- * journal layout (DESIGN §6) wherever the data lives.
+ * journal layout wherever the data lives. Everything after the five calls is optional, so a third-party
+ * store written against the first contract still conforms; callers use the fallbacks below
+ * ({@link openReadStream}, {@link writeFromStream}) instead of testing each method themselves.
  */
 export interface ArtifactStore {
   /** Flavor id of the store, e.g. `local`. */
@@ -16,14 +28,47 @@ export interface ArtifactStore {
   /** Size in bytes of the value under `key`, or `undefined` when there is none. Optional: lets
    * large artifacts be checked without reading them (stores without it have them read). */
   size?(key: string): Promise<number | undefined>;
-  /** Keys directly or indirectly under `prefix` (a folder-like prefix ending in `/`). */
+  /** Keys directly or indirectly under `prefix` (a folder-like prefix ending in `/`), every page of them. */
   list(prefix: string): Promise<string[]>;
   /** Deletes `key`, or everything under it when it ends with `/`. */
   delete(key: string): Promise<void>;
-  /** Appends text (logs). Optional: stores without it get whole-file writes at the end. */
+  /**
+   * Appends text (logs). Optional: stores without it get whole-file writes at the end. A store may
+   * buffer appends (object stores rewrite the object periodically); {@link flush} makes them durable.
+   */
   append?(key: string, text: string): Promise<void>;
-  /** The store's config, so a child process can open the same store (`orch-entrypoint --artifact-store`). */
+  /** Makes buffered appends durable (all keys, or one). Called when a step's log is complete. */
+  flush?(key?: string): Promise<void>;
+  /**
+   * Streams the bytes under `key` without holding them in memory, or `undefined` when there is none.
+   * For large artifacts; `read()` stays the fast path for small records.
+   */
+  readStream?(key: string): Promise<Readable | undefined>;
+  /**
+   * Writes everything `source` yields under `key` without holding it in memory (multipart / block
+   * uploads remotely, temp file + rename locally). Atomic like `write()`: readers see the old value or
+   * the whole new one; when `source` fails or `signal` aborts, nothing new is left under the key.
+   */
+  writeStream?(key: string, source: Readable | AsyncIterable<Uint8Array>, options?: WriteStreamOptions): Promise<void>;
+  /**
+   * Conditional create (`If-None-Match: *`, generation 0, exclusive create): writes `data` only when no
+   * value exists under `key`. Resolves `true` when this call wrote it, `false` when another writer got
+   * there first (the existing value is untouched). For records two writers may race on.
+   */
+  writeIfAbsent?(key: string, data: Uint8Array | string): Promise<boolean>;
+  /**
+   * Checks that the store is reachable and writable (the bucket exists, credentials work, a probe
+   * object can be written and deleted). Rejects with one `OrchError` naming the flavor, the path and the
+   * fix. Called at stack activation, so a wrong bucket fails before the first step, not inside step 7.
+   */
+  preflight?(): Promise<void>;
+  /** The store's config, so a child process can open the same store (`orch-entrypoint --artifact-store`). Never holds secrets. */
   describe(): { flavor: string; config: Record<string, unknown> };
+  /**
+   * Environment variables a child process (a container, a pod) needs besides `describe()` to open
+   * the same store: credentials given explicitly in the config. Pass them as env, never in argv or logs.
+   */
+  env?(): Record<string, string>;
 }
 
 const KEY_PATTERN = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*\/?$/;
@@ -42,4 +87,27 @@ export async function readJson<T>(store: ArtifactStore, key: string): Promise<T 
 
 export async function writeJson(store: ArtifactStore, key: string, value: unknown): Promise<void> {
   await store.write(key, JSON.stringify(value, null, 2));
+}
+
+/** `store.readStream(key)`, or a stream over `store.read(key)` for stores without streaming. */
+export async function openReadStream(store: ArtifactStore, key: string): Promise<Readable | undefined> {
+  if (store.readStream) return store.readStream(key);
+  const bytes = await store.read(key);
+  return bytes === undefined ? undefined : Readable.from([bytes]);
+}
+
+/** `store.writeStream(key, source)`, or one buffered `write()` for stores without streaming. */
+export async function writeFromStream(
+  store: ArtifactStore,
+  key: string,
+  source: Readable | AsyncIterable<Uint8Array>,
+  options: WriteStreamOptions = {},
+): Promise<void> {
+  if (store.writeStream) return store.writeStream(key, source, options);
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of source) {
+    options.signal?.throwIfAborted();
+    chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
+  }
+  await store.write(key, Buffer.concat(chunks));
 }

@@ -1,7 +1,10 @@
-import { appendFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { appendFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { randomBytes } from "node:crypto";
+import { pipeline } from "node:stream/promises";
 import { z } from "zod";
+import { OrchError } from "../errors.js";
 import { assertSafeKey, type ArtifactStore } from "./artifact-store.js";
 
 export const localArtifactStoreConfigSchema = z
@@ -20,6 +23,7 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
     assertSafeKey(key);
     return join(base, ...key.split("/").filter(Boolean));
   };
+  const tempOf = (target: string) => `${target}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
   const ensureDir = async (dir: string) => {
     if (madeDirs.has(dir)) return;
     await mkdir(dir, { recursive: true });
@@ -42,9 +46,63 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
       const target = pathOf(key);
       await ensureDir(dirname(target));
       // A crash mid-write leaves only a temp file that nothing reads, never a half-written value.
-      const temp = `${target}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+      const temp = tempOf(target);
       await writeFile(temp, data);
       await rename(temp, target);
+    },
+    async writeIfAbsent(key, data) {
+      const target = pathOf(key);
+      await ensureDir(dirname(target));
+      const temp = tempOf(target);
+      await writeFile(temp, data);
+      // link() is an exclusive create of the whole, already written file: EEXIST when another writer won.
+      try {
+        await link(temp, target);
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+        throw error;
+      } finally {
+        await unlink(temp).catch(() => {});
+      }
+    },
+    async readStream(key) {
+      // Opening first turns a missing key into `undefined` instead of an error event on the stream.
+      try {
+        const handle = await open(pathOf(key), "r");
+        return handle.createReadStream();
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+    },
+    async writeStream(key, source, options = {}) {
+      const target = pathOf(key);
+      await ensureDir(dirname(target));
+      const temp = tempOf(target);
+      try {
+        await pipeline(source, createWriteStream(temp), options.signal ? { signal: options.signal } : {});
+        await rename(temp, target);
+      } catch (error) {
+        await rm(temp, { force: true });
+        throw error;
+      }
+    },
+    async preflight() {
+      const probe = join(base, `.orch-preflight-${process.pid}-${randomBytes(4).toString("hex")}`);
+      try {
+        await mkdir(base, { recursive: true });
+        await writeFile(probe, "");
+        await rm(probe, { force: true });
+      } catch (cause) {
+        throw new OrchError("E_CONFIG_INVALID", {
+          flavor: "local",
+          key: "path",
+          message: `[orch] [local] artifact store path ${base} is not writable: ${(cause as Error).message}`,
+          hint: "Point the artifact store's path at a folder this user can write (orch artifact-store update <name> --path=…).",
+          cause,
+        });
+      }
     },
     async exists(key) {
       try {
@@ -68,7 +126,7 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
       try {
         const entries = await readdir(dir, { recursive: true, withFileTypes: true });
         return entries
-          .filter((e) => e.isFile() && !e.name.includes(".tmp-"))
+          .filter((e) => e.isFile() && !TEMP_SUFFIX.test(e.name))
           .map((e) => relative(base, join(e.parentPath, e.name)).split(sep).join("/"))
           .sort();
       } catch (error) {
@@ -87,6 +145,9 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
     },
   };
 }
+
+/** The suffix of in-flight temp files (`tempOf`); keys may contain ".tmp-" themselves. */
+const TEMP_SUFFIX = /\.tmp-\d+-[0-9a-f]{8}$/;
 
 function isNotFound(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException)?.code;

@@ -1,0 +1,33 @@
+import { afterAll, beforeAll, describe } from "vitest";
+import { testArtifactStore } from "@orch/testkit";
+import { startS3rver, type S3rverHandle } from "../test/s3rver.js";
+import { configSchema } from "./schema.js";
+import { createS3Store } from "./store.js";
+
+const BUCKET = "orch-conformance";
+let server: S3rverHandle;
+let n = 0;
+
+beforeAll(async () => {
+  server = await startS3rver([BUCKET]);
+});
+afterAll(async () => server?.stop());
+
+const config = (extra: Record<string, unknown> = {}) =>
+  configSchema.parse({ path: `s3://${BUCKET}/t${++n}`, endpoint: server.endpoint, forcePathStyle: true, ...server.credentials, ...extra });
+
+describe("store: s3 (s3rver)", () => {
+  testArtifactStore({
+    create: () => createS3Store(config()),
+    // A child process gets describe() (no secrets) plus env() (the credentials), as orch-entrypoint does.
+    reopen: (described) => {
+      const env = createS3Store(config()).env!();
+      return createS3Store(configSchema.parse({ ...described.config, accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }));
+    },
+    misconfigured: {
+      "missing bucket": () => createS3Store(config({ path: "s3://no-such-bucket/orch" })),
+      "wrong access key": () => createS3Store(config({ accessKeyId: "WRONGKEY", secretAccessKey: "nope" })),
+      "unreachable endpoint": () => createS3Store(config({ endpoint: "http://127.0.0.1:1", maxAttempts: 1 })),
+    },
+  });
+});
