@@ -20,7 +20,9 @@ import { isNotFound, isPreconditionFailed } from "./errors.js";
 export const REWRITE_LIMIT = 1024 * 1024;
 /** Marks temporary chunk objects; `~` never occurs in a store key, so they cannot collide with one. */
 export const CHUNK_MARKER = "~append-";
-const MAX_ATTEMPTS = 8;
+const MAX_ATTEMPTS = 20;
+/** Random pause before re-applying after a lost race, so two appenders do not collide in lockstep. */
+const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * Math.min(1000, 10 * 2 ** attempt)));
 
 interface LogState {
   /** Generation of the log object this process last saw (0: it does not exist). */
@@ -102,6 +104,7 @@ export function createAppender({ bucket, objectName, onError }: AppenderOptions)
       } catch (error) {
         if (!isPreconditionFailed(error)) throw error;
         if (await alreadyApplied(name, state, expectedSize, text)) return;
+        await backoff(attempt);
       }
     }
     throw new Error(`gave up after ${MAX_ATTEMPTS} attempts: the log object kept changing under concurrent writers`);

@@ -130,12 +130,18 @@ export async function startFakeGcs(options: FakeGcsOptions = {}): Promise<FakeGc
     return stored;
   };
 
-  const storeBuffer = async (bucket: string, name: string, data: Buffer, contentType: string) => {
+  /**
+   * Writes the bytes first, then checks the precondition and commits with no await in between, so
+   * concurrent conditional writes are decided one at a time, as on the real service.
+   */
+  const storeBuffer = async (res: ServerResponse, bucket: string, name: string, data: Buffer, contentType: string, ifGenerationMatch: number | undefined) => {
     const file = newFile();
     await writeFile(file, data);
+    if (!preconditionHolds(res, buckets.get(bucket)!.get(name), ifGenerationMatch)) return void rm(file, { force: true });
     const crc = new CRC32C();
     crc.update(data);
-    return commit(bucket, name, file, data.length, createHash("md5").update(data).digest("base64"), crc.toString(), contentType);
+    const stored = commit(bucket, name, file, data.length, createHash("md5").update(data).digest("base64"), crc.toString(), contentType);
+    sendJson(res, 200, resource(bucket, stored, `http://${res.req.headers.host}`));
   };
 
   const readBody = async (req: IncomingMessage): Promise<Buffer> => {
@@ -209,15 +215,13 @@ export async function startFakeGcs(options: FakeGcsOptions = {}): Promise<FakeGc
         const name = query.get("name") ?? "";
         const data = await readBody(req);
         if (!name) return sendError(res, 400, "required", "Required parameter: name");
-        if (!preconditionHolds(res, objects.get(name), ifGenerationMatch)) return;
-        return sendJson(res, 200, resource(bucket, await storeBuffer(bucket, name, data, req.headers["content-type"] ?? "application/octet-stream"), base));
+        return storeBuffer(res, bucket, name, data, req.headers["content-type"] ?? "application/octet-stream", ifGenerationMatch);
       }
       if (method === "POST" && uploadType === "multipart") {
         const { metadata, media, mediaType } = parseMultipart(req.headers["content-type"] ?? "", await readBody(req));
         const name = String(metadata.name ?? query.get("name") ?? "");
         if (!name) return sendError(res, 400, "required", "Required parameter: name");
-        if (!preconditionHolds(res, objects.get(name), ifGenerationMatch)) return;
-        return sendJson(res, 200, resource(bucket, await storeBuffer(bucket, name, media, String(metadata.contentType ?? mediaType)), base));
+        return storeBuffer(res, bucket, name, media, String(metadata.contentType ?? mediaType), ifGenerationMatch);
       }
       if (method === "POST" && uploadType === "resumable") {
         const body = await readBody(req);
@@ -386,7 +390,6 @@ export async function startFakeGcs(options: FakeGcsOptions = {}): Promise<FakeGc
     const found = sources.map((s) => objects.get(s.name));
     const missing = sources.find((s, i) => !found[i] || (s.generation !== undefined && Number(s.generation) !== found[i]!.generation));
     if (missing) return sendError(res, 404, "notFound", `Object ${bucket}/${missing.name} not found.`);
-    if (!preconditionHolds(res, objects.get(name), ifGenerationMatch)) return;
     const file = newFile();
     const md5 = createHash("md5");
     const crc = new CRC32C();
@@ -399,6 +402,8 @@ export async function startFakeGcs(options: FakeGcsOptions = {}): Promise<FakeGc
       await appendFile(file, bytes);
     }
     if (size === 0) await writeFile(file, "");
+    // Checked after the awaits above, right before the commit, so concurrent composes cannot both win.
+    if (!preconditionHolds(res, objects.get(name), ifGenerationMatch)) return void rm(file, { force: true });
     const stored = commit(bucket, name, file, size, md5.digest("base64"), crc.toString(), body.destination?.contentType ?? found[0]!.contentType);
     return sendJson(res, 200, resource(bucket, stored, base));
   };
