@@ -114,7 +114,7 @@ describe("the orch CLI with a gcs artifact store", () => {
     writeFileSync(join(project, "package.json"), JSON.stringify({ name: "gcs-e2e", private: true, type: "module" }));
     writeFileSync(join(project, "pipeline.ts"), CLI_PIPELINE);
     const gate = join(project, "gate");
-    const env = { ...process.env, NO_COLOR: "1", ORCH_CLI_FROM_SOURCE: "1", GATE: gate };
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", ORCH_CLI_FROM_SOURCE: "1", GATE: gate };
     delete env.ORCH_HOME;
     const start = (...args: string[]) => {
       const child = spawn(process.execPath, [orchBin, ...args], { cwd: project, env, stdio: ["ignore", "pipe", "pipe"] });
@@ -134,6 +134,18 @@ describe("the orch CLI with a gcs artifact store", () => {
     await orch("artifact-store", "register", "gcs_store", "--flavor=gcs", "--path=gs://orch-e2e/cli", `--api_endpoint=${fake.url}`);
     const described = JSON.parse(await orch("artifact-store", "describe", "gcs_store", "--json")) as { flavor: string; config: Record<string, unknown> };
     expect(described).toMatchObject({ flavor: "gcs", config: { path: "gs://orch-e2e/cli", apiEndpoint: fake.url } });
+    // Inline credentials are stored but never shown.
+    const key = JSON.stringify({ type: "service_account", client_email: "ci@p.iam.gserviceaccount.com", private_key: "-----BEGIN PRIVATE KEY-----\nTOPSECRET\n-----END PRIVATE KEY-----\n" });
+    await orch("artifact-store", "register", "gcs_secret", "--flavor=gcs", "--path=gs://orch-e2e/secret", `--credentials=${key}`);
+    const secretJson = await orch("artifact-store", "describe", "gcs_secret", "--json");
+    const secretText = await orch("artifact-store", "describe", "gcs_secret");
+    expect(JSON.parse(secretJson).config.credentials).toBe("********");
+    expect(secretJson + secretText).not.toContain("TOPSECRET");
+    // A bad bucket name fails at registration, naming the key.
+    const bad = await start("artifact-store", "register", "gcs_bad", "--flavor=gcs", "--path=gs://Bad_Bucket/x");
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/\[gcs\] path: Invalid GCS path: "Bad_Bucket" is not a valid bucket name/);
+
     await orch("stack", "register", "gcp", "-o", "default", "-a", "gcs_store", "--set");
 
     const run = start("pipeline", "run", "pipeline.ts");
