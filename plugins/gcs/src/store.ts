@@ -41,8 +41,11 @@ export async function createGcsStore(config: GcsArtifactStoreConfig, context: { 
   const uri = `gs://${bucketName}/${prefix}`;
   const keyFile = config.keyFile === undefined ? undefined : isAbsolute(config.keyFile) ? config.keyFile : resolve(context.projectRoot, config.keyFile);
   const credentials = parseCredentials(config.credentials ?? process.env[CREDENTIALS_ENV]);
-  const storage = new Storage(storageOptions(config, keyFile, credentials));
+  const options = storageOptions(config, keyFile, credentials);
+  const storage = new Storage(options);
   const bucket = storage.bucket(bucketName);
+  // The preflight answers a person waiting at the terminal: two quick retries, not the full backoff.
+  const preflightBucket = () => new Storage({ ...options, retryOptions: { ...options.retryOptions, maxRetries: 2, totalTimeout: 30 } }).bucket(bucketName);
   const ctx = { uri, bucket: bucketName, keyFile, apiEndpoint: config.apiEndpoint };
 
   const objectName = (key: string) => {
@@ -217,10 +220,11 @@ export async function createGcsStore(config: GcsArtifactStoreConfig, context: { 
       }
       // Write, list and delete a probe object: the three permissions every run needs.
       const probe = `${prefix}${PREFLIGHT_PREFIX}${process.pid}-${randomBytes(6).toString("hex")}`;
+      const target = preflightBucket();
       try {
-        await bucket.file(probe).save(Buffer.from("orch preflight\n"), { resumable: false, preconditionOpts: { ifGenerationMatch: 0 } });
-        await bucket.getFiles({ prefix: probe, autoPaginate: false, maxResults: 1 });
-        await bucket.file(probe).delete({ ignoreNotFound: true });
+        await target.file(probe).save(Buffer.from("orch preflight\n"), { resumable: false, preconditionOpts: { ifGenerationMatch: 0 } });
+        await target.getFiles({ prefix: probe, autoPaginate: false, maxResults: 1 });
+        await target.file(probe).delete({ ignoreNotFound: true });
       } catch (error) {
         throw gcsError(error, ctx, "preflight", undefined);
       }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isOrchError } from "@orch/core";
 import { REWRITE_LIMIT } from "../src/append.js";
 import { configSchema } from "../src/index.js";
-import { createGcsStore, SINGLE_REQUEST_LIMIT } from "../src/store.js";
+import { CREDENTIALS_ENV, createGcsStore, SINGLE_REQUEST_LIMIT } from "../src/store.js";
 import { startFakeGcs, type FakeGcs } from "./fake-gcs-server.js";
 import { openStore, patternStream } from "./helpers.js";
 
@@ -339,6 +339,37 @@ describe("gcs store: preflight and failures", () => {
     const error = await failure(store.preflight());
     expect(error.message).toMatch(/\[gcs\].*gs:\/\/orch-secure\/.*credentials were rejected \(401/);
     expect(error.hint).toMatch(/gcloud auth application-default login/);
+  });
+
+  it("says credentials are missing when the endpoint needs them and none were given", async () => {
+    const store = await openStore(authed, {}, "orch-secure");
+    const error = await failure(store.preflight());
+    expect(error.message).toMatch(/\[gcs\].*gs:\/\/orch-secure\/.*credentials were rejected \(401: Anonymous caller/);
+    expect(error.hint).toMatch(/--key_file/);
+  });
+
+  it("authenticates with inline credentials, and with ORCH_GCS_CREDENTIALS in a child process that got describe()", async () => {
+    const inline = JSON.parse(readFileSync(tokenFile("good-token"), "utf8")) as Record<string, unknown>;
+    const store = await openStore(authed, { credentials: inline }, "orch-secure");
+    await store.write("runs/i/run.json", "inline");
+    const described = store.describe();
+    expect(described.config.credentials).toBeUndefined();
+    const without = await createGcsStore(configSchema.parse(described.config), { projectRoot: process.cwd() });
+    await failure(without.read("runs/i/run.json"));
+    process.env[CREDENTIALS_ENV] = JSON.stringify(inline);
+    try {
+      const child = await createGcsStore(configSchema.parse(described.config), { projectRoot: process.cwd() });
+      expect(text(await child.read("runs/i/run.json"))).toBe("inline");
+    } finally {
+      delete process.env[CREDENTIALS_ENV];
+    }
+  });
+
+  it("names the endpoint when nothing listens there", async () => {
+    const store = await createGcsStore(configSchema.parse({ path: "gs://orch-test/x", apiEndpoint: "http://127.0.0.1:9" }), { projectRoot: process.cwd() });
+    const error = await failure(store.preflight());
+    expect(error.message).toMatch(/\[gcs\].*gs:\/\/orch-test\/x\/.*cannot reach http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)/);
+    expect(error.code).toBe("E_BACKEND_UNAVAILABLE");
   });
 
   it("says the key file is missing", async () => {
