@@ -45,22 +45,28 @@ export function createAppender({ bucket, objectName, onError }: AppenderOptions)
   const states = new Map<string, LogState>();
 
   const load = async (name: string, state: LogState) => {
-    const file = bucket.file(name);
-    try {
-      const [meta] = await file.getMetadata();
+    for (;;) {
+      let meta;
+      try {
+        [meta] = await bucket.file(name).getMetadata();
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        state.generation = 0;
+        state.size = 0;
+        state.content = Buffer.alloc(0);
+        return;
+      }
       state.generation = Number(meta.generation);
       state.size = Number(meta.size);
       state.content = undefined;
-      if (state.size <= REWRITE_LIMIT) {
-        // Download exactly the generation we will extend; a newer one makes this 404 and we reload.
-        const [bytes] = await bucket.file(name, { generation: state.generation }).download();
-        state.content = bytes;
+      if (state.size > REWRITE_LIMIT) return;
+      try {
+        // Download exactly the generation we will extend; a newer one makes this 404 and we look again.
+        [state.content] = await bucket.file(name, { generation: state.generation }).download();
+        return;
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
       }
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-      state.generation = 0;
-      state.size = 0;
-      state.content = Buffer.alloc(0);
     }
   };
 
@@ -69,8 +75,14 @@ export function createAppender({ bucket, objectName, onError }: AppenderOptions)
     await load(name, state);
     if (state.size !== expectedSize) return false;
     if (state.content) return state.content.subarray(state.size - text.length).equals(text);
-    const [tail] = await bucket.file(name, { generation: state.generation }).download({ start: state.size - text.length, end: state.size - 1 });
-    return tail.equals(text);
+    try {
+      const [tail] = await bucket.file(name, { generation: state.generation }).download({ start: state.size - text.length, end: state.size - 1 });
+      return tail.equals(text);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      state.generation = undefined; // changed again meanwhile: reload before the next attempt
+      return false;
+    }
   };
 
   const flush = async (name: string, state: LogState, text: Buffer) => {
@@ -91,7 +103,9 @@ export function createAppender({ bucket, objectName, onError }: AppenderOptions)
           const chunk = bucket.file(`${name}${CHUNK_MARKER}${randomBytes(6).toString("hex")}`);
           await chunk.save(text, { resumable: false, contentType: "text/plain; charset=utf-8", preconditionOpts: { ifGenerationMatch: 0 } });
           try {
-            await bucket.combine([file, chunk], file, { ifGenerationMatch: generation });
+            // combine() does not update file.metadata: the new generation comes from its response.
+            const [, response] = await bucket.combine([file, chunk], file, { ifGenerationMatch: generation });
+            file.metadata.generation = (response as { generation?: string } | undefined)?.generation;
           } finally {
             await chunk.delete({ ignoreNotFound: true }).catch(() => {});
           }
