@@ -107,7 +107,7 @@ export const cli_demo = pipeline({ name: "cli_demo", cache: false }, () => { slo
 `;
 
 describe("the orch CLI with a gcs artifact store", () => {
-  it("registers the store and a stack, runs a pipeline into the bucket, and shows its logs mid-run", async () => {
+  it("registers the store and a stack, runs a pipeline into the bucket, and shows (and follows) its logs mid-run", async () => {
     const project = tempDir("cli-");
     mkdirSync(join(project, "node_modules", "@orch"), { recursive: true });
     symlinkSync(pluginRoot, join(project, "node_modules", "@orch", "plugin-gcs"), "dir");
@@ -116,14 +116,15 @@ describe("the orch CLI with a gcs artifact store", () => {
     const gate = join(project, "gate");
     const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", ORCH_CLI_FROM_SOURCE: "1", GATE: gate };
     delete env.ORCH_HOME;
-    const start = (...args: string[]) => {
+    const launch = (...args: string[]) => {
       const child = spawn(process.execPath, [orchBin, ...args], { cwd: project, env, stdio: ["ignore", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+      const output = { stdout: "", stderr: "" };
+      child.stdout.on("data", (d: Buffer) => (output.stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (output.stderr += d.toString()));
+      const result = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on("close", (code) => resolve({ code, ...output })));
+      return { output, result };
     };
+    const start = (...args: string[]) => launch(...args).result;
     const orch = async (...args: string[]) => {
       const result = await start(...args);
       expect(result.code, `orch ${args.join(" ")}\n${result.stdout}\n${result.stderr}`).toBe(0);
@@ -156,9 +157,16 @@ describe("the orch CLI with a gcs artifact store", () => {
     const midRun = await orch("run", "logs", runId, "--step", "slow_sum");
     expect(midRun).toContain("halfway through slow_sum");
     expect(midRun).not.toContain("gate opened");
+    // `orch run logs --follow` prints the line while the step runs, and the rest when it ends.
+    const follow = launch("run", "logs", runId, "--step", "slow_sum", "--follow");
+    await until(() => follow.output.stdout.includes("halfway through slow_sum"), "orch run logs --follow to print the first line");
+    expect(follow.output.stdout).not.toContain("gate opened");
     expect(existsSync(gate)).toBe(false);
 
     writeFileSync(gate, "");
+    const followed = await follow.result;
+    expect(followed.code, followed.stderr).toBe(0);
+    expect(followed.stdout).toMatch(/halfway through slow_sum[\s\S]*gate opened/);
     const finished = await run;
     expect(finished.code, finished.stderr).toBe(0);
     const record = JSON.parse(Buffer.from((await observer.read(`runs/${runId}/run.json`))!).toString("utf8")) as { status: string };

@@ -26,9 +26,40 @@ export function processRunControls(store: ArtifactStore): Required<Pick<Orchestr
         if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error; // already gone
       }
     },
-    async *logs(runId, stepId) {
-      const data = await store.read(journalKeys.log(runId, stepId));
-      if (data) yield* Buffer.from(data).toString("utf8").split("\n").filter(Boolean);
+    /**
+     * The step's log from the store. With `follow`, polls until the run ends, yielding complete
+     * lines as they arrive: remote stores (object storage) have no file to tail.
+     */
+    async *logs(runId, stepId, options) {
+      const key = journalKeys.log(runId, stepId);
+      let offset = 0;
+      for (;;) {
+        // Status first, then the log: the last read after the run ended sees every line.
+        const following = options?.follow === true && isLive(await readRunRecord(store, runId));
+        const data = await store.read(key);
+        if (data && data.byteLength > offset) {
+          const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength).subarray(offset);
+          const end = following ? bytes.lastIndexOf(0x0a) + 1 : bytes.length;
+          offset += end;
+          yield* bytes.subarray(0, end).toString("utf8").split("\n").filter(Boolean);
+        }
+        if (!following) return;
+        await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
+      }
     },
   };
+}
+
+const FOLLOW_POLL_MS = 500;
+
+/** Running, and not abandoned by a driving process on this host that is gone. */
+function isLive(run: { status: string; host?: string; pid?: number } | undefined): boolean {
+  if (run?.status !== "running") return false;
+  if (!run.pid || (run.host && run.host !== hostname())) return true;
+  try {
+    process.kill(run.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
