@@ -21,6 +21,8 @@ export const REWRITE_LIMIT = 1024 * 1024;
 /** Marks temporary chunk objects; `~` never occurs in a store key, so they cannot collide with one. */
 export const CHUNK_MARKER = "~append-";
 const MAX_ATTEMPTS = 20;
+/** How many logs one process keeps state (and up to {@link REWRITE_LIMIT} of text) for. */
+const CACHED_LOGS = 32;
 /** Random pause before re-applying after a lost race, so two appenders do not collide in lockstep. */
 const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * Math.min(1000, 10 * 2 ** attempt)));
 
@@ -33,6 +35,7 @@ interface LogState {
   pending: string[];
   next?: Promise<void>;
   busy?: Promise<void>;
+  flushing?: boolean;
 }
 
 export interface AppenderOptions {
@@ -124,22 +127,36 @@ export function createAppender({ bucket, objectName, onError }: AppenderOptions)
     throw new Error(`gave up after ${MAX_ATTEMPTS} attempts: the log object kept changing under concurrent writers`);
   };
 
+  /** Forgets the least recently used idle logs past {@link CACHED_LOGS}: a forgotten log is reloaded on its next append. */
+  const evict = () => {
+    for (const [name, state] of states) {
+      if (states.size <= CACHED_LOGS) return;
+      if (!state.next && !state.flushing && state.pending.length === 0) states.delete(name);
+    }
+  };
+
   return async function append(key: string, text: string): Promise<void> {
     const name = objectName(key);
     let state = states.get(name);
-    if (!state) states.set(name, (state = { size: 0, pending: [] }));
+    if (state) states.delete(name); // re-inserted below: Map order is least recently used first
+    else state = { size: 0, pending: [] };
+    states.set(name, state);
     const s = state;
     s.pending.push(text);
+    evict();
     // Join the flush that has not started yet, or schedule one after the flush in flight.
     s.next ??= (s.busy ?? Promise.resolve())
       .catch(() => {})
       .then(() => {
         s.next = undefined;
         const batch = Buffer.from(s.pending.splice(0).join(""), "utf8");
-        s.busy = flush(name, s, batch).catch((error: unknown) => {
-          s.generation = undefined; // reload on the next append
-          throw onError(error, key);
-        });
+        s.flushing = true;
+        s.busy = flush(name, s, batch)
+          .catch((error: unknown) => {
+            s.generation = undefined; // reload on the next append
+            throw onError(error, key);
+          })
+          .finally(() => (s.flushing = false));
         return s.busy;
       });
     return s.next;

@@ -220,6 +220,17 @@ describe("gcs store: log appends", () => {
     expect(await a.list("runs/l/logs/")).toEqual(["runs/l/logs/bigboth.log"]);
   });
 
+  it("appends correctly to more logs than it keeps cached (older ones are reloaded)", async () => {
+    const store = await openStore(fake);
+    const keys = Array.from({ length: 40 }, (_, i) => `runs/m/logs/s${i}.log`);
+    for (const key of keys) await store.append(key, "first\n");
+    const start = fake.requests.length;
+    for (const key of keys) await store.append(key, "second\n");
+    for (const key of keys) expect(text(await store.read(key)), key).toBe("first\nsecond\n");
+    // The 32 most recent logs were still cached; the others needed a lookup.
+    expect(requestsSince(start).filter((r) => r.startsWith("GET") && !r.includes("alt=media") && r.includes("logs%2Fs")).length).toBeGreaterThan(0);
+  });
+
   it("coalesces appends made while a flush is in flight", async () => {
     const store = await openStore(fake);
     const start = fake.requests.length;
