@@ -202,6 +202,8 @@ export async function createGcsStore(config: GcsArtifactStoreConfig, context: { 
         // Resumable upload in fixed-size chunks: memory stays at about one chunk, whatever the size.
         await pipeline(source, target.createWriteStream({ resumable: true, chunkSize: UPLOAD_CHUNK_SIZE, contentType: contentTypeOf(key) }));
       } catch (error) {
+        // The caller's own stream failing is its error, not a storage failure: pass it on as it is.
+        if (source.errored && error === source.errored) throw error;
         throw gcsError(error, ctx, "write", key);
       }
     },

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { Writable } from "node:stream";
+import { Readable, Transform, Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isOrchError } from "@orch/core";
 import { REWRITE_LIMIT } from "../src/append.js";
@@ -88,6 +88,25 @@ describe("gcs store: uploads and downloads", () => {
     await store.write("artifacts/s/data", "old");
     await store.writeStream("artifacts/s/data", patternStream(3 * 1024 * 1024));
     expect((await store.read("artifacts/s/data"))!.byteLength).toBe(3 * 1024 * 1024);
+  });
+
+  it("leaves the old value in place when a streamed upload's source fails midway", async () => {
+    const store = await openStore(fake);
+    await store.write("artifacts/f/data", "previous");
+    let sent = 0;
+    const failing = new Readable({
+      read() {
+        if (sent >= 20 * 1024 * 1024) return void this.destroy(new Error("source broke"));
+        sent += 1024 * 1024;
+        this.push(Buffer.alloc(1024 * 1024, 1));
+      },
+    });
+    const error = await store.writeStream("artifacts/f/data", failing).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toBe("source broke"); // the caller's error as it is, not dressed up as a storage failure
+    expect(text(await store.read("artifacts/f/data"))).toBe("previous");
+    await expect(store.writeStream("artifacts/g/data", patternStream(1).pipe(new Transform({ transform: (_c, _e, done) => done(new Error("broke at once")) })))).rejects.toThrow(/broke at once/);
+    expect(await store.exists("artifacts/g/data")).toBe(false);
   });
 
   it("retries 503s with the SDK's backoff instead of failing the write or read", async () => {
