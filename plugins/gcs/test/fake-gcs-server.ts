@@ -60,7 +60,7 @@ export interface FakeGcsOptions {
 export interface FakeGcs {
   url: string;
   port: number;
-  /** Requests seen, as `METHOD path?query` (for checking pagination, chunked uploads …). */
+  /** Requests seen, as `METHOD path?query [Content-Range: …]` (for checking pagination, chunked uploads …). */
   requests: string[];
   createBucket(name: string): void;
   objectNames(bucket: string): string[];
@@ -175,7 +175,8 @@ export async function startFakeGcs(options: FakeGcsOptions = {}): Promise<FakeGc
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const base = `http://${req.headers.host}`;
     const method = req.method ?? "GET";
-    requests.push(`${method} ${url.pathname}${url.search}`);
+    const range = req.headers["content-range"];
+    requests.push(`${method} ${url.pathname}${url.search}${range ? ` [Content-Range: ${range}]` : ""}`);
     const failure = failures.find((f) => f.count > 0 && f.pattern.test(`${method} ${url.pathname}${url.search}`));
     if (failure) {
       failure.count--;

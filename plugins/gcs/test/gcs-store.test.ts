@@ -116,6 +116,20 @@ describe("gcs store: uploads and downloads", () => {
     fake.failNext(1, 503, /alt=media/);
     expect(text(await store.read("runs/r/run.json"))).toBe('{"ok":true}');
   });
+
+  it("resumes a chunked upload after a failed chunk (status query, 308 + Range, resend)", async () => {
+    const store = await openStore(fake);
+    const size = 40 * 1024 * 1024;
+    const expected = await md5Of(patternStream(size));
+    const start = fake.requests.length;
+    fake.failNext(1, 503, /^PUT .*upload_id=/);
+    await store.writeStream("artifacts/resume/data", patternStream(size));
+    const puts = requestsSince(start).filter((r) => r.startsWith("PUT"));
+    const ranges = puts.map((p) => /\[Content-Range: (.*)\]/.exec(p)?.[1]);
+    // The first chunk failed; the client asked where the session stood, then sent it again.
+    expect(ranges).toEqual(["bytes 0-16777215/*", "bytes */*", "bytes 0-16777215/*", "bytes 16777216-33554431/*", "bytes 33554432-41943039/41943040"]);
+    expect(await md5Of((await store.readStream("artifacts/resume/data"))!)).toEqual(expected);
+  });
 });
 
 describe("gcs store: keys and listing", () => {
