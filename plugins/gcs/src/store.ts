@@ -40,7 +40,7 @@ export async function createGcsStore(config: GcsArtifactStoreConfig, context: { 
   const { bucket: bucketName, prefix } = parseGcsPath(config.path);
   const uri = `gs://${bucketName}/${prefix}`;
   const keyFile = config.keyFile === undefined ? undefined : isAbsolute(config.keyFile) ? config.keyFile : resolve(context.projectRoot, config.keyFile);
-  const credentials = parseCredentials(config.credentials ?? process.env[CREDENTIALS_ENV]);
+  const credentials = parseCredentials(config.credentials ?? process.env[CREDENTIALS_ENV], uri, config.credentials === undefined);
   const options = storageOptions(config, keyFile, credentials);
   const storage = new Storage(options);
   const bucket = storage.bucket(bucketName);
@@ -259,7 +259,7 @@ function storageOptions(config: GcsArtifactStoreConfig, keyFile: string | undefi
   };
 }
 
-function parseCredentials(value: string | Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+function parseCredentials(value: string | Record<string, unknown> | undefined, uri: string, fromEnv: boolean): Record<string, unknown> | undefined {
   if (value === undefined || value === "") return undefined;
   if (typeof value !== "string") return value;
   try {
@@ -269,10 +269,10 @@ function parseCredentials(value: string | Record<string, unknown> | undefined): 
     // fall through to the error below, which never echoes the (secret) value
   }
   throw storeError(
-    { uri: "gs://", bucket: "", keyFile: undefined, apiEndpoint: undefined },
+    { uri, bucket: "", keyFile: undefined, apiEndpoint: undefined },
     {
       key: "credentials",
-      problem: "the inline credentials are not a JSON object",
+      problem: fromEnv ? `${CREDENTIALS_ENV} is not a JSON object` : "the inline credentials are not a JSON object",
       hint: "Give the whole service-account JSON key (the file's contents), or use --key_file=path/to/key.json instead.",
     },
   );
