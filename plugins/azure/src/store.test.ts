@@ -132,16 +132,16 @@ describe("azure store", () => {
     expect((await blobNames(azurite.service, container)).sort()).toEqual([`${base}artifactsX/keep`, `${base}runs/r/run.json`]);
   });
 
-  it("keeps credentials out of describe() and hands them to child processes through credentialEnv()", async () => {
+  it("keeps credentials out of describe() and hands them to child processes through env()", async () => {
     const { store, container } = await fresh();
     const described = JSON.stringify(store.describe());
     expect(described).not.toContain(DEV_KEY);
     expect(described).not.toContain("AccountKey");
     expect(store.describe()).toEqual({ flavor: "azure", config: { path: `az://${container}/orch` } });
-    expect(store.credentialEnv()).toEqual({ AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString });
+    expect(store.env()).toEqual({ AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString });
     // A store opened from describe() + that environment sees the same data.
     await store.write("runs/o/run.json", "shared");
-    const child = await createAzureStore(store.describe().config as { path: string }, ctx, { env: store.credentialEnv() });
+    const child = await createAzureStore(store.describe().config as { path: string }, ctx, { env: store.env() });
     expect(text(await child.read("runs/o/run.json"))).toBe("shared");
   });
 
@@ -154,7 +154,7 @@ describe("azure store", () => {
     await keyed.preflight();
     await keyed.write("runs/k/run.json", "by key");
     expect(keyed.describe().config).toEqual({ path: `abfs://${container}@${DEV_ACCOUNT}.dfs.core.windows.net/orch`, endpoint: azurite.endpoint });
-    expect(keyed.credentialEnv()).toEqual({ AZURE_STORAGE_ACCOUNT: DEV_ACCOUNT, AZURE_STORAGE_KEY: DEV_KEY });
+    expect(keyed.env()).toEqual({ AZURE_STORAGE_ACCOUNT: DEV_ACCOUNT, AZURE_STORAGE_KEY: DEV_KEY });
 
     const sasUrl = await azurite.service.getContainerClient(container).generateSasUrl({
       permissions: ContainerSASPermissions.parse("racwdl"),

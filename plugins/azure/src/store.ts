@@ -31,7 +31,7 @@ export interface AzureArtifactStore extends ArtifactStore {
   /** Creates `key` only if it does not exist (If-None-Match: *); false when it already existed. */
   writeIfAbsent(key: string, data: Uint8Array | string): Promise<boolean>;
   /** Environment variables that let a child process open this store from `describe()` (credentials; never printed). */
-  credentialEnv(): Record<string, string>;
+  env(): Record<string, string>;
 }
 
 /** Internal knobs, for tests (a smaller list page exercises continuation without writing 5,000 blobs). */
@@ -169,10 +169,10 @@ export async function createAzureStore(config: AzureArtifactStoreConfig, _contex
     uri: path.uri,
     describe: () => ({
       flavor: "azure",
-      // Never the credential: child processes get it from credentialEnv() through their environment.
+      // Never the credential: child processes get it from env() through their environment.
       config: { path: config.path, ...(config.account ? { account: config.account } : {}), ...(config.endpoint ? { endpoint: config.endpoint } : {}) },
     }),
-    credentialEnv: () => ({ ...connection.env }),
+    env: () => ({ ...connection.env }),
     read,
     async write(key, data) {
       const name = blobName(key);

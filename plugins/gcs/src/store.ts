@@ -92,6 +92,8 @@ export async function createGcsStore(config: GcsArtifactStoreConfig, context: { 
       if (config.apiEndpoint) described.apiEndpoint = config.apiEndpoint;
       return { flavor: "gcs", config: described };
     },
+    // Inline credentials reach child processes and containers through their environment instead.
+    env: (): Record<string, string> => (credentials ? { [CREDENTIALS_ENV]: JSON.stringify(credentials) } : {}),
 
     async read(key) {
       const target = file(key);

@@ -325,6 +325,9 @@ describe("gcs store: config and describe()", () => {
     expect(described).not.toContain("SECRET");
     expect(described).not.toContain("credentials");
     expect(store.describe().config).toMatchObject({ project: "p1", apiEndpoint: fake.url });
+    // …they reach child processes and containers through env() instead, and open the same store there.
+    expect(JSON.parse(store.env!()["ORCH_GCS_CREDENTIALS"]!)).toEqual(JSON.parse(secret));
+    expect((await openStore(fake, { project: "p1" })).env!()).toEqual({});
   });
 
   it("refuses inline credentials that are not JSON without echoing them", async () => {
