@@ -293,10 +293,14 @@ function loadError(error: unknown, file: string, root: string): UsageError {
     const text = located ? `at ${shown(located[1]!)}:${located[2]}:${located[3]}: ${located[4]}` : `in ${shown(file)}: ${first}`;
     return new UsageError(`Syntax error ${text}`, "Fix the syntax there, then run again.", 2, "E_SOURCE_LOAD");
   }
-  if (e.name === "SyntaxError") {
-    const where = syntaxErrorLocation(file);
-    const text = where ? `at ${shown(where)}` : `in ${shown(file)} or a module it imports`;
-    return new UsageError(`Syntax error ${text}: ${message.split("\n")[0]}`, "Fix the syntax there, then run again.", 2, "E_SOURCE_LOAD");
+  // es-module-lexer (used by tsx for .js files): "Parse error /path/file.js:3:62", no description
+  const lexer = /^Parse error (\/.+?):(\d+):(\d+)/.exec(message);
+  if (e.name === "SyntaxError" || lexer) {
+    const checked = syntaxErrorOf(lexer ? lexer[1]! : file);
+    const where = lexer ? `${shown(lexer[1]!)}:${lexer[2]}:${lexer[3]}` : checked?.where ? shown(checked.where) : undefined;
+    const text = where ? `at ${where}` : `in ${shown(file)} or a module it imports`;
+    const what = lexer ? (checked?.message ?? "the file cannot be parsed") : message.split("\n")[0];
+    return new UsageError(`Syntax error ${text}: ${what}`, "Fix the syntax there, then run again.", 2, "E_SOURCE_LOAD");
   }
   const frame = userFrame(error, root);
   const detail = e.name && e.name !== "Error" ? `${e.name}: ${message.split("\n")[0]}` : message.split("\n")[0];
@@ -312,10 +316,11 @@ function loadError(error: unknown, file: string, root: string): UsageError {
  * Node's SyntaxError for an ES module has no location in its message or stack; `node --check` prints
  * it (`/path/file.js:3`). Only run on this error path.
  */
-function syntaxErrorLocation(file: string): string | undefined {
+function syntaxErrorOf(file: string): { where?: string; message?: string } | undefined {
   const result = spawnSync(process.execPath, ["--check", file], { encoding: "utf8", timeout: 10_000 });
   if (result.status === 0) return undefined;
-  return /^(\/.+?:\d+)\s*$/m.exec(result.stderr ?? "")?.[1];
+  const stderr = result.stderr ?? "";
+  return { where: /^(\/.+?:\d+)\s*$/m.exec(stderr)?.[1], message: /^SyntaxError: (.+)$/m.exec(stderr)?.[1] };
 }
 
 export const thisHost = hostname;
