@@ -86,7 +86,7 @@ export function describeError(error: unknown, indexFile?: string): ErrorReport {
     return { code: "E_ENVIRONMENT", message: `Cannot ${where}: ${what} (${code}).`, hint: fix, exitCode: 2 };
   }
   if (e.name === "SqliteError" && code) {
-    const [what, fix] = SQLITE_ERRORS[code.replace(/_[A-Z]+$/, "")] ?? SQLITE_ERRORS[code] ?? [message, "Check the .orch folder."];
+    const [what, fix] = SQLITE_ERRORS[code] ?? SQLITE_ERRORS[/^SQLITE_[A-Z]+/.exec(code)?.[0] ?? ""] ?? [message, "Check the .orch folder."];
     return { code: "E_INDEX", message: `The orch index ${indexFile ?? "(.orch/orch.db)"} cannot be used: ${what} (${code}: ${message}).`, hint: fix, exitCode: 2 };
   }
   return {
@@ -139,7 +139,9 @@ export function clipUserInput(text: string, argv: string[] = process.argv.slice(
   let result = text;
   const long = [...new Set(argv.flatMap((arg) => [arg, arg.slice(arg.indexOf("=") + 1)]))].filter((arg) => arg.length > 80).sort((a, b) => b.length - a.length);
   for (const arg of long) {
-    for (const form of new Set([arg, JSON.stringify(arg).slice(1, -1)])) result = result.split(form).join(clip(arg));
+    result = result.split(arg).join(clip(arg));
+    const escaped = JSON.stringify(arg).slice(1, -1);
+    if (escaped !== arg) result = result.split(escaped).join(JSON.stringify(clip(arg)).slice(1, -1));
   }
   // Anything else huge (a value from a file): no line of an error needs more than this.
   return result.length > 2000 ? clip(result, 2000) : result;
