@@ -50,6 +50,13 @@ describe("orch pipeline run --json (item 12)", () => {
     for (const text of ["module top-level console.log", "step console.log", "step console.info", "step process.stdout.write"]) expect(result.stderr).toContain(text);
   });
 
+  it("a file that runs its pipeline while being imported still gives one JSON document", async () => {
+    project.write("src/self-running.ts", `${NOISY_PIPELINE.replace('"noisy"', '"self_running"')}\nawait noisy.run();\n`);
+    const result = await project.orch(["pipeline", "run", "src/self-running.ts", "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ ranOnImport: true, runs: [{ pipeline: "self_running", status: "succeeded" }] });
+  });
+
   it("without --json the step output still reaches the terminal as before", async () => {
     const result = await project.orch(["pipeline", "run", "src/noisy.ts"]);
     expect(result.code, result.stderr).toBe(0);

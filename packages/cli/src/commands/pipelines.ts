@@ -120,6 +120,7 @@ export async function run(spec: string, options: RunOptions): Promise<number> {
     if (context.resolutions > 0) {
       note(`note: ${loaded.file} ran its pipeline(s) itself while being imported (top-level .run()); not running again.`);
       const recent = index.listRuns({ limit: context.resolutions });
+      if (options.json) printJson({ ranOnImport: true, runs: recent.map((r) => ({ runId: r.runId, status: r.status, pipeline: r.pipeline, stack: r.stack })) });
       return recent.every((r) => r.status === "succeeded") ? 0 : 1;
     }
     const { pipeline } = loaded;
