@@ -29,7 +29,7 @@ function lazy(loader: Loader, name: string) {
   };
 }
 
-const json = () => new Option("--json", "print machine-readable JSON on stdout (errors too: { \"error\": { code, message, hint } })");
+const json = (description = "print machine-readable JSON on stdout (errors too: { \"error\": { code, message, hint } })") => new Option("--json", description);
 
 export function buildProgram(): Command {
   const program = new Command("orch")
@@ -94,7 +94,8 @@ NO_COLOR=1 turns colours off. Docs: packages/cli/README.md`,
     .option("-a, --artifact-store <name>", "artifact store component", "default")
     .option("-c, --container-registry <name>", "container registry component")
     .option("--set", "also make it the active stack")
-    .addOption(json()).action(lazy(load.stacks, "register"));
+    .addOption(json())
+    .action(lazy(load.stacks, "register"));
   stack.command("list").alias("ls").description("list stacks; the active one is marked with *").addOption(json()).action(lazy(load.stacks, "list"));
   stack.command("describe [name]").description("show a stack's components (default: the active stack)").addOption(json()).action(lazy(load.stacks, "describe"));
   stack.command("copy <source> <target>").description("copy a stack under a new name (same components)").addOption(json()).action(lazy(load.stacks, "copy"));
@@ -105,7 +106,8 @@ NO_COLOR=1 turns colours off. Docs: packages/cli/README.md`,
     .option("-a, --artifact-store <name>", "artifact store component")
     .option("-c, --container-registry <name>", "container registry component")
     .option("--remove-container-registry", "remove the stack's container registry")
-    .addOption(json()).action(lazy(load.stacks, "update"));
+    .addOption(json())
+    .action(lazy(load.stacks, "update"));
   stack.command("set <name>").description("make a stack the active one (used by orch pipeline run and pipeline.run())").addOption(json()).action(lazy(load.stacks, "set"));
   stack.command("delete <name>").alias("rm").description("delete a stack (not the active one)").addOption(json()).action(lazy(load.stacks, "remove"));
 
@@ -115,12 +117,14 @@ NO_COLOR=1 turns colours off. Docs: packages/cli/README.md`,
     .command("install <flavor...>")
     .description("install plugins: a flavor (kubernetes → @orch/plugin-kubernetes), a package name, a local folder or a .tgz; never prompts")
     .option("--dry-run", "print the install command instead of running it")
-    .addOption(json()).action(lazy(load.integrations, "install"));
+    .addOption(json())
+    .action(lazy(load.integrations, "install"));
   integration
     .command("uninstall <flavor...>")
     .description("remove plugins installed by flavor or package name")
     .option("--dry-run", "print the command instead of running it")
-    .addOption(json()).action(lazy(load.integrations, "uninstall"));
+    .addOption(json())
+    .action(lazy(load.integrations, "uninstall"));
 
   const pipeline = program.command("pipeline").description("run, compile and list pipelines");
   pipeline
@@ -145,7 +149,8 @@ NO_COLOR=1 turns colours off. Docs: packages/cli/README.md`,
     .requiredOption("-o, --out <dir>", "output folder")
     .option("-p, --param <key=value...>", "pipeline parameter")
     .option("--config <file>", "run config YAML: { parameters: {...} }")
-    .addOption(json()).action(lazy(load.pipelines, "compile"));
+    .addOption(json())
+    .action(lazy(load.pipelines, "compile"));
   pipeline.command("list").alias("ls").description("list pipelines that were run or scheduled in this project").addOption(json()).action(lazy(load.pipelines, "list"));
 
   const run = program.command("run").description("inspect and control pipeline runs");
@@ -166,7 +171,8 @@ NO_COLOR=1 turns colours off. Docs: packages/cli/README.md`,
     .description("print a run's step logs")
     .option("--step <step>", "only this step")
     .option("-f, --follow", "keep printing until the run ends")
-    .addOption(json()).action(lazy(load.runs, "logs"));
+    .addOption(json('print JSON lines on stdout: { "step", "line" } per log line'))
+    .action(lazy(load.runs, "logs"));
   run.command("stop <id>").description("ask a running run to stop: no new steps start, running steps see the stop").addOption(json()).action(lazy(load.runs, "stop"));
   run.command("resume <id>").description("re-run a failed, stopped or interrupted run under the same id, reusing every step that already succeeded").addOption(json()).action(lazy(load.runs, "resume"));
   run.command("delete <id>").alias("rm").description("delete a finished run from the index and its journal (artifacts stay)").addOption(json()).action(lazy(load.runs, "remove"));
@@ -181,7 +187,8 @@ NO_COLOR=1 turns colours off. Docs: packages/cli/README.md`,
         "missed runs per `catchup`; no overlapping runs of one schedule unless `allowOverlap`. Ctrl-C stops",
     )
     .option("--poll <ms>", "how often to check schedules", "1000")
-    .addOption(json()).action(lazy(load.schedules, "serve"));
+    .addOption(json("errors as JSON on stdout; the server's own notes go to stderr"))
+    .action(lazy(load.schedules, "serve"));
 
   return program;
 }
@@ -210,7 +217,10 @@ function wantsJson(args: string[]): boolean {
  * `orch run list | head -1`: the reader went away. Stop quietly (no EPIPE stack trace); the exit code
  * is what the command had so far.
  */
+let pipeGuarded = false;
 function exitQuietlyOnClosedPipe(): void {
+  if (pipeGuarded) return;
+  pipeGuarded = true;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on("error", (error: NodeJS.ErrnoException) => {
       if (error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED") process.exit(process.exitCode ?? 0);
@@ -245,4 +255,6 @@ export async function main(argv = process.argv): Promise<void> {
     }
     process.exitCode = await handleError(error);
   }
+  // NOTE: with --json, stdout stays reserved after main() returns: user code (a timer, a worker
+  // thread's piped console) may still write while the process winds down. Embedders call releaseStdout().
 }

@@ -26,11 +26,20 @@ let jsonMode = false;
 /** Is this command printing JSON (`--json`)? */
 export const isJsonMode = () => jsonMode;
 
+const originalWrite = process.stdout.write;
+
 /** From now on stdout holds nothing but JSON: every other write to it goes to stderr. */
 export function reserveStdoutForJson(): void {
   if (jsonMode) return;
   jsonMode = true;
   process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+}
+
+/** Gives stdout back (when `main()` is embedded in a longer-lived process). */
+export function releaseStdout(): void {
+  if (!jsonMode) return;
+  jsonMode = false;
+  process.stdout.write = originalWrite;
 }
 
 /** A line of human output: stdout, or stderr while stdout is reserved for JSON. */

@@ -160,6 +160,15 @@ describe("pipes, long input, flavor names (item 17)", () => {
     expect(result.code).toBe(0);
   });
 
+  it.each([["run", "show"], ["run", "logs"], ["run", "logs", "--json"], ["run", "show", "--json"]].map((args) => [args.join(" "), args] as const))("orch %s (of a run) into a closed pipe exits quietly", async (_, args) => {
+    const [run] = await project.json(["run", "list", "--pipeline", "demo", "--json"]);
+    const child = project.start([args[0]!, args[1]!, run.runId, ...args.slice(2)]);
+    child.stdout!.destroy();
+    const result = await child.result;
+    expect(result.stderr).not.toMatch(/EPIPE|Unhandled 'error' event|\n\s+at /);
+    expect(result.code).toBe(0);
+  });
+
   const huge = "x".repeat(10_000);
   const cases: [string, string[]][] = [
     ["stack set", ["stack", "set", huge]],
