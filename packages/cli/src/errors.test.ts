@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { clipUserInput, describeError } from "./errors.js";
 
@@ -18,6 +21,18 @@ describe("describeError", () => {
     expect(report.message).toMatch(message);
     expect(report.hint).toMatch(hint);
     expect(report.hint).not.toMatch(/bug/);
+  });
+
+  it("names the file that is in the way of a folder", () => {
+    const dir = mkdtempSync(join(tmpdir(), "orch-errors-"));
+    try {
+      writeFileSync(join(dir, "store"), "a file");
+      const report = describeError(systemError("ENOTDIR", "mkdir", join(dir, "store", "runs", "r1")));
+      expect(report.message).toBe(`Cannot mkdir ${join(dir, "store", "runs", "r1")}: ${join(dir, "store")} is a file, not a folder (ENOTDIR).`);
+      expect(report.hint).toBe(`Remove or rename ${join(dir, "store")}, or use another path.`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it.each([

@@ -1,3 +1,5 @@
+import { statSync } from "node:fs";
+import { resolve, sep } from "node:path";
 import { clip, isJsonMode, paint, printJson } from "./output.js";
 
 /** A usage or configuration problem found by the CLI itself (exit code 2). */
@@ -69,6 +71,20 @@ const SQLITE_ERRORS: Record<string, [what: string, hint: string]> = {
   SQLITE_PERM: ["permission denied", "Make the index and its folder writable (chmod u+w), or run as its owner."],
 };
 
+/** The first part of `path` that exists and is not a folder (what makes mkdir fail with ENOTDIR/EEXIST). */
+function fileInTheWay(path: string): string | undefined {
+  let current = "";
+  for (const part of resolve(path).split(sep)) {
+    current = current === sep || current === "" ? `${sep}${part}` : `${current}${sep}${part}`;
+    try {
+      if (!statSync(current).isDirectory()) return current;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
 /** Classifies any thrown value: our errors, environment errors (a path and what is wrong with it), or bugs. */
 export function describeError(error: unknown, indexFile?: string): ErrorReport {
   const e = (typeof error === "object" && error !== null ? error : {}) as AnyError;
@@ -81,7 +97,9 @@ export function describeError(error: unknown, indexFile?: string): ErrorReport {
     return { code: code ?? "E_ORCH", message, ...(hint ? { hint } : {}), exitCode };
   }
   if (code && SYSTEM_ERRORS[code] && (e.path || e.syscall)) {
-    const [what, fix] = code === "EEXIST" && e.syscall === "mkdir" ? ["a file is in the way: the path must be a folder", "Remove or rename that file, or use another path."] : SYSTEM_ERRORS[code];
+    let [what, fix] = code === "EEXIST" && e.syscall === "mkdir" ? ["a file is in the way: the path must be a folder", "Remove or rename that file, or use another path."] : SYSTEM_ERRORS[code];
+    const blocker = (code === "ENOTDIR" || code === "EEXIST") && e.path ? fileInTheWay(e.path) : undefined;
+    if (blocker) [what, fix] = [`${blocker} is a file, not a folder`, `Remove or rename ${blocker}, or use another path.`];
     const where = e.path ? `${e.syscall ? `${e.syscall} ` : ""}${e.path}${e.dest ? ` → ${e.dest}` : ""}` : (e.syscall ?? "");
     return { code: "E_ENVIRONMENT", message: `Cannot ${where}: ${what} (${code}).`, hint: fix, exitCode: 2 };
   }
