@@ -206,7 +206,7 @@ describe("pipes, long input, flavor names (item 17)", () => {
     // installed in the project, as `orch integration install local_docker` would
     mkdirSync(join(project.dir, "node_modules", "@orch"), { recursive: true });
     symlinkSync(join(PACKAGE_DIR, "..", "..", "plugins", "local-docker"), join(project.dir, "node_modules", "@orch", "plugin-local-docker"));
-    const registered = await project.orch(["orchestrator", "register", "docker", "--flavor=local-docker"]);
+    const registered = await project.orch(["orchestrator", "register", "docker", "--flavor=local-docker", '--env={"DB_PASSWORD":"pw-9","TZ":"UTC"}', '--build_args={"NPM_TOKEN":"npm-9"}']);
     expect(registered.code, registered.stderr).toBe(0);
     expect(registered.stdout).toContain("(flavor local_docker)");
     const all = [
@@ -220,7 +220,13 @@ describe("pipes, long input, flavor names (item 17)", () => {
     for (const text of all) {
       expect(text).toContain("local_docker");
       expect(text).not.toContain("local-docker");
+      // (item 24) the plugin's env and buildArgs maps are redacted by key
+      expect(text).not.toMatch(/pw-9|npm-9/);
     }
+    expect(all[3]).toContain('"TZ": "UTC"');
+    const invalid = await project.orch(["orchestrator", "register", "bad_docker", "--flavor=local_docker", "--max_parallelism=0"]);
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toMatch(/^error: \[local_docker\] maxParallelism: /m);
     expect((await project.orch(["stack", "delete", "dock"])).code).toBe(0);
     expect((await project.orch(["orchestrator", "delete", "docker"])).code).toBe(0);
   });
