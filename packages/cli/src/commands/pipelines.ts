@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
-import type { PipelineDefinition } from "@orch/core";
+import type { PipelineDefinition, RunResult } from "@orch/core";
 import { findProject, initProject, openProjectIndex, requireProject, type Project } from "../context.js";
 import { UsageError } from "../errors.js";
 import { displayFlavor, note, out, paint, printJson, quote, table } from "../output.js";
@@ -134,15 +134,7 @@ export async function run(spec: string, options: RunOptions): Promise<number> {
       view.close();
       if (index.getRun(runId)) index.upsertPipeline({ name: pipeline.name, sourceFile: loaded.sourceFile, exportName: loaded.exportName });
     }
-    const failed = result.steps.find((s) => s.status === "failed");
-    const error =
-      result.status === "succeeded"
-        ? undefined
-        : failed?.error
-          ? { code: failed.error.code ?? "E_STEP_FAILED", message: `step ${failed.stepId} failed: ${failed.error.message.split("\n")[0]}`, hint: `see its log: orch run logs ${result.runId} --step ${failed.stepId}`, step: failed.stepId }
-          : result.run.error
-            ? { code: result.run.error.code ?? "E_RUN_FAILED", message: result.run.error.message.split("\n")[0]! }
-            : { code: result.status === "stopped" ? "E_CANCELLED" : "E_RUN_FAILED", message: `run ${result.runId} ${result.status}` };
+    const error = runError(result);
     // A failed run is still one JSON document: the result, with the error in it.
     if (options.json) printJson({ runId: result.runId, status: result.status, pipeline: pipeline.name, stack: stackName, steps: result.steps.map((s) => ({ id: s.stepId, status: s.status, durationMs: s.durationMs })), ...(error ? { error } : {}) });
     if (error) {
@@ -153,6 +145,22 @@ export async function run(spec: string, options: RunOptions): Promise<number> {
   } finally {
     index.close();
   }
+}
+
+/** Why a run did not succeed, as `--json` and `error:` / `hint:` say it (undefined when it succeeded). */
+function runError(result: RunResult): { code: string; message: string; hint?: string; step?: string } | undefined {
+  if (result.status === "succeeded") return undefined;
+  const failed = result.steps.find((s) => s.status === "failed");
+  if (failed?.error) {
+    return {
+      code: failed.error.code ?? "E_STEP_FAILED",
+      message: `step ${failed.stepId} failed: ${failed.error.message.split("\n")[0]}`,
+      hint: `see its log: orch run logs ${result.runId} --step ${failed.stepId}`,
+      step: failed.stepId,
+    };
+  }
+  if (result.run.error) return { code: result.run.error.code ?? "E_RUN_FAILED", message: result.run.error.message.split("\n")[0]! };
+  return { code: result.status === "stopped" ? "E_CANCELLED" : "E_RUN_FAILED", message: `run ${result.runId} ${result.status}` };
 }
 
 async function registerSchedule(
