@@ -1,9 +1,9 @@
 /**
  * Turning `--key=value` command-line options into a component config, guided by the flavor's zod
  * schema: snake_case, kebab-case and camelCase keys, values parsed as the schema expects, unknown
- * keys named with the closest valid one, secret fields recognised for redaction.
+ * keys named with the closest valid one, secrets redacted for printing.
  */
-import { closestMatch, z } from "@orch/core";
+import { closestMatch, redactSecrets, z } from "@orch/core";
 import { UsageError } from "./errors.js";
 
 type AnySchema = z.ZodType;
@@ -51,19 +51,13 @@ export function fieldDescription(schema: AnySchema): string | undefined {
   return (schema as { description?: string }).description ?? (unwrap(schema) as { description?: string }).description;
 }
 
-const SECRET_NAME = /(secret|token|password|passphrase|api[-_]?key|access[-_]?key|credential|private[-_]?key|connection[-_]?string)/i;
-
-/** A field is secret when its schema says so (`.meta({ secret: true })`) or its name looks like a credential. */
-export function isSecretField(key: string, schema: AnySchema | undefined): boolean {
-  if (SECRET_NAME.test(key)) return true;
-  if (!schema) return false;
-  const meta = (z.globalRegistry.get(schema) ?? z.globalRegistry.get(unwrap(schema))) as { secret?: unknown } | undefined;
-  return meta?.secret === true;
-}
-
+/**
+ * The config as it may be printed: fields the schema marks secret (`secret()` / `.meta({ secret: true })`
+ * from @orch/core) and, at any depth, values under keys that look like credentials (`password`, `token`,
+ * `secret`, `key`, `credential(s)`, `auth` … — `env: { DB_PASSWORD }` included) become `********`.
+ */
 export function redact(config: Record<string, unknown>, schema: AnySchema | undefined): Record<string, unknown> {
-  const shape = schema ? schemaShape(schema) : undefined;
-  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, isSecretField(k, shape?.[k]) && v !== undefined && v !== "" ? "********" : v]));
+  return redactSecrets(config, schema);
 }
 
 const normalize = (key: string) => key.toLowerCase().replace(/[-_]/g, "");
@@ -148,4 +142,64 @@ function parseValue(raw: string | undefined, field: AnySchema, key: string): unk
 
 function closestKey(input: string, keys: string[]): string | undefined {
   return closestMatch(input, keys, { normalize });
+}
+
+// ── pipeline parameters ───────────────────────────────────────────────────────────────────────────
+
+const quoteHint = (key: string, example: string) => `Quote it for the shell: --param ${key}='${example}'.`;
+
+/**
+ * A `--param key=value` value, read as the pipeline's params schema says: a string parameter takes
+ * the text as is (`--param name=123` gives "123"; `--param name='"x"'` gives x), a number parameter a
+ * number, a boolean one true/false/yes/no/1/0, an object or array JSON. Without a schema (or for a
+ * union) the text is JSON when it parses (`5`, `true`, `[1,2]`, `"5"`), else a string.
+ */
+export function paramValue(raw: string, field: AnySchema | undefined, key: string): unknown {
+  const type = field ? fieldType(field) : undefined;
+  const json = (): { ok: true; value: unknown } | { ok: false } => {
+    try {
+      return { ok: true, value: JSON.parse(raw) };
+    } catch {
+      return { ok: false };
+    }
+  };
+  switch (type) {
+    case "string":
+    case "enum":
+    case "template_literal": {
+      const quoted = /^".*"$/s.test(raw) ? json() : { ok: false as const };
+      return quoted.ok && typeof quoted.value === "string" ? quoted.value : raw;
+    }
+    case "number":
+    case "int":
+    case "bigint": {
+      const n = Number(raw);
+      if (raw.trim() === "" || !Number.isFinite(n)) throw new UsageError(`Parameter "${key}" must be a number, got ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 79)}…` : raw)}.`, `For example --param ${key}=5.`);
+      return n;
+    }
+    case "boolean":
+      if (/^(true|yes|1|on)$/i.test(raw)) return true;
+      if (/^(false|no|0|off)$/i.test(raw)) return false;
+      throw new UsageError(`Parameter "${key}" must be true or false, got ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 79)}…` : raw)}.`, `For example --param ${key}=true.`);
+    case "object":
+    case "record":
+    case "array":
+    case "tuple":
+    case "map":
+    case "set": {
+      const parsed = json();
+      if (!parsed.ok) throw new UsageError(`Parameter "${key}" takes JSON (${type === "object" || type === "record" ? "an object" : "an array"}), and this is not JSON.`, quoteHint(key, type === "object" || type === "record" ? '{"a":1}' : "[1,2]"));
+      return parsed.value;
+    }
+    default: {
+      const parsed = json();
+      return parsed.ok ? parsed.value : raw;
+    }
+  }
+}
+
+/** A parameter from the run config YAML: a number or boolean written for a string parameter becomes its text. */
+export function configParamValue(value: unknown, field: AnySchema | undefined): unknown {
+  if (!field || (typeof value !== "number" && typeof value !== "boolean")) return value;
+  return fieldType(field) === "string" ? String(value) : value;
 }

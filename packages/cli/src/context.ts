@@ -2,7 +2,7 @@
  * Finding the project (`.orch/` upwards, or ORCH_HOME), opening its index, and reading the journal of
  * runs kept in a local artifact store — all without loading @orch/core, so listing commands stay fast.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { openIndex, type OrchIndex, type RunRow } from "@orch/store-sqlite";
@@ -51,15 +51,31 @@ export function requireProject(): Project {
 export function initProject(root: string, home = join(root, ".orch")): { project: Project; created: boolean } {
   const project = projectAt(root, home);
   const created = !existsSync(project.dbFile);
+  // .orch/ holds the index with the components' secrets: only its owner may enter it.
+  if (!existsSync(home)) {
+    mkdirSync(dirname(home), { recursive: true });
+    mkdirSync(home, { mode: 0o700 });
+  } else ownerOnly(home, 0o700); // e.g. created by pipeline.run() (the artifact store) before orch init
   mkdirSync(join(home, "artifacts"), { recursive: true });
   if (!existsSync(join(home, ".gitignore"))) writeFileSync(join(home, ".gitignore"), "# orch metadata index and local artifacts\n*\n");
   const index = openIndex(project.dbFile);
+  ownerOnly(project.dbFile, 0o600);
   try {
     seedDefaults(index, project);
   } finally {
     index.close();
   }
   return { project, created };
+}
+
+/** Tightens a path of ours to `mode` when others may read it (never someone else's path). */
+function ownerOnly(path: string, mode: number): void {
+  try {
+    const stat = statSync(path);
+    if ((stat.mode & 0o077) !== 0 && stat.uid === process.getuid?.()) chmodSync(path, mode);
+  } catch {
+    // not ours to fix; opening it reports what is wrong
+  }
 }
 
 function seedDefaults(index: OrchIndex, project: Project): void {

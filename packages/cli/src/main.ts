@@ -3,7 +3,8 @@
  * @orch/core, SQLite, tsx …) is imported when that command runs, so `orch --help` starts fast.
  */
 import { Command, CommanderError, Option } from "commander";
-import { handleError } from "./errors.js";
+import { clipUserInput, handleError, reportError } from "./errors.js";
+import { reserveStdoutForJson, writeStdout } from "./output.js";
 
 type Loader = () => Promise<Record<string, any>>;
 
@@ -20,13 +21,15 @@ const load = {
 /** An action that imports its module on first use, then calls `name(...args)`; exit code from the result. */
 function lazy(loader: Loader, name: string) {
   return async (...args: unknown[]) => {
+    // commander passes (...arguments, options, command)
+    if ((args[args.length - 2] as { json?: boolean } | undefined)?.json) reserveStdoutForJson();
     const module = await loader();
     const code: unknown = await module[name](...args);
     if (typeof code === "number") process.exitCode = code;
   };
 }
 
-const json = () => new Option("--json", "print machine-readable JSON");
+const json = (description = "print machine-readable JSON on stdout (errors too: { \"error\": { code, message, hint } })") => new Option("--json", description);
 
 export function buildProgram(): Command {
   const program = new Command("orch")
@@ -34,7 +37,7 @@ export function buildProgram(): Command {
     .version(VERSION, "-V, --version")
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(usageError(text)) })
+    .configureOutput({ writeOut: writeStdout, writeErr: (text) => process.stderr.write(text), outputError: (text, write) => write(usageError(text)) })
     .configureHelp({ sortSubcommands: false })
     .addHelpText(
       "after",
@@ -73,7 +76,7 @@ NO_COLOR=1 turns colours off. Docs: packages/cli/README.md`,
       .allowExcessArguments()
       .addOption(json())
       .action(lazy(load.components, kindAction(kind, "update")));
-    group.command("delete <name>").alias("rm").description(`delete a ${noun} that no stack uses`).action(lazy(load.components, kindAction(kind, "delete")));
+    group.command("delete <name>").alias("rm").description(`delete a ${noun} that no stack uses`).addOption(json()).action(lazy(load.components, kindAction(kind, "delete")));
     group
       .command("flavor")
       .description(`${noun} flavors`)
@@ -91,10 +94,11 @@ NO_COLOR=1 turns colours off. Docs: packages/cli/README.md`,
     .option("-a, --artifact-store <name>", "artifact store component", "default")
     .option("-c, --container-registry <name>", "container registry component")
     .option("--set", "also make it the active stack")
+    .addOption(json())
     .action(lazy(load.stacks, "register"));
   stack.command("list").alias("ls").description("list stacks; the active one is marked with *").addOption(json()).action(lazy(load.stacks, "list"));
   stack.command("describe [name]").description("show a stack's components (default: the active stack)").addOption(json()).action(lazy(load.stacks, "describe"));
-  stack.command("copy <source> <target>").description("copy a stack under a new name (same components)").action(lazy(load.stacks, "copy"));
+  stack.command("copy <source> <target>").description("copy a stack under a new name (same components)").addOption(json()).action(lazy(load.stacks, "copy"));
   stack
     .command("update <name>")
     .description("point a stack at other components")
@@ -102,9 +106,10 @@ NO_COLOR=1 turns colours off. Docs: packages/cli/README.md`,
     .option("-a, --artifact-store <name>", "artifact store component")
     .option("-c, --container-registry <name>", "container registry component")
     .option("--remove-container-registry", "remove the stack's container registry")
+    .addOption(json())
     .action(lazy(load.stacks, "update"));
-  stack.command("set <name>").description("make a stack the active one (used by orch pipeline run and pipeline.run())").action(lazy(load.stacks, "set"));
-  stack.command("delete <name>").alias("rm").description("delete a stack (not the active one)").action(lazy(load.stacks, "remove"));
+  stack.command("set <name>").description("make a stack the active one (used by orch pipeline run and pipeline.run())").addOption(json()).action(lazy(load.stacks, "set"));
+  stack.command("delete <name>").alias("rm").description("delete a stack (not the active one)").addOption(json()).action(lazy(load.stacks, "remove"));
 
   const integration = program.command("integration").description("install and remove orchestrator plugins (@orch/plugin-<flavor>) with the project's package manager");
   integration.command("list").alias("ls").description("list first-party flavors and installed plugins, third-party orch-plugin-* included").addOption(json()).action(lazy(load.integrations, "list"));
@@ -112,11 +117,13 @@ NO_COLOR=1 turns colours off. Docs: packages/cli/README.md`,
     .command("install <flavor...>")
     .description("install plugins: a flavor (kubernetes → @orch/plugin-kubernetes), a package name, a local folder or a .tgz; never prompts")
     .option("--dry-run", "print the install command instead of running it")
+    .addOption(json())
     .action(lazy(load.integrations, "install"));
   integration
     .command("uninstall <flavor...>")
     .description("remove plugins installed by flavor or package name")
     .option("--dry-run", "print the command instead of running it")
+    .addOption(json())
     .action(lazy(load.integrations, "uninstall"));
 
   const pipeline = program.command("pipeline").description("run, compile and list pipelines");
@@ -142,6 +149,7 @@ NO_COLOR=1 turns colours off. Docs: packages/cli/README.md`,
     .requiredOption("-o, --out <dir>", "output folder")
     .option("-p, --param <key=value...>", "pipeline parameter")
     .option("--config <file>", "run config YAML: { parameters: {...} }")
+    .addOption(json())
     .action(lazy(load.pipelines, "compile"));
   pipeline.command("list").alias("ls").description("list pipelines that were run or scheduled in this project").addOption(json()).action(lazy(load.pipelines, "list"));
 
@@ -163,14 +171,15 @@ NO_COLOR=1 turns colours off. Docs: packages/cli/README.md`,
     .description("print a run's step logs")
     .option("--step <step>", "only this step")
     .option("-f, --follow", "keep printing until the run ends")
+    .addOption(json('print JSON lines on stdout: { "step", "line" } per log line'))
     .action(lazy(load.runs, "logs"));
-  run.command("stop <id>").description("ask a running run to stop: no new steps start, running steps see the stop").action(lazy(load.runs, "stop"));
+  run.command("stop <id>").description("ask a running run to stop: no new steps start, running steps see the stop").addOption(json()).action(lazy(load.runs, "stop"));
   run.command("resume <id>").description("re-run a failed, stopped or interrupted run under the same id, reusing every step that already succeeded").addOption(json()).action(lazy(load.runs, "resume"));
-  run.command("delete <id>").alias("rm").description("delete a finished run from the index and its journal (artifacts stay)").action(lazy(load.runs, "remove"));
+  run.command("delete <id>").alias("rm").description("delete a finished run from the index and its journal (artifacts stay)").addOption(json()).action(lazy(load.runs, "remove"));
 
   const schedule = program.command("schedule").description("list, delete and serve pipeline schedules");
   schedule.command("list").alias("ls").description("list schedules with their next and last run").addOption(json()).action(lazy(load.schedules, "list"));
-  schedule.command("delete <id>").alias("rm").description("delete a schedule (also from the orchestrator's own scheduler)").action(lazy(load.schedules, "remove"));
+  schedule.command("delete <id>").alias("rm").description("delete a schedule (also from the orchestrator's own scheduler)").addOption(json()).action(lazy(load.schedules, "remove"));
   schedule
     .command("serve")
     .description(
@@ -178,6 +187,7 @@ NO_COLOR=1 turns colours off. Docs: packages/cli/README.md`,
         "missed runs per `catchup`; no overlapping runs of one schedule unless `allowOverlap`. Ctrl-C stops",
     )
     .option("--poll <ms>", "how often to check schedules", "1000")
+    .addOption(json("errors as JSON on stdout; the server's own notes go to stderr"))
     .action(lazy(load.schedules, "serve"));
 
   return program;
@@ -185,11 +195,38 @@ NO_COLOR=1 turns colours off. Docs: packages/cli/README.md`,
 
 /** Commander's own errors in orch's shape: `error: …` then `hint: …`. */
 function usageError(text: string): string {
+  const { message, hint } = parseUsageError(text);
+  return `error: ${message}\nhint: ${hint}\n`;
+}
+
+function parseUsageError(text: string): { message: string; hint: string } {
   const lines = text.trim().split("\n");
-  const message = lines[0]!.replace(/^error: /, "");
+  const message = clipUserInput(lines[0]!.replace(/^error: /, ""));
   const suggestion = /\(Did you mean (.+)\?\)/.exec(text)?.[1];
   const hint = suggestion ? `Did you mean ${suggestion}? See orch --help.` : "See the command's --help.";
-  return `error: ${message}\nhint: ${hint}\n`;
+  return { message, hint };
+}
+
+/** `--json` anywhere before a `--`: stdout is for JSON only, from the very start (errors of argument parsing included). */
+function wantsJson(args: string[]): boolean {
+  const end = args.indexOf("--");
+  return (end < 0 ? args : args.slice(0, end)).includes("--json");
+}
+
+/**
+ * `orch run list | head -1`: the reader went away. Stop quietly (no EPIPE stack trace); the exit code
+ * is what the command had so far.
+ */
+let pipeGuarded = false;
+function exitQuietlyOnClosedPipe(): void {
+  if (pipeGuarded) return;
+  pipeGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED") process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
 }
 
 function kindAction(kind: string, action: string): string {
@@ -201,15 +238,23 @@ declare const __ORCH_CLI_VERSION__: string | undefined;
 const VERSION = typeof __ORCH_CLI_VERSION__ === "string" ? __ORCH_CLI_VERSION__ : "0.1.0";
 
 export async function main(argv = process.argv): Promise<void> {
+  exitQuietlyOnClosedPipe();
+  if (wantsJson(argv.slice(2))) reserveStdoutForJson();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
-      // help and version exit 0; every other commander error is a usage error
+      // help and version exit 0; every other commander error is a usage error (already printed on stderr)
       process.exitCode = error.exitCode === 0 ? 0 : 2;
+      if (process.exitCode !== 0) {
+        const { message, hint } = parseUsageError(error.message);
+        reportError({ code: "E_USAGE", message, hint, exitCode: 2 }, undefined, { stderr: false });
+      }
       return;
     }
     process.exitCode = await handleError(error);
   }
+  // NOTE: with --json, stdout stays reserved after main() returns: user code (a timer, a worker
+  // thread's piped console) may still write while the process winds down. Embedders call releaseStdout().
 }

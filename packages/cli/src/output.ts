@@ -15,9 +15,61 @@ export const paint = {
   bold: wrap(1, 22),
 };
 
-export const out = (text = "") => process.stdout.write(`${text}\n`);
+/**
+ * stdout as it was when the CLI started. In `--json` mode the CLI reserves stdout for its JSON
+ * document: `process.stdout.write` (and so `console.log` of user code, in this process or piped
+ * from worker threads) is pointed at stderr, and only `printJson` writes here.
+ */
+const stdoutWrite = process.stdout.write.bind(process.stdout) as (text: string) => boolean;
+let jsonMode = false;
+
+/** Is this command printing JSON (`--json`)? */
+export const isJsonMode = () => jsonMode;
+
+const originalWrite = process.stdout.write;
+
+/** From now on stdout holds nothing but JSON: every other write to it goes to stderr. */
+export function reserveStdoutForJson(): void {
+  if (jsonMode) return;
+  jsonMode = true;
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+}
+
+/** Gives stdout back (when `main()` is embedded in a longer-lived process). */
+export function releaseStdout(): void {
+  if (!jsonMode) return;
+  jsonMode = false;
+  process.stdout.write = originalWrite;
+}
+
+/** A line of human output: stdout, or stderr while stdout is reserved for JSON. */
+export const out = (text = "") => (jsonMode ? process.stderr.write(`${text}\n`) : stdoutWrite(`${text}\n`));
 export const note = (text: string) => process.stderr.write(`${text}\n`);
-export const printJson = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+/** One JSON document on stdout (the only thing a `--json` command prints there, besides JSON lines). */
+export const printJson = (value: unknown) => stdoutWrite(`${JSON.stringify(value, null, 2)}\n`);
+/** One compact JSON value per line (streams: `run logs --json`). */
+export const printJsonLine = (value: unknown) => stdoutWrite(`${JSON.stringify(value)}\n`);
+/** Writes to the real stdout (commander's help text). */
+export const writeStdout = (text: string) => stdoutWrite(text);
+
+/** `JSON.stringify` of user input, shortened to `max` characters with "…" (a 10,000-character name is not echoed in full). */
+export function quote(input: string, max = 80): string {
+  return JSON.stringify(clip(input, max));
+}
+
+/** User input shortened to `max` characters with "…". */
+export function clip(input: string, max = 80): string {
+  const chars = [...input];
+  return chars.length > max ? `${chars.slice(0, max - 1).join("")}…` : input;
+}
+
+/**
+ * The seed's flavor id users type and read (`local_docker`) for a canonical plugin id (`local-docker`),
+ * as core's `displayFlavor` (kept here so listing commands need not load core).
+ */
+export function displayFlavor(flavor: string): string {
+  return flavor.trim().toLowerCase().replace(/-/g, "_");
+}
 
 const ANSI = /\u001b\[[0-9;]*m/g;
 const visible = (text: string) => text.replace(ANSI, "").length;

@@ -2,15 +2,19 @@
  * The parts of the CLI that need @orch/core: plugin schemas, stacks from the index, the stack
  * resolver that makes `pipeline.run()` use the index, and the observer that records runs live.
  */
+import { spawnSync } from "node:child_process";
 import { hostname } from "node:os";
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { isAbsolute, relative, resolve, sep } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import {
   OrchError,
   canonicalFlavor,
+  displayFlavor,
+  secret,
   localArtifactStoreConfigSchema,
   resolvePlugin,
   setStackResolver,
+  userFrame,
   z,
   type ComponentSpec,
   type Orchestrator,
@@ -29,7 +33,7 @@ export const containerRegistryConfigSchema = z
   .object({
     uri: z.string().min(1).describe("Registry URI images are pushed to, e.g. localhost:5000 or ghcr.io/acme."),
     username: z.string().optional().describe("User name for docker login, if the registry needs one."),
-    password: z.string().optional().describe("Password or token for docker login (stored in the index, redacted in describe)."),
+    password: secret(z.string().optional()).describe("Password or token for docker login (stored in the index, which only you can read; redacted in every output)."),
   })
   .strict();
 
@@ -257,16 +261,66 @@ export async function ensureTypeScript(): Promise<void> {
   global[TSX_FLAG] = true;
 }
 
-/** Imports a user module by path (TypeScript through tsx). Errors become one-line usage errors. */
-export async function importFile(file: string): Promise<Record<string, unknown>> {
+/** Imports a user module by path (TypeScript through tsx). Errors become one-line usage errors that keep the location. */
+export async function importFile(file: string, root: string = process.cwd()): Promise<Record<string, unknown>> {
   await ensureTypeScript();
   try {
     return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (error) {
     if ((error as { name?: string })?.name === "OrchError") throw error;
-    const message = String((error as Error)?.message ?? error).split("\n")[0];
-    throw new UsageError(`Could not load ${file}: ${message}`, "Fix the error in that file (run it with `npx tsx FILE` to see the full trace), then run again.");
+    throw loadError(error, file, root);
   }
+}
+
+/**
+ * Why a user module failed to load, with the place: esbuild's "Transform failed with 1 error:" is
+ * followed by `file:line:col: ERROR: message` (kept, not cut at the first line); Node's SyntaxError
+ * puts `file:line` first in its stack; an error thrown at the top level of the module is located by
+ * its first frame in user code.
+ */
+function loadError(error: unknown, file: string, root: string): UsageError {
+  const shown = (path: string) => {
+    const absolute = path.startsWith("file://") ? fileURLToPath(path) : path;
+    const rel = relative(root, absolute);
+    return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel.split(sep).join("/") : absolute;
+  };
+  const e = (error ?? {}) as { name?: string; message?: string; stack?: string; errors?: { text?: string; location?: { file?: string; line?: number; column?: number } }[] };
+  const message = String(e.message ?? error);
+  const esbuild = /^Transform failed with \d+ errors?:\n([\s\S]*)$/.exec(message);
+  if (esbuild) {
+    const first = esbuild[1]!.split("\n")[0]!;
+    const located = /^(.*?):(\d+):(\d+): (?:ERROR: )?(.*)$/.exec(first);
+    const text = located ? `at ${shown(located[1]!)}:${located[2]}:${located[3]}: ${located[4]}` : `in ${shown(file)}: ${first}`;
+    return new UsageError(`Syntax error ${text}`, "Fix the syntax there, then run again.", 2, "E_SOURCE_LOAD");
+  }
+  // es-module-lexer (used by tsx for .js files): "Parse error /path/file.js:3:62", no description
+  const lexer = /^Parse error (\/.+?):(\d+):(\d+)/.exec(message);
+  if (e.name === "SyntaxError" || lexer) {
+    const checked = syntaxErrorOf(lexer ? lexer[1]! : file);
+    const where = lexer ? `${shown(lexer[1]!)}:${lexer[2]}:${lexer[3]}` : checked?.where ? shown(checked.where) : undefined;
+    const text = where ? `at ${where}` : `in ${shown(file)} or a module it imports`;
+    const what = lexer ? (checked?.message ?? "the file cannot be parsed") : message.split("\n")[0];
+    return new UsageError(`Syntax error ${text}: ${what}`, "Fix the syntax there, then run again.", 2, "E_SOURCE_LOAD");
+  }
+  const frame = userFrame(error, root);
+  const detail = e.name && e.name !== "Error" ? `${e.name}: ${message.split("\n")[0]}` : message.split("\n")[0];
+  return new UsageError(
+    `Could not load ${shown(file)}${frame ? ` (error at ${frame})` : ""}: ${detail}`,
+    "Fix the error in that file (run it with `npx tsx FILE` to see the full trace, or set ORCH_DEBUG=1), then run again.",
+    2,
+    "E_SOURCE_LOAD",
+  );
+}
+
+/**
+ * Node's SyntaxError for an ES module has no location in its message or stack; `node --check` prints
+ * it (`/path/file.js:3`). Only run on this error path.
+ */
+function syntaxErrorOf(file: string): { where?: string; message?: string } | undefined {
+  const result = spawnSync(process.execPath, ["--check", file], { encoding: "utf8", timeout: 10_000 });
+  if (result.status === 0) return undefined;
+  const stderr = result.stderr ?? "";
+  return { where: /^(\/.+?:\d+)\s*$/m.exec(stderr)?.[1], message: /^SyntaxError: (.+)$/m.exec(stderr)?.[1] };
 }
 
 export const thisHost = hostname;

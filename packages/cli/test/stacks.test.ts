@@ -141,7 +141,8 @@ describe("bad input", () => {
     ["a file with no pipeline export", ["pipeline", "run", "src/none.ts"], /exports no pipeline/],
     ["a pipeline that fails to compile", ["pipeline", "run", "src/async.ts"], /Pipeline "broken" is async but not declared dynamic/],
     ["a missing file", ["pipeline", "run", "src/missing.ts"], /does not exist/],
-    ["invalid parameters", ["pipeline", "run", "src/params.ts", "--param", "n=oops"], /Invalid parameters for pipeline "params"/],
+    ["invalid parameters", ["pipeline", "run", "src/params.ts", "--param", "n=oops"], /Parameter "n" must be a number, got "oops"/],
+    ["an unknown parameter", ["pipeline", "run", "src/params.ts", "--param", "m=1"], /Unknown parameter "m" for pipeline "params"/],
     ["an unknown command", ["stak", "list"], /unknown command 'stak'\nhint: Did you mean stack\?/],
     ["a missing required option", ["orchestrator", "register", "x"], /required option '-f, --flavor <flavor>' not specified/],
   ];

@@ -19,6 +19,7 @@ export { canonicalJson, hashJson, sha256 } from "./hash.js";
 export { newRunId } from "./ids.js";
 export { findProjectRoot } from "./project.js";
 export { closestMatch } from "./suggest.js";
+export { userFrame } from "./user-frame.js";
 
 export * from "./settings/index.js";
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFile } from "node:child_process";
@@ -137,5 +137,24 @@ describe("concurrency", () => {
     expect(check.countRuns()).toBe(200);
     expect(check.listRuns({ status: "succeeded" })).toHaveLength(200);
     check.close();
+  });
+});
+
+describe("file permissions", () => {
+  // Regression test for issue 9, item 24: orch.db (with component secrets) was created 0644.
+  it("creates the index 0600 in a 0700 folder, and keeps it 0600 while open (WAL)", () => {
+    const root = mkdtempSync(join(tmpdir(), "orch-perms-"));
+    try {
+      const file = join(root, "home", ".orch", "orch.db");
+      const opened = openIndex(file);
+      opened.putComponent({ kind: "orchestrator", name: "o", flavor: "local", config: { token: "secret" } });
+      expect(statSync(join(root, "home", ".orch")).mode & 0o777).toBe(0o700);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(statSync(`${file}-wal`).mode & 0o777).toBe(0o600);
+      opened.close();
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 
@@ -192,8 +192,12 @@ export interface OpenIndexOptions {
 
 /** Opens (creating and migrating when needed) the index at `file`. */
 export function openIndex(file: string, options: OpenIndexOptions = {}): OrchIndex {
-  if (!options.readonly) mkdirSync(dirname(file), { recursive: true });
+  // The index holds component configs, secrets included: only its owner may read it (folder 0700, file 0600;
+  // SQLite gives the -wal and -shm files the database file's mode).
+  if (!options.readonly) mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const created = !options.readonly && !existsSync(file);
   const db = new Database(file, options.readonly ? { readonly: true, fileMustExist: true } : {});
+  if (created) chmodSync(file, 0o600);
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 30_000}`);
   if (!options.readonly) {
     if (db.pragma("journal_mode", { simple: true }) !== "wal") db.pragma("journal_mode = WAL");

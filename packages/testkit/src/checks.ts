@@ -5,6 +5,7 @@ import {
   ScheduleSchema,
   canonicalFlavor,
   checkCapabilities,
+  displayFlavor,
   compile,
   isOrchError,
   parseComponentConfig,
@@ -294,7 +295,9 @@ function expectUnsupported(fail: (message: string, cause?: unknown) => never, wh
     if (!isOrchError(error) || error.code !== "E_CAPABILITY_UNSUPPORTED") {
       fail(`${what} should be refused with E_CAPABILITY_UNSUPPORTED because ${capability}, got: ${describeError(error)}`, error);
     }
-    if (!(error as Error).message.includes(flavor)) fail(`the refusal of ${what} should name the flavor "${flavor}": ${(error as Error).message}`);
+    // named as users type it (local_docker) or by its canonical id (local-docker)
+    const message = (error as Error).message;
+    if (!message.includes(flavor) && !message.includes(displayFlavor(flavor))) fail(`the refusal of ${what} should name the flavor "${displayFlavor(flavor)}": ${message}`);
   };
 }
 

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { ComponentKind, ComponentRow } from "@orch/store-sqlite";
 import { openProjectIndex, requireProject } from "../context.js";
-import { out, printJson, table } from "../output.js";
+import { displayFlavor, out, printJson, table } from "../output.js";
 
 type Options = { json?: boolean; flavor?: string; package?: string; unset?: string[] };
 
@@ -27,8 +27,9 @@ async function register(kind: ComponentKind, name: string, options: Options, com
   } finally {
     index.close();
   }
-  if (options.json) printJson({ kind, name, flavor, config });
-  else out(`Registered ${kind} "${name}" (flavor ${flavor}).`);
+  const { redact } = await import("../config-keys.js");
+  if (options.json) printJson({ kind, name, flavor: displayFlavor(flavor), config: redact(config, schema) });
+  else out(`Registered ${kind} "${name}" (flavor ${displayFlavor(flavor)}).`);
   return 0;
 }
 
@@ -39,13 +40,13 @@ async function update(kind: ComponentKind, name: string, options: Options, comma
     const current = index.requireComponent(kind, name);
     const { parseComponentConfig } = await import("@orch/core");
     const { componentSchema } = await import("../runtime.js");
-    const { configFromArgs, parseKeyValueArgs, camelKey } = await import("../config-keys.js");
+    const { configFromArgs, parseKeyValueArgs, camelKey, redact } = await import("../config-keys.js");
     const { schema, flavor } = await componentSchema(kind, current.flavor, project, current.package);
     const config = { ...current.config, ...configFromArgs(parseKeyValueArgs(extraArgs(command)), schema, flavor) };
     for (const key of options.unset ?? []) delete config[camelKey(key)];
     parseComponentConfig({ flavor, configSchema: schema }, config);
     index.putComponent({ ...current, config }, { replace: true });
-    if (options.json) printJson({ kind, name, flavor, config });
+    if (options.json) printJson({ kind, name, flavor: displayFlavor(flavor), config: redact(config, schema) });
     else out(`Updated ${kind} "${name}".`);
     return 0;
   } finally {
@@ -62,7 +63,7 @@ function list(kind: ComponentKind, options: Options): number {
     const field = kind === "orchestrator" ? "orchestrator" : kind === "artifact-store" ? "artifactStore" : "containerRegistry";
     const rows = components.map((c) => ({
       name: c.name,
-      flavor: c.flavor,
+      flavor: displayFlavor(c.flavor),
       active: active?.[field] === c.name,
       stacks: stacks.filter((s) => s[field] === c.name).map((s) => s.name),
     }));
@@ -86,22 +87,22 @@ async function describe(kind: ComponentKind, name: string, options: Options): Pr
   } finally {
     index.close();
   }
-  const { redact, isSecretField, schemaShape } = await import("../config-keys.js");
+  const { redact, schemaShape } = await import("../config-keys.js");
   let schema;
   try {
     schema = (await (await import("../runtime.js")).componentSchema(kind, component.flavor, project, component.package)).schema;
   } catch {
     schema = undefined; // plugin not installed any more: still show what is stored, redacting by key name
   }
+  // Without the schema (plugin not installed any more) secrets are still recognised by their keys.
   const config = redact(component.config, schema);
-  if (!schema) for (const key of Object.keys(config)) if (isSecretField(key, undefined)) config[key] = "********";
-  const data = { kind, name, flavor: component.flavor, ...(component.package ? { package: component.package } : {}), config, stacks, createdAt: component.createdAt, updatedAt: component.updatedAt };
+  const data = { kind, name, flavor: displayFlavor(component.flavor), ...(component.package ? { package: component.package } : {}), config, stacks, createdAt: component.createdAt, updatedAt: component.updatedAt };
   if (options.json) {
     printJson(data);
     return 0;
   }
   out(`${kind} ${name}`);
-  out(`  flavor:  ${component.flavor}${component.package ? ` (package ${component.package})` : ""}`);
+  out(`  flavor:  ${data.flavor}${component.package ? ` (package ${component.package})` : ""}`);
   out(`  stacks:  ${stacks.join(", ") || "-"}`);
   const keys = Object.keys(config);
   out(`  config:${keys.length ? "" : " (defaults)"}`);
@@ -112,14 +113,15 @@ async function describe(kind: ComponentKind, name: string, options: Options): Pr
   return 0;
 }
 
-function remove(kind: ComponentKind, name: string): number {
+function remove(kind: ComponentKind, name: string, options: Options): number {
   const index = openProjectIndex(requireProject());
   try {
     index.deleteComponent(kind, name);
   } finally {
     index.close();
   }
-  out(`Deleted ${kind} "${name}".`);
+  if (options.json) printJson({ kind, name, deleted: true });
+  else out(`Deleted ${kind} "${name}".`);
   return 0;
 }
 
@@ -144,9 +146,9 @@ export const containerRegistryDescribe = (n: string, o: Options) => describe("co
 export const orchestratorUpdate = (n: string, o: Options, c: Command) => update("orchestrator", n, o, c);
 export const artifactStoreUpdate = (n: string, o: Options, c: Command) => update("artifact-store", n, o, c);
 export const containerRegistryUpdate = (n: string, o: Options, c: Command) => update("container-registry", n, o, c);
-export const orchestratorDelete = (n: string) => remove("orchestrator", n);
-export const artifactStoreDelete = (n: string) => remove("artifact-store", n);
-export const containerRegistryDelete = (n: string) => remove("container-registry", n);
+export const orchestratorDelete = (n: string, o: Options) => remove("orchestrator", n, o);
+export const artifactStoreDelete = (n: string, o: Options) => remove("artifact-store", n, o);
+export const containerRegistryDelete = (n: string, o: Options) => remove("container-registry", n, o);
 export const orchestratorFlavors = (o: Options) => flavors("orchestrator", o);
 export const artifactStoreFlavors = (o: Options) => flavors("artifact-store", o);
 export const containerRegistryFlavors = (o: Options) => flavors("container-registry", o);

@@ -168,16 +168,17 @@ async function runManager(command: string, args: string[], root: string, dryRun:
   }
 }
 
-export async function install(args: string[], options: { dryRun?: boolean }): Promise<number> {
+export async function install(args: string[], options: { dryRun?: boolean; json?: boolean }): Promise<number> {
   const root = projectRoot();
   const specs = args.map(installSpec);
   const [command, commandArgs] = await packageManagerCommand(root, "add", specs);
   await runManager(command, commandArgs, root, options.dryRun);
-  if (!options.dryRun) out(`Installed ${args.join(", ")}. Use the flavor by its name, e.g. orch orchestrator register NAME --flavor=FLAVOR (see orch integration list).`);
+  if (options.json) printJson({ installed: options.dryRun ? [] : specs, command: [command, ...commandArgs], dryRun: Boolean(options.dryRun) });
+  else if (!options.dryRun) out(`Installed ${args.join(", ")}. Use the flavor by its name, e.g. orch orchestrator register NAME --flavor=FLAVOR (see orch integration list).`);
   return 0;
 }
 
-export async function uninstall(args: string[], options: { dryRun?: boolean }): Promise<number> {
+export async function uninstall(args: string[], options: { dryRun?: boolean; json?: boolean }): Promise<number> {
   const root = projectRoot();
   const installed = installedPlugins(root).map((p) => p.name);
   const names = args.map((arg) => {
@@ -189,6 +190,7 @@ export async function uninstall(args: string[], options: { dryRun?: boolean }): 
   });
   const [command, commandArgs] = await packageManagerCommand(root, "remove", names);
   await runManager(command, commandArgs, root, options.dryRun);
-  if (!options.dryRun) out(`Removed ${names.join(", ")}.`);
+  if (options.json) printJson({ removed: options.dryRun ? [] : names, command: [command, ...commandArgs], dryRun: Boolean(options.dryRun) });
+  else if (!options.dryRun) out(`Removed ${names.join(", ")}.`);
   return 0;
 }

@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
-import type { PipelineDefinition } from "@orch/core";
+import type { PipelineDefinition, RunResult } from "@orch/core";
 import { findProject, initProject, openProjectIndex, requireProject, type Project } from "../context.js";
 import { UsageError } from "../errors.js";
-import { note, out, paint, printJson, table } from "../output.js";
+import { displayFlavor, note, out, paint, printJson, quote, table } from "../output.js";
 import type { RecordingContext } from "../runtime.js";
 
 interface RunOptions {
@@ -24,17 +24,23 @@ export function splitSpec(spec: string): { file: string; exportName?: string } {
   return { file: spec };
 }
 
-function parseParam(text: string): [string, unknown] {
+function splitParam(text: string): [string, string] {
   const eq = text.indexOf("=");
-  if (eq <= 0) throw new UsageError(`Invalid --param "${text}".`, "Write parameters as --param key=value (e.g. --param trees=100).");
-  const raw = text.slice(eq + 1);
-  let value: unknown = raw;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    // a plain string
-  }
-  return [text.slice(0, eq), value];
+  if (eq <= 0) throw new UsageError(`Invalid --param ${quote(text)}.`, "Write parameters as --param key=value (e.g. --param trees=100).");
+  return [text.slice(0, eq), text.slice(eq + 1)];
+}
+
+/**
+ * The run's parameters: the config file's, then `--param`s, each value read as the pipeline's params
+ * schema says (a string parameter gets "123" for `--param name=123`); see `paramValue`.
+ */
+async function pipelineParams(pipeline: PipelineDefinition, fromConfig: Record<string, unknown>, fromArgs: [string, string][]): Promise<Record<string, unknown>> {
+  const { paramValue, configParamValue, schemaShape } = await import("../config-keys.js");
+  const shape = pipeline.paramsSchema ? schemaShape(pipeline.paramsSchema) : undefined;
+  const params: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fromConfig)) params[key] = configParamValue(value, shape?.[key]);
+  for (const [key, raw] of fromArgs) params[key] = paramValue(raw, shape?.[key], key);
+  return params;
 }
 
 async function readRunConfig(path: string | undefined): Promise<{ parameters: Record<string, unknown>; stack?: string }> {
@@ -65,7 +71,7 @@ export async function loadPipelineExport(spec: string, project: Project): Promis
   if (!existsSync(absolute)) throw new UsageError(`Pipeline file ${file} does not exist.`, "Give the path of a .ts/.js file that exports a pipeline, optionally FILE#exportName.");
   const { importFile } = await import("../runtime.js");
   const { isPipelineDefinition } = await import("@orch/core");
-  const module = await importFile(absolute);
+  const module = await importFile(absolute, project.root);
   const pipelines = Object.entries(module).filter(([, value]) => isPipelineDefinition(value)) as [string, PipelineDefinition][];
   let chosen: [string, PipelineDefinition] | undefined;
   if (exportName) {
@@ -93,11 +99,8 @@ async function setup(options: RunOptions, allowInit: boolean) {
     }
   }
   const config = await readRunConfig(options.config);
-  const params: Record<string, unknown> = { ...config.parameters };
-  for (const p of options.param ?? []) {
-    const [key, value] = parseParam(p);
-    params[key] = value;
-  }
+  const rawParams = (options.param ?? []).map(splitParam);
+  const params = (pipeline: PipelineDefinition) => pipelineParams(pipeline, config.parameters, rawParams);
   const index = openProjectIndex(project);
   const stackName = options.stack ?? config.stack ?? index.activeStackName();
   index.requireStack(stackName);
@@ -117,30 +120,47 @@ export async function run(spec: string, options: RunOptions): Promise<number> {
     if (context.resolutions > 0) {
       note(`note: ${loaded.file} ran its pipeline(s) itself while being imported (top-level .run()); not running again.`);
       const recent = index.listRuns({ limit: context.resolutions });
+      if (options.json) printJson({ ranOnImport: true, runs: recent.map((r) => ({ runId: r.runId, status: r.status, pipeline: r.pipeline, stack: r.stack })) });
       return recent.every((r) => r.status === "succeeded") ? 0 : 1;
     }
     const { pipeline } = loaded;
-    if (pipeline.schedule && !options.now) return await registerSchedule(loaded, { project, params, stackName, context, json: options.json });
+    if (pipeline.schedule && !options.now) return await registerSchedule(loaded, { project, params: await params(pipeline), stackName, context, json: options.json });
     const { newRunId } = await import("@orch/core");
     const runId = options.runId ?? newRunId();
     let result;
     try {
-      result = await pipeline.run({ stack: stackName, params, runId, projectRoot: project.root });
+      result = await pipeline.run({ stack: stackName, params: await params(pipeline), runId, projectRoot: project.root });
     } finally {
       view.close();
       if (index.getRun(runId)) index.upsertPipeline({ name: pipeline.name, sourceFile: loaded.sourceFile, exportName: loaded.exportName });
     }
-    if (options.json) printJson({ runId: result.runId, status: result.status, pipeline: pipeline.name, stack: stackName, steps: result.steps.map((s) => ({ id: s.stepId, status: s.status, durationMs: s.durationMs })) });
-    if (result.status !== "succeeded") {
-      const failed = result.steps.find((s) => s.status === "failed");
-      if (failed?.error) note(`${paint.red("error:")} step ${failed.stepId} failed: ${failed.error.message.split("\n")[0]}\n${paint.dim("hint:")} see its log: orch run logs ${result.runId} --step ${failed.stepId}`);
-      else if (result.run.error) note(`${paint.red("error:")} ${result.run.error.message.split("\n")[0]}`);
+    const error = runError(result);
+    // A failed run is still one JSON document: the result, with the error in it.
+    if (options.json) printJson({ runId: result.runId, status: result.status, pipeline: pipeline.name, stack: stackName, steps: result.steps.map((s) => ({ id: s.stepId, status: s.status, durationMs: s.durationMs })), ...(error ? { error } : {}) });
+    if (error) {
+      note(`${paint.red("error:")} ${error.message}${error.hint ? `\n${paint.dim("hint:")} ${error.hint}` : ""}`);
       return 1;
     }
     return 0;
   } finally {
     index.close();
   }
+}
+
+/** Why a run did not succeed, as `--json` and `error:` / `hint:` say it (undefined when it succeeded). */
+function runError(result: RunResult): { code: string; message: string; hint?: string; step?: string } | undefined {
+  if (result.status === "succeeded") return undefined;
+  const failed = result.steps.find((s) => s.status === "failed");
+  if (failed?.error) {
+    return {
+      code: failed.error.code ?? "E_STEP_FAILED",
+      message: `step ${failed.stepId} failed: ${failed.error.message.split("\n")[0]}`,
+      hint: `see its log: orch run logs ${result.runId} --step ${failed.stepId}`,
+      step: failed.stepId,
+    };
+  }
+  if (result.run.error) return { code: result.run.error.code ?? "E_RUN_FAILED", message: result.run.error.message.split("\n")[0]! };
+  return { code: result.status === "stopped" ? "E_CANCELLED" : "E_RUN_FAILED", message: `run ${result.runId} ${result.status}` };
 }
 
 async function registerSchedule(
@@ -159,7 +179,7 @@ async function registerSchedule(
   if (!plugin.capabilities.schedules[kind]) {
     throw new core.OrchError("E_CAPABILITY_UNSUPPORTED", {
       flavor: plugin.flavor,
-      message: `The ${plugin.flavor} orchestrator of stack "${stackName}" cannot run ${kind} schedules (pipeline "${pipeline.name}").`,
+      message: `The ${displayFlavor(plugin.flavor)} orchestrator of stack "${stackName}" cannot run ${kind} schedules (pipeline "${pipeline.name}").`,
       hint: "Use another schedule kind or a stack whose orchestrator supports it, or run once now with --now.",
     });
   }
@@ -187,7 +207,7 @@ async function registerSchedule(
     if (options.json) printJson({ scheduleId: id, pipeline: pipeline.name, stack: stackName, managedBy: "index", schedule });
     else {
       out(`Scheduled pipeline "${pipeline.name}" on stack "${stackName}" (${describeSchedule(schedule)}), schedule id ${id}.`);
-      out(`The ${plugin.flavor} orchestrator has no scheduler of its own: keep \`orch schedule serve\` running to start these runs. Run once now with --now.`);
+      out(`The ${displayFlavor(plugin.flavor)} orchestrator has no scheduler of its own: keep \`orch schedule serve\` running to start these runs. Run once now with --now.`);
     }
     return 0;
   }
@@ -198,12 +218,12 @@ async function registerSchedule(
     ...(stack.containerRegistry ? { containerRegistry: stack.containerRegistry } : {}),
   });
   try {
-    if (!orchestrator.schedule) throw new UsageError(`The ${plugin.flavor} orchestrator does not implement schedules.`, "Run with --now, or use orch schedule serve with a local stack.");
+    if (!orchestrator.schedule) throw new UsageError(`The ${displayFlavor(plugin.flavor)} orchestrator does not implement schedules.`, "Run with --now, or use orch schedule serve with a local stack.");
     if (previous?.managedBy === "native" && previous.nativeId) await orchestrator.deleteSchedule?.(previous.nativeId);
     const { id: nativeId } = await orchestrator.schedule(snapshot, schedule);
     context.index.putSchedule({ ...base, managedBy: "native", nativeId });
     if (options.json) printJson({ scheduleId: id, nativeId, pipeline: pipeline.name, stack: stackName, managedBy: "native", schedule });
-    else out(`Scheduled pipeline "${pipeline.name}" with the ${plugin.flavor} orchestrator's scheduler (${describeSchedule(schedule)}), id ${nativeId}.`);
+    else out(`Scheduled pipeline "${pipeline.name}" with the ${displayFlavor(plugin.flavor)} orchestrator's scheduler (${describeSchedule(schedule)}), id ${nativeId}.`);
     return 0;
   } finally {
     await orchestrator.dispose?.();
@@ -224,7 +244,7 @@ export async function compile(spec: string, options: RunOptions): Promise<number
     const core = await import("@orch/core");
     const { stackFromIndex } = await import("../runtime.js");
     const stack = await core.activateStack(await stackFromIndex(context, stackName), project.root);
-    const { snapshot } = core.compilePipeline(loaded.pipeline, params, { projectRoot: project.root });
+    const { snapshot } = core.compilePipeline(loaded.pipeline, await params(loaded.pipeline), { projectRoot: project.root });
     const plugin = stack.orchestrator.plugin;
     const orchestrator = await plugin.create(stack.orchestrator.config as never, {
       projectRoot: project.root,
@@ -235,7 +255,7 @@ export async function compile(spec: string, options: RunOptions): Promise<number
     try {
       if (!orchestrator.compile) {
         throw new UsageError(
-          `The ${plugin.flavor} orchestrator of stack "${stackName}" has no native format to compile to.`,
+          `The ${displayFlavor(plugin.flavor)} orchestrator of stack "${stackName}" has no native format to compile to.`,
           "Compile with a stack whose orchestrator has one (kubeflow, airflow, sagemaker, azureml, databricks, vertex, kubernetes): --stack NAME.",
         );
       }
@@ -244,13 +264,16 @@ export async function compile(spec: string, options: RunOptions): Promise<number
       const written: string[] = [];
       for (const [name, contents] of Object.entries({ ...files, "snapshot.json": core.serializeSnapshot(snapshot) })) {
         const target = resolve(outDir, name);
-        if (isAbsolute(name) || relative(outDir, target).startsWith("..")) throw new UsageError(`The ${plugin.flavor} plugin produced an unsafe file name "${name}".`, "Report this to the plugin's authors.");
+        if (isAbsolute(name) || relative(outDir, target).startsWith("..")) throw new UsageError(`The ${displayFlavor(plugin.flavor)} plugin produced an unsafe file name "${name}".`, "Report this to the plugin's authors.");
         mkdirSync(dirname(target), { recursive: true });
         writeFileSync(target, contents);
         written.push(relative(process.cwd(), target) || target);
       }
-      out(`Compiled pipeline "${loaded.pipeline.name}" for ${plugin.flavor}:`);
-      for (const file of written) out(`  ${file}`);
+      if (options.json) printJson({ pipeline: loaded.pipeline.name, stack: stackName, flavor: displayFlavor(plugin.flavor), outDir, files: written });
+      else {
+        out(`Compiled pipeline "${loaded.pipeline.name}" for ${displayFlavor(plugin.flavor)}:`);
+        for (const file of written) out(`  ${file}`);
+      }
       return 0;
     } finally {
       await orchestrator.dispose?.();

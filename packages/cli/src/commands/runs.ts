@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import type { RunRow, StepRow } from "@orch/store-sqlite";
 import { displayStatus, localJournal, openProjectIndex, reconcileRuns, requireProject, requireRun } from "../context.js";
 import { UsageError } from "../errors.js";
-import { STATUS_ICON, duration, note, out, paint, printJson, since, statusText, table } from "../output.js";
+import { STATUS_ICON, displayFlavor, duration, note, out, paint, printJson, printJsonLine, since, statusText, table } from "../output.js";
 
 interface ListOptions {
   pipeline?: string;
@@ -22,7 +22,7 @@ function stepSummary(run: RunRow): string {
   return total ? `${done}/${total}` : "-";
 }
 
-const runJson = (run: RunRow) => ({ ...run, status: run.status, interrupted: Boolean(run.interrupted), displayStatus: displayStatus(run) });
+const runJson = (run: RunRow) => ({ ...run, ...(run.orchestrator ? { orchestrator: displayFlavor(run.orchestrator) } : {}), status: run.status, interrupted: Boolean(run.interrupted), displayStatus: displayStatus(run) });
 
 export function list(options: ListOptions): number {
   if (options.status && !STATUSES.includes(options.status)) throw new UsageError(`Unknown status "${options.status}".`, `Use one of: ${STATUSES.join(", ")}.`);
@@ -104,7 +104,15 @@ function stepDuration(step: StepRow | undefined): number | undefined {
   return step.finishedAt ? since(step.startedAt, step.finishedAt) : undefined;
 }
 
-export async function logs(id: string, options: { step?: string; follow?: boolean }): Promise<number> {
+/** `run logs --json`: one JSON object per line, `{ "step": …, "line": … }` (a stream: it can follow a run). */
+type LogsOptions = { step?: string; follow?: boolean; json?: boolean };
+
+function printLogLine(stepId: string, line: string, options: LogsOptions, prefix: string): void {
+  if (options.json) printJsonLine({ step: stepId, line });
+  else out(`${prefix}${line}`);
+}
+
+export async function logs(id: string, options: LogsOptions): Promise<number> {
   const project = requireProject();
   const index = openProjectIndex(project);
   try {
@@ -130,7 +138,7 @@ export async function logs(id: string, options: { step?: string; follow?: boolea
         if (!complete && run.status === "running") continue;
         const chunk = run.status === "running" ? text.slice(0, complete) : text;
         offsets.set(stepId, from + Buffer.byteLength(chunk));
-        for (const line of chunk.split("\n")) if (line) out(prefix ? `${paint.dim(`${stepId} |`, process.stdout)} ${line}` : line);
+        for (const line of chunk.split("\n")) if (line) printLogLine(stepId, line, options, prefix ? `${paint.dim(`${stepId} |`, process.stdout)} ` : "");
       }
     };
     drain();
@@ -147,20 +155,20 @@ export async function logs(id: string, options: { step?: string; follow?: boolea
   }
 }
 
-async function remoteLogs(run: RunRow, options: { step?: string; follow?: boolean }, index: ReturnType<typeof openProjectIndex>, project: ReturnType<typeof requireProject>): Promise<number> {
+async function remoteLogs(run: RunRow, options: LogsOptions, index: ReturnType<typeof openProjectIndex>, project: ReturnType<typeof requireProject>): Promise<number> {
   const { orchestratorForRun } = await import("./run-control.js");
   const { orchestrator } = await orchestratorForRun(run, index, project);
   try {
     if (!orchestrator.logs) throw new UsageError(`The ${orchestrator.flavor} orchestrator cannot fetch logs.`, "Look at the run in the backend's own UI.");
     const steps = options.step ? [options.step] : index.getSteps(run.runId).map((s) => s.stepId);
-    for (const stepId of steps) for await (const line of orchestrator.logs(run.runId, stepId, { follow: Boolean(options.follow) })) out(options.step ? line : `${stepId} | ${line}`);
+    for (const stepId of steps) for await (const line of orchestrator.logs(run.runId, stepId, { follow: Boolean(options.follow) })) printLogLine(stepId, line, options, options.step ? "" : `${stepId} | `);
     return 0;
   } finally {
     await orchestrator.dispose?.();
   }
 }
 
-export async function stop(id: string): Promise<number> {
+export async function stop(id: string, options: { json?: boolean } = {}): Promise<number> {
   const project = requireProject();
   const index = openProjectIndex(project);
   try {
@@ -180,11 +188,13 @@ export async function stop(id: string): Promise<number> {
       reconcileRuns(index, [index.getRun(run.runId)!]);
       const now = index.getRun(run.runId)!;
       if (now.status !== "running") {
-        out(`Run ${run.runId} ${displayStatus(now)}.`);
+        if (options.json) printJson({ runId: run.runId, status: now.status, displayStatus: displayStatus(now) });
+        else out(`Run ${run.runId} ${displayStatus(now)}.`);
         return 0;
       }
     }
-    out(`Run ${run.runId} is still stopping (running steps finish or notice the stop); check with orch run show ${run.runId}.`);
+    if (options.json) printJson({ runId: run.runId, status: "running", stopping: true });
+    else out(`Run ${run.runId} is still stopping (running steps finish or notice the stop); check with orch run show ${run.runId}.`);
     return 0;
   } finally {
     index.close();
@@ -196,7 +206,7 @@ export async function resume(id: string, options: { json?: boolean }): Promise<n
   return resumeRun(id, options);
 }
 
-export function remove(id: string): number {
+export function remove(id: string, options: { json?: boolean } = {}): number {
   const index = openProjectIndex(requireProject());
   try {
     const run = requireRun(index, id);
@@ -204,7 +214,8 @@ export function remove(id: string): number {
     const journal = localJournal(run);
     index.deleteRun(run.runId);
     if (journal) rmSync(journal.dir, { recursive: true, force: true });
-    out(`Deleted run ${run.runId}${journal ? " and its journal" : " from the index (its journal in the remote artifact store is kept)"}.`);
+    if (options.json) printJson({ runId: run.runId, deleted: true, journalDeleted: Boolean(journal) });
+    else out(`Deleted run ${run.runId}${journal ? " and its journal" : " from the index (its journal in the remote artifact store is kept)"}.`);
     return 0;
   } finally {
     index.close();

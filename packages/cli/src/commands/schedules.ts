@@ -25,7 +25,7 @@ export function list(options: { json?: boolean }): number {
   }
 }
 
-export async function remove(id: string): Promise<number> {
+export async function remove(id: string, options: { json?: boolean } = {}): Promise<number> {
   const project = requireProject();
   const index = openProjectIndex(project);
   try {
@@ -45,7 +45,8 @@ export async function remove(id: string): Promise<number> {
       }
     }
     index.deleteSchedule(id);
-    out(`Deleted schedule "${id}".`);
+    if (options.json) printJson({ id, deleted: true });
+    else out(`Deleted schedule "${id}".`);
     return 0;
   } finally {
     index.close();

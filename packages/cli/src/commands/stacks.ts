@@ -1,11 +1,19 @@
 import type { StackRow } from "@orch/store-sqlite";
 import { openProjectIndex, requireProject } from "../context.js";
 import { UsageError } from "../errors.js";
-import { out, printJson, table } from "../output.js";
+import { displayFlavor, out, printJson, quote, table } from "../output.js";
+
+type JsonOption = { json?: boolean };
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
 function checkName(name: string) {
-  if (!NAME.test(name)) throw new UsageError(`Invalid stack name ${JSON.stringify(name)}.`, 'Use letters, digits, "_" and "-", starting with a letter or "_" (e.g. "production").');
+  if (!NAME.test(name)) throw new UsageError(`Invalid stack name ${quote(name)}.`, 'Use letters, digits, "_" and "-", starting with a letter or "_" (e.g. "production").');
+}
+
+/** A stack as `--json` prints it after a change. */
+function stackJson(index: ReturnType<typeof openProjectIndex>, name: string) {
+  const stack = index.requireStack(name);
+  return { ...stack, active: index.activeStackName() === stack.name };
 }
 
 function withIndex<T>(fn: (index: ReturnType<typeof openProjectIndex>) => T): T {
@@ -17,13 +25,15 @@ function withIndex<T>(fn: (index: ReturnType<typeof openProjectIndex>) => T): T 
   }
 }
 
-export function register(name: string, options: { orchestrator: string; artifactStore: string; containerRegistry?: string; set?: boolean }): number {
+export function register(name: string, options: JsonOption & { orchestrator: string; artifactStore: string; containerRegistry?: string; set?: boolean }): number {
   checkName(name);
-  withIndex((index) => {
+  const stack = withIndex((index) => {
     index.putStack({ name, orchestrator: options.orchestrator, artifactStore: options.artifactStore, containerRegistry: options.containerRegistry });
     if (options.set) index.setActiveStack(name);
+    return stackJson(index, name);
   });
-  out(`Registered stack "${name}"${options.set ? " and made it active" : ""}.`);
+  if (options.json) printJson(stack);
+  else out(`Registered stack "${name}"${options.set ? " and made it active" : ""}.`);
   return 0;
 }
 
@@ -44,7 +54,7 @@ export function describe(name: string | undefined, options: { json?: boolean }):
     const component = (kind: "orchestrator" | "artifact-store" | "container-registry", n: string | undefined) => {
       if (!n) return undefined;
       const c = index.getComponent(kind, n);
-      return c ? { name: c.name, flavor: c.flavor } : { name: n, flavor: "(missing)" };
+      return c ? { name: c.name, flavor: displayFlavor(c.flavor) } : { name: n, flavor: "(missing)" };
     };
     const data = {
       name: stack.name,
@@ -64,21 +74,23 @@ export function describe(name: string | undefined, options: { json?: boolean }):
   });
 }
 
-export function copy(source: string, target: string): number {
+export function copy(source: string, target: string, options: JsonOption = {}): number {
   checkName(target);
-  withIndex((index) => {
+  const stack = withIndex((index) => {
     const stack = index.requireStack(source);
     index.putStack({ name: target, orchestrator: stack.orchestrator, artifactStore: stack.artifactStore, containerRegistry: stack.containerRegistry });
+    return stackJson(index, target);
   });
-  out(`Copied stack "${source}" to "${target}".`);
+  if (options.json) printJson({ ...stack, copiedFrom: source });
+  else out(`Copied stack "${source}" to "${target}".`);
   return 0;
 }
 
-export function update(name: string, options: { orchestrator?: string; artifactStore?: string; containerRegistry?: string; removeContainerRegistry?: boolean }): number {
+export function update(name: string, options: JsonOption & { orchestrator?: string; artifactStore?: string; containerRegistry?: string; removeContainerRegistry?: boolean }): number {
   if (!options.orchestrator && !options.artifactStore && !options.containerRegistry && !options.removeContainerRegistry) {
     throw new UsageError("Nothing to update.", "Give at least one of -o ORCHESTRATOR, -a ARTIFACT_STORE, -c CONTAINER_REGISTRY, --remove-container-registry.");
   }
-  withIndex((index) => {
+  const updated = withIndex((index) => {
     const stack: StackRow = index.requireStack(name);
     index.putStack(
       {
@@ -89,20 +101,27 @@ export function update(name: string, options: { orchestrator?: string; artifactS
       },
       { replace: true },
     );
+    return stackJson(index, name);
   });
-  out(`Updated stack "${name}".`);
+  if (options.json) printJson(updated);
+  else out(`Updated stack "${name}".`);
   return 0;
 }
 
-export function set(name: string): number {
-  withIndex((index) => index.setActiveStack(name));
-  out(`Active stack: ${name}`);
+export function set(name: string, options: JsonOption = {}): number {
+  const stack = withIndex((index) => {
+    index.setActiveStack(name);
+    return stackJson(index, name);
+  });
+  if (options.json) printJson(stack);
+  else out(`Active stack: ${name}`);
   return 0;
 }
 
-export function remove(name: string): number {
+export function remove(name: string, options: JsonOption = {}): number {
   if (name === "default") throw new UsageError('The "default" stack cannot be deleted.', "Delete the stacks you registered yourself; default is the fallback stack.");
   withIndex((index) => index.deleteStack(name));
-  out(`Deleted stack "${name}".`);
+  if (options.json) printJson({ name, deleted: true });
+  else out(`Deleted stack "${name}".`);
   return 0;
 }

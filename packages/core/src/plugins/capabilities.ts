@@ -1,4 +1,5 @@
 import { OrchError } from "../errors.js";
+import { displayFlavor } from "../names.js";
 import { scheduleKind, type Schedule } from "../settings/index.js";
 import type { Snapshot } from "../snapshot/snapshot.js";
 import { validateSettings } from "../dsl/settings.js";
@@ -19,9 +20,10 @@ export interface CapabilityCheckOptions {
  * Also validates each step's settings for this flavor against the plugin's settingsSchema.
  */
 export function checkCapabilities(plugin: OrchestratorPlugin, snapshot: Snapshot, options: CapabilityCheckOptions): void {
-  const { capabilities: can, flavor } = plugin;
+  const can = plugin.capabilities;
+  const flavor = displayFlavor(plugin.flavor); // as users type it: local_docker
   const refuse = (message: string, hint: string) => {
-    throw new OrchError("E_CAPABILITY_UNSUPPORTED", { flavor, message, hint });
+    throw new OrchError("E_CAPABILITY_UNSUPPORTED", { flavor: plugin.flavor, message, hint });
   };
   if (snapshot.pipeline.dynamic && !can.dynamic) {
     refuse(`Pipeline "${snapshot.pipeline.name}" is dynamic, and the ${flavor} orchestrator cannot run dynamic pipelines.`, "Use a flavor with dynamic support (local, local_docker, kubernetes) or make the pipeline static.");
@@ -50,7 +52,7 @@ export function checkCapabilities(plugin: OrchestratorPlugin, snapshot: Snapshot
       if (options.strict === false) options.warn?.(`${message} (ignored because strict: false)`);
       else refuse(message, "Remove the resources setting, run with strict: false to ignore it, or use a flavor that honours resources.");
     }
-    const flavorSettings = step.settings.flavors[flavor];
+    const flavorSettings = step.settings.flavors[plugin.flavor]; // keyed by the canonical id
     if (flavorSettings !== undefined) {
       if (!plugin.settingsSchema) refuse(`Step "${id}" has settings for ${flavor}, but the ${flavor} orchestrator takes no settings.`, `Remove settings.${flavor} from the step.`);
       else validateSettings(plugin.settingsSchema, flavorSettings, `step "${id}" (settings.${flavor})`);

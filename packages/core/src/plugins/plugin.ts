@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { OrchError } from "../errors.js";
+import { displayFlavor } from "../names.js";
 import type { Snapshot } from "../snapshot/snapshot.js";
 import type { ArtifactStore } from "../store/artifact-store.js";
 import type { RunRecord, StepRecord } from "../store/journal.js";
@@ -147,7 +148,7 @@ export function parseComponentConfig<S extends z.ZodType>(plugin: { flavor: stri
   throw new OrchError("E_CONFIG_INVALID", {
     flavor: plugin.flavor,
     key,
-    message: `[orch] [${plugin.flavor}] ${key ? `${key}: ` : ""}${issue.message}`,
-    hint: `See the configuration keys of the ${plugin.flavor} flavor in its README (or: orch orchestrator flavor list).`,
+    message: `[orch] [${displayFlavor(plugin.flavor)}] ${key ? `${key}: ` : ""}${issue.message}`,
+    hint: `See the configuration keys of the ${displayFlavor(plugin.flavor)} flavor in its README (or: orch orchestrator flavor list).`,
   });
 }

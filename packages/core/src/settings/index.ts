@@ -6,3 +6,4 @@ export { type CronExpression, type CronField, type CronFieldName, type CronItem,
 export { isValidCron, nextCronTimes, parseCron, toAwsCron, toKfpCron, toQuartzCron } from "./cron.js";
 export { type Schedule, type ScheduleInput, ScheduleSchema, scheduleKind } from "./schedule.js";
 export { isValidTimezone } from "./timezone.js";
+export { REDACTED, looksSecret, redactSecrets, schemaSecretFlag, secret } from "./secret.js";

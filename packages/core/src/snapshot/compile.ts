@@ -1,10 +1,12 @@
-import { OrchError } from "../errors.js";
+import { OrchError, isOrchError } from "../errors.js";
 import { canonicalJson, hashJson } from "../hash.js";
 import { findUnserializable } from "../artifacts/materializers.js";
 import { PipelineBuilder, type Invocation } from "../dsl/builder.js";
 import type { PipelineDefinition } from "../dsl/pipeline.js";
 import type { StepDefinition } from "../dsl/step.js";
 import { findProjectRoot, toProjectPath } from "../project.js";
+import { userFrame } from "../user-frame.js";
+import { declaresNoParams, refuseUnknownParams, schemaParamKeys, trackParamReads } from "./params.js";
 import { SNAPSHOT_SCHEMA_VERSION, type Snapshot, type SnapshotStep } from "./snapshot.js";
 
 export interface CompileOptions {
@@ -31,7 +33,14 @@ export function compilePipeline(pipeline: PipelineDefinition, params?: unknown, 
   const parameters = validateParams(pipeline, params);
   const builder = new PipelineBuilder(pipeline.name, pipeline.settings);
   if (!pipeline.dynamic) {
-    const result = builder.run(() => pipeline.fn(parameters, staticContext));
+    // Without a params schema, the parameters the function never reads are the unknown ones.
+    const tracked = pipeline.paramsSchema ? undefined : trackParamReads(parameters);
+    let result: unknown;
+    try {
+      result = builder.run(() => pipeline.fn(tracked?.params ?? parameters, staticContext));
+    } catch (error) {
+      throw compileError(pipeline.name, error, projectRoot);
+    }
     if (result instanceof Promise) {
       result.catch(() => {}); // the error below explains what to do; don't also crash on an unhandled rejection
       throw new OrchError("E_COMPILE", {
@@ -39,6 +48,7 @@ export function compilePipeline(pipeline: PipelineDefinition, params?: unknown, 
         hint: "Static pipeline functions must be synchronous. Use pipeline({ name, dynamic: true }, async (p, ctx) => …) to await step values.",
       });
     }
+    if (tracked) refuseUnknownParams(pipeline.name, tracked.unread(), tracked.read());
   }
   return { snapshot: buildSnapshot(pipeline, parameters, [...builder.invocations.values()], projectRoot), definitions: definitionsOf(builder) };
 }
@@ -50,8 +60,27 @@ const staticContext = Object.freeze({
   signal: new AbortController().signal,
 });
 
+/** An error thrown by the user's pipeline function while it was wiring steps: theirs to fix (exit 2), with their code's location. */
+function compileError(pipelineName: string, error: unknown, projectRoot: string): unknown {
+  if (isOrchError(error)) return error;
+  const where = userFrame(error, projectRoot);
+  const detail = error instanceof Error ? `${error.name === "Error" ? "" : `${error.name}: `}${error.message}` : `threw ${typeof error === "object" ? JSON.stringify(error) ?? String(error) : String(error)}`;
+  return new OrchError("E_COMPILE", {
+    message: `Pipeline "${pipelineName}" failed while compiling${where ? ` at ${where}` : ""}: ${detail}`,
+    hint: `Fix the pipeline function${where ? ` (${where})` : ""}. A static pipeline's function runs when the pipeline is compiled, to wire its steps; step bodies run later.`,
+    cause: error,
+  });
+}
+
 export function validateParams(pipeline: PipelineDefinition, params: unknown): Record<string, unknown> {
   let value: unknown = params ?? {};
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    const given = Object.keys(value);
+    if (pipeline.paramsSchema) {
+      const known = schemaParamKeys(pipeline.paramsSchema);
+      if (known) refuseUnknownParams(pipeline.name, given.filter((k) => !known.includes(k)), known);
+    } else if (declaresNoParams(pipeline.fn)) refuseUnknownParams(pipeline.name, given, []);
+  }
   if (pipeline.paramsSchema) {
     const parsed = pipeline.paramsSchema.safeParse(value);
     if (!parsed.success) {
