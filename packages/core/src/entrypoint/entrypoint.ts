@@ -65,6 +65,7 @@ export async function main(argv: string[]): Promise<number> {
         store,
         definition: definitions.get(stepId)!,
         signal: controller.signal,
+        projectRoot,
         onLogLine: (line) => process.stdout.write(`${line}\n`),
       });
       process.stdout.write(`step ${stepId}: ${record.status}\n`);

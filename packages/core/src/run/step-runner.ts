@@ -7,9 +7,12 @@ import { retryDelayMs } from "../settings/index.js";
 import type { Snapshot, SnapshotStep } from "../snapshot/snapshot.js";
 import { readJson, writeJson, type ArtifactStore } from "../store/artifact-store.js";
 import { journalKeys, readStepRecord, writeStepRecord, type CacheEntry, type OutputRecord, type StepRecord } from "../store/journal.js";
+import { findProjectRoot } from "../project.js";
 import { computeCacheKey } from "./cache-key.js";
 import { runWithStepContext, type StepContext } from "./step-context.js";
 import { createStepLog } from "./step-log.js";
+import { runWithOutputCapture } from "./output-capture.js";
+import { isolationMode, runIsolatedAttempt, StepIsolationUnavailable, type AttemptInput } from "./isolated-attempt.js";
 
 export interface RunStepOptions {
   snapshot: Snapshot;
@@ -24,6 +27,8 @@ export interface RunStepOptions {
   /** Sees every record the runner writes (live views, the metadata index). */
   onRecord?: (record: StepRecord) => void;
   onLogLine?: (line: string) => void;
+  /** Folder the snapshot's module paths are relative to (for loading a step in a worker thread). */
+  projectRoot?: string;
 }
 
 /**
@@ -47,7 +52,7 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
     record.finishedAt = new Date().toISOString();
     record.durationMs = Date.now() - startedAt.getTime();
     if (error !== undefined) record.error = toErrorRecord(error);
-    await log.flush();
+    await log.close();
     await save();
     return record;
   };
@@ -70,17 +75,21 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
       }
     }
 
-    const args = await Promise.all(
-      step.inputs.map((binding, index) =>
-        binding.kind === "artifact"
-          ? loadArtifact(store, inputArtifacts[index]!.artifactId, inputArtifacts[index]!.materializer)
-          : binding.kind === "param"
-            ? binding.value
-            : undefined,
-      ),
-    );
-
     const { retry, timeout } = step.settings;
+    // Steps with a timeout run each attempt in a worker thread that can be terminated (isolated-attempt.ts).
+    const mode = isolationMode();
+    let isolated = mode === "all" || (mode === "timeout" && timeout !== undefined);
+    const inputs: AttemptInput[] = step.inputs.map((binding, index) =>
+      binding.kind === "artifact"
+        ? { kind: "artifact", artifactId: inputArtifacts[index]!.artifactId, materializer: inputArtifacts[index]!.materializer }
+        : binding.kind === "param"
+          ? { kind: "param", value: binding.value }
+          : { kind: "none" },
+    );
+    let loadedArgs: Promise<unknown[]> | undefined;
+    const args = () =>
+      (loadedArgs ??= Promise.all(inputs.map((input) => (input.kind === "artifact" ? loadArtifact(store, input.artifactId, input.materializer) : input.kind === "param" ? input.value : undefined))));
+
     let lastError: unknown;
     for (let attempt = 1; attempt <= retry.maxRetries + 1; attempt++) {
       if (signal.aborted) return await finish("stopped", new OrchError("E_CANCELLED", { message: "The run was stopped." }));
@@ -100,10 +109,27 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
         addMetadata: (metadata) => Object.assign(record.metadata, metadata),
       };
       try {
-        const value = await runAttempt(options.definition, args, context, timeout, attemptController);
-        record.outputs = await saveOutputs(store, step, value, runId);
+        if (isolated) {
+          try {
+            const request = { projectRoot: options.projectRoot ?? findProjectRoot(), runId, pipelineName: snapshot.pipeline.name, step, attempt, inputs, store: store.describe() };
+            const { outputs, started } = runIsolatedAttempt(request, { signal: attemptController.signal, log, onMetadata: (metadata) => Object.assign(record.metadata, metadata) });
+            record.outputs = await runAttempt(outputs, context, timeout, attemptController, started);
+          } catch (error) {
+            if (!(error instanceof StepIsolationUnavailable)) throw error;
+            // Not loadable in a worker (a step defined in a test file, a REPL …): run it here as before.
+            isolated = false;
+            log.logger.warn(`running in-process, where a timeout cannot interrupt synchronous work: the step could not be loaded in a worker thread (${error.message.split("\n")[0]})`);
+          }
+        }
+        if (!isolated) {
+          const attemptContext = context;
+          const values = await args();
+          const work = runWithOutputCapture(log.writeOutput, () => runWithStepContext(attemptContext, async () => options.definition.fn(...values)));
+          const value = await runAttempt(work, context, timeout, attemptController);
+          record.outputs = await saveOutputs(store, step, value, runId);
+          await runStepHook("onSuccess", () => options.definition.onSuccess?.(attemptContext, value), log.logger);
+        }
         if (step.settings.cache) await writeCacheEntry(store, cacheKey, record);
-        await runHook("onSuccess", () => options.definition.onSuccess?.(context!, value), log.logger);
         return await finish("succeeded");
       } catch (error) {
         lastError = error;
@@ -119,7 +145,7 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
         signal.removeEventListener("abort", onAbort);
       }
     }
-    if (context) await runHook("onFailure", () => options.definition.onFailure?.(context!, lastError), log.logger);
+    if (context) await runStepHook("onFailure", () => options.definition.onFailure?.(context!, lastError), log.logger);
     return await finish("failed", lastError);
   } catch (error) {
     // Input loading or the store itself failed: still leave a finished record, never a "running" one.
@@ -128,25 +154,34 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
   }
 }
 
-async function runAttempt(definition: StepDefinition, args: unknown[], context: StepContext, timeout: number | undefined, controller: AbortController): Promise<unknown> {
-  const work = runWithStepContext(context, async () => definition.fn(...args));
+/**
+ * Waits for an attempt's work, failing it `timeout` seconds after the step function started (a
+ * worker's start-up does not count): the attempt's signal aborts with the timeout error (an isolated
+ * attempt's worker is then terminated; an in-process one is abandoned).
+ */
+async function runAttempt<T>(work: Promise<T>, context: StepContext, timeout: number | undefined, controller: AbortController, started: Promise<void> = Promise.resolve()): Promise<T> {
   if (timeout === undefined) return work;
   let timer: NodeJS.Timeout | undefined;
+  let ended = false;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new OrchError("E_STEP_TIMEOUT", {
-        step: context.stepId,
-        message: `Step "${context.stepId}" attempt ${context.attempt} timed out after ${timeout}s.`,
-        hint: "Raise the step's `timeout` setting or make the step faster.",
-      });
-      controller.abort(error); // tell the step to stop its work
-      reject(error);
-    }, timeout * 1000);
+    void started.then(() => {
+      if (ended) return;
+      timer = setTimeout(() => {
+        const error = new OrchError("E_STEP_TIMEOUT", {
+          step: context.stepId,
+          message: `Step "${context.stepId}" attempt ${context.attempt} timed out after ${timeout}s.`,
+          hint: "Raise the step's `timeout` setting or make the step faster.",
+        });
+        controller.abort(error); // tell the step to stop its work (an isolated one is terminated)
+        reject(error);
+      }, timeout * 1000);
+    });
   });
   work.catch(() => {}); // a late failure after the timeout is not an unhandled rejection
   try {
     return await Promise.race([work, expired]);
   } finally {
+    ended = true;
     clearTimeout(timer);
   }
 }
@@ -182,7 +217,7 @@ async function writeCacheEntry(store: ArtifactStore, cacheKey: string, record: S
   await writeJson(store, journalKeys.cache(cacheKey), entry);
 }
 
-async function saveOutputs(store: ArtifactStore, step: SnapshotStep, value: unknown, runId: string): Promise<Record<string, OutputRecord>> {
+export async function saveOutputs(store: ArtifactStore, step: SnapshotStep, value: unknown, runId: string): Promise<Record<string, OutputRecord>> {
   const values = outputValues(step, value);
   // Check every output can be saved before writing any, so a bad output leaves no stray artifacts.
   for (const [name, output] of values) pickMaterializer(output, { stepId: step.id, output: name });
@@ -209,7 +244,7 @@ function outputValues(step: SnapshotStep, value: unknown): [string, unknown][] {
   return step.outputs.map((name) => [name, (value as Record<string, unknown>)[name]]);
 }
 
-async function runHook(name: string, hook: () => unknown, logger: { error(m: string): void }): Promise<void> {
+export async function runStepHook(name: string, hook: () => unknown, logger: { error(m: string): void }): Promise<void> {
   try {
     await hook();
   } catch (error) {

@@ -1,0 +1,87 @@
+// Regression tests for issue 9 (items 9 and 12): timeouts end synchronous work; step output lands in the step log.
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { pipeline } from "../dsl/pipeline.js";
+import { step } from "../dsl/step.js";
+import { busyPipeline, doublePipeline, spinPipeline } from "../__fixtures__/isolated-steps.js";
+import { runIn, tempDir } from "../__fixtures__/test-stack.js";
+import { findProjectRoot } from "../project.js";
+
+const root = findProjectRoot();
+const options = (dir: string) => ({ ...runIn(dir), projectRoot: root });
+const stepLog = (dir: string, runId: string, stepId: string) => readFileSync(join(dir, "artifacts/runs", runId, "logs", `${stepId}.log`), "utf8");
+
+describe("step timeouts on synchronous work", () => {
+  it("fails a step whose synchronous work outlasts its timeout, on every attempt", async () => {
+    const dir = tempDir();
+    const trace = join(dir, "trace.txt");
+    writeFileSync(trace, "");
+    process.env.ORCH_TEST_TRACE = trace;
+    try {
+      const result = await busyPipeline.run(options(dir));
+      expect(result.status).toBe("failed");
+      expect(result.step("busy")).toMatchObject({ status: "failed", attempts: 2, error: { code: "E_STEP_TIMEOUT", message: 'Step "busy" attempt 2 timed out after 1s.' } });
+      expect(readFileSync(trace, "utf8")).toBe("busy 1\nbusy 2\n");
+    } finally {
+      delete process.env.ORCH_TEST_TRACE;
+    }
+  });
+
+  it("ends a for(;;) step with a timeout", async () => {
+    const dir = tempDir();
+    const result = await spinPipeline.run(options(dir));
+    expect(result.step("spin")).toMatchObject({ status: "failed", error: { code: "E_STEP_TIMEOUT" } });
+  }, 20_000);
+
+  it("stops a busy-looping step with a timeout when the run is stopped", async () => {
+    const dir = tempDir();
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    // A timeout far away: only the stop can end it.
+    const result = await spinPipeline.run({ ...options(dir), signal: controller.signal });
+    expect(result.status).toBe("stopped");
+    expect(result.step("spin")?.status).toBe("stopped");
+  }, 20_000);
+
+  it("runs an isolated step with inputs, outputs, logger, metadata and console output", async () => {
+    const dir = tempDir();
+    const result = await doublePipeline.run(options(dir));
+    expect(result.status).toBe("succeeded");
+    expect(await result.load("double")).toEqual([2, 4, 6]);
+    expect(result.step("double")?.metadata).toEqual({ isolated: true });
+    const log = stepLog(dir, result.runId, "double");
+    expect(log).toMatch(/OUT   doubling 3 values/);
+    expect(log).toMatch(/INFO  via the logger/);
+  });
+});
+
+describe("step output in the step log", () => {
+  // (vitest replaces `console`, so this test writes to the streams console uses; the CLI tests use console itself)
+  it("puts what each of two parallel steps writes to stdout and stderr in its own log", async () => {
+    const dir = tempDir();
+    const talk = step({ name: "talk", cache: false }, async (who: string) => {
+      for (let i = 0; i < 3; i++) {
+        process.stdout.write(`${who} says ${i}\n`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      process.stderr.write(`${who} complains\n`);
+      process.stdout.write(`${who} partial`);
+      process.stdout.write(" line\n");
+      return who;
+    });
+    const result = await pipeline({ name: "talkers" }, () => {
+      talk("alice");
+      talk("bob");
+    }).run(runIn(dir));
+    expect(result.status).toBe("succeeded");
+    const alice = stepLog(dir, result.runId, "talk");
+    const bob = stepLog(dir, result.runId, "talk_2");
+    for (const [log, me, other] of [[alice, "alice", "bob"], [bob, "bob", "alice"]] as const) {
+      expect(log).toMatch(new RegExp(`OUT   ${me} says 0\\n.*OUT   ${me} says 1\\n.*OUT   ${me} says 2\\n`, "s"));
+      expect(log).toMatch(new RegExp(`ERR   ${me} complains`));
+      expect(log).toMatch(new RegExp(`OUT   ${me} partial line\\n`));
+      expect(log).not.toMatch(other);
+    }
+  });
+});
