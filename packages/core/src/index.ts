@@ -46,7 +46,7 @@ export { getStepContext, type StepContext, type StepLogger } from "./run/step-co
 export { combineObservers, type RunObserver } from "./run/observer.js";
 export { createRunResult, type RunOptions, type RunResult, type StepRef } from "./run/run-pipeline.js";
 export { computeCacheKey } from "./run/cache-key.js";
-export { processRunControls } from "./run/process-run-controls.js";
+export { processRunControls, DEFAULT_STOP_GRACE_SECONDS } from "./run/process-run-controls.js";
 export { importUserModule, loadStepDefinitions, loadPipelineDefinition, compiledModulePath } from "./run/load-source.js";
 
 export { type ArtifactStore, readJson, writeJson } from "./store/artifact-store.js";

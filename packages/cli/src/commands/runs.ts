@@ -160,7 +160,11 @@ async function remoteLogs(run: RunRow, options: { step?: string; follow?: boolea
   }
 }
 
-export async function stop(id: string): Promise<number> {
+export async function stop(id: string, options: { grace?: string } = {}): Promise<number> {
+  const graceSeconds = options.grace === undefined ? undefined : Number(options.grace);
+  if (graceSeconds !== undefined && !(Number.isFinite(graceSeconds) && graceSeconds >= 0)) {
+    throw new UsageError(`--grace must be a number of seconds (0 or more), got "${options.grace}".`, "For example --grace 30.");
+  }
   const project = requireProject();
   const index = openProjectIndex(project);
   try {
@@ -170,11 +174,12 @@ export async function stop(id: string): Promise<number> {
     const { orchestrator } = await orchestratorForRun(run, index, project);
     try {
       if (!orchestrator.stop) throw new UsageError(`The ${orchestrator.flavor} orchestrator cannot stop runs.`, "Stop it in the backend's own UI.");
-      await orchestrator.stop(run.runId);
+      note(`Asked run ${run.runId} to stop; waiting for it to end…`);
+      // Local flavors: the driving process is killed if it does not end the run within the grace period.
+      await orchestrator.stop(run.runId, graceSeconds === undefined ? undefined : { graceSeconds });
     } finally {
       await orchestrator.dispose?.();
     }
-    note(`Asked run ${run.runId} to stop; waiting for it to end…`);
     for (let i = 0; i < 100; i++) {
       await new Promise((r) => setTimeout(r, 200));
       reconcileRuns(index, [index.getRun(run.runId)!]);
