@@ -108,11 +108,12 @@ describe("stopping a run whose step busy-loops", () => {
   it("Ctrl-C (SIGINT) stops a run whose step (with a timeout) busy-loops", async () => {
     writeFileSync(trace, "");
     const child = project.start(["pipeline", "run", "src/timeouts.ts#longSpinner"], { env: { TRACE: trace } });
-    await waitFor(() => readFileSync(trace, "utf8").includes("long_spin"), "the step to start");
-    child.kill("SIGINT");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-    const result = await child.result;
-    clearTimeout(timer);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 40_000); // never leave a spinning process behind
+    const result = await (async () => {
+      await waitFor(() => readFileSync(trace, "utf8").includes("long_spin"), "the step to start");
+      child.kill("SIGINT");
+      return child.result;
+    })().finally(() => clearTimeout(timer));
     expect(result.code, result.stderr).toBe(1);
     const run = await lastRun("long_spinner");
     expect(run.status).toBe("stopped");
@@ -122,14 +123,17 @@ describe("stopping a run whose step busy-loops", () => {
   it("orch run stop ends a run whose step busy-loops in-process, recording it stopped", async () => {
     writeFileSync(trace, "");
     const child = project.start(["pipeline", "run", "src/timeouts.ts#hanging"], { env: { TRACE: trace } });
-    const timer = setTimeout(() => child.kill("SIGKILL"), 40_000);
-    await waitFor(() => existsSync(trace) && readFileSync(trace, "utf8").includes("hang"), "the step to start");
-    const { runId } = await lastRun("hanging");
-    const stop = await project.orch(["run", "stop", runId, "--grace", "1"]);
-    expect(stop.code, stop.stderr).toBe(0);
-    expect(stop.stdout).toMatch(new RegExp(`Run ${runId} stopped`));
-    await child.result;
-    clearTimeout(timer);
+    let runId: string;
+    try {
+      await waitFor(() => existsSync(trace) && readFileSync(trace, "utf8").includes("hang"), "the step to start");
+      runId = (await lastRun("hanging")).runId;
+      const stop = await project.orch(["run", "stop", runId, "--grace", "1"]);
+      expect(stop.code, stop.stderr).toBe(0);
+      expect(stop.stdout).toMatch(new RegExp(`Run ${runId} stopped`));
+      expect(child.exitCode ?? child.signalCode, "the run's process is still alive").not.toBeNull();
+    } finally {
+      child.kill("SIGKILL"); // never leave a spinning process behind, whatever failed above
+    }
     const shown = await project.json(["run", "show", runId, "--json"]);
     expect(shown.run.status).toBe("stopped");
     expect(shown.steps.map((s: any) => [s.id, s.status])).toEqual([["hang", "stopped"], ["after", "stopped"]]);
