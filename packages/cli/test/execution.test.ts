@@ -104,6 +104,30 @@ describe("step timeouts on synchronous work", () => {
   });
 });
 
+describe("steps with a timeout run in a worker thread", () => {
+  it("loads the step in its worker even when its module runs the pipeline at top level, and runs nothing twice", async () => {
+    project.write(
+      "src/script.ts",
+      `import { step, pipeline } from "@orch/core";
+import { appendFileSync } from "node:fs";
+import { isMainThread } from "node:worker_threads";
+appendFileSync(process.env.TRACE!, "module loaded\\n");
+const first = step({ name: "first", cache: false }, () => 20);
+const where = step({ name: "where", timeout: 30, cache: false }, (x: number) => { appendFileSync(process.env.TRACE!, "where ran\\n"); return { x: x + 1, isMainThread }; });
+const report = step({ name: "report", cache: false }, (v: unknown) => { appendFileSync(process.env.TRACE!, "report " + JSON.stringify(v) + "\\n"); });
+export const script = pipeline({ name: "script" }, () => { report(where(first())); });
+const result = await script.run();
+appendFileSync(process.env.TRACE!, "run " + result.status + "\\n");
+`,
+    );
+    writeFileSync(trace, "");
+    const result = await orchWithin(["pipeline", "run", "src/script.ts"]);
+    expect(result.code, result.stderr).toBe(0);
+    // Loaded by the CLI, then by the step's worker (whose nested run() is parked); the run happened once.
+    expect(readFileSync(trace, "utf8")).toBe('module loaded\nmodule loaded\nwhere ran\nreport {"x":21,"isMainThread":false}\nrun succeeded\n');
+  });
+});
+
 describe("stopping a run whose step busy-loops", () => {
   it("Ctrl-C (SIGINT) stops a run whose step (with a timeout) busy-loops", async () => {
     writeFileSync(trace, "");

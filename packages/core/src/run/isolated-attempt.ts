@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { moduleResolve } from "import-meta-resolve";
-import { OrchError, type ErrorRecord } from "../errors.js";
+import { OrchError, type ErrorRecord, type OrchErrorCode } from "../errors.js";
 import type { SnapshotStep } from "../snapshot/snapshot.js";
 import type { OutputRecord } from "../store/journal.js";
 import { withoutCapture } from "./output-capture.js";
@@ -164,9 +164,9 @@ export function runIsolatedAttempt(
 
 /** An error that crossed the thread boundary, rebuilt with its code so retry decisions still see it. */
 function errorFrom(record: ErrorRecord): Error {
-  const error = new Error(record.message);
+  const error = record.name === "OrchError" && record.code ? new OrchError(record.code as OrchErrorCode, { message: record.message }) : new Error(record.message);
   if (record.name) error.name = record.name;
-  if (record.code) (error as { code?: string }).code = record.code;
+  if (record.code && !(error instanceof OrchError)) (error as { code?: string }).code = record.code;
   if (record.stack) error.stack = record.stack;
   return error;
 }
