@@ -34,3 +34,9 @@ export const double = step({ name: "double", timeout: 30, cache: false }, (xs: n
 });
 export const numbers = step({ name: "numbers", cache: false }, () => [1, 2, 3]);
 export const doublePipeline = pipeline({ name: "double_pipeline" }, () => void double(numbers()));
+
+/** A dynamic pipeline whose isolated step is discovered at run time. */
+export const dynamicDoubling = pipeline({ name: "dynamic_doubling", dynamic: true }, async () => {
+  const doubled = await double(numbers()).load();
+  if (doubled.length !== 3) throw new Error("unexpected");
+});

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { pipeline } from "../dsl/pipeline.js";
 import { step } from "../dsl/step.js";
-import { busyPipeline, doublePipeline, spinPipeline } from "../__fixtures__/isolated-steps.js";
+import { busyPipeline, doublePipeline, dynamicDoubling, spinPipeline } from "../__fixtures__/isolated-steps.js";
 import { runIn, tempDir } from "../__fixtures__/test-stack.js";
 import { findProjectRoot } from "../project.js";
 
@@ -53,6 +53,17 @@ describe("step timeouts on synchronous work", () => {
     const log = stepLog(dir, result.runId, "double");
     expect(log).toMatch(/OUT   doubling 3 values/);
     expect(log).toMatch(/INFO  via the logger/);
+    expect(log).not.toMatch(/running in-process/);
+  });
+});
+
+describe("isolated steps in dynamic pipelines", () => {
+  it("runs a step with a timeout that the pipeline function discovers at run time", async () => {
+    const dir = tempDir();
+    const result = await dynamicDoubling.run(options(dir));
+    expect(result.status).toBe("succeeded");
+    expect(await result.load("double")).toEqual([2, 4, 6]);
+    expect(stepLog(dir, result.runId, "double")).not.toMatch(/running in-process/);
   });
 });
 
