@@ -176,8 +176,10 @@ function errorFrom(record: ErrorRecord): Error {
 const BOOT = `
 const { workerData } = require("node:worker_threads");
 (async () => {
-  if (workerData.boot.tsx) {
-    (await import(workerData.boot.tsx)).register();
+  const tsx = workerData.boot.tsx;
+  if (tsx) {
+    if (tsx.api) (await import(tsx.api)).register();
+    else await import(tsx.preload); // what "node --import tsx" imports
     // load-source.ts looks for tsx here before registering it (again)
     process.execArgv.push("--import=tsx");
   }
@@ -190,26 +192,37 @@ const { workerData } = require("node:worker_threads");
 /** step-worker's file: next to this module from source, under run/ in the built package (whose chunks sit at the root). */
 const WORKER_ENTRY = ["./step-worker.ts", "./step-worker.js", "./run/step-worker.js"].map((file) => new URL(file, import.meta.url)).find((url) => existsSync(fileURLToPath(url)));
 
-function bootOptions(projectRoot: string): { entry: string; tsx?: string } {
+function bootOptions(projectRoot: string): { entry: string; tsx?: { api?: string; preload?: string } } {
   if (!WORKER_ENTRY) throw new StepIsolationUnavailable({ message: "@orch/core's step worker module is missing from its install." });
   // tsx in the worker: core itself from TypeScript, or a TypeScript step module with tsx loaded here.
   const needsTsx = WORKER_ENTRY.pathname.endsWith(".ts") || hasTypeScriptLoader();
-  return { entry: WORKER_ENTRY.href, ...(needsTsx ? { tsx: resolveTsxApi(projectRoot) } : {}) };
+  const tsx = needsTsx ? resolveTsx(projectRoot) : undefined;
+  return { entry: WORKER_ENTRY.href, ...(tsx ? { tsx } : {}) };
 }
 
 function hasTypeScriptLoader(): boolean {
   return /\btsx\b/.test([...process.execArgv, process.env.NODE_OPTIONS ?? ""].join(" ")) || "__vitest_worker__" in globalThis;
 }
 
-function resolveTsxApi(projectRoot: string): string | undefined {
-  for (const parent of [pathToFileURL(resolve(projectRoot, "__orch_resolve__.js")), new URL(import.meta.url)]) {
-    try {
-      return moduleResolve("tsx/esm/api", parent).href;
-    } catch {
-      // try the next place
-    }
+/** The project's tsx, else the one this process preloaded (`--import <tsx>`, e.g. the orch CLI's own), else core's. */
+function resolveTsx(projectRoot: string): { api?: string; preload?: string } | undefined {
+  const fromProject = resolveFrom(pathToFileURL(resolve(projectRoot, "__orch_resolve__.js")));
+  if (fromProject) return { api: fromProject };
+  const flags = process.execArgv;
+  for (let i = 0; i < flags.length; i++) {
+    const value = flags[i] === "--import" ? flags[i + 1] : flags[i]!.startsWith("--import=") ? flags[i]!.slice("--import=".length) : undefined;
+    if (value && /tsx/.test(value) && (value.startsWith("file:") || value.startsWith("/"))) return { preload: value.startsWith("/") ? pathToFileURL(value).href : value };
   }
-  return undefined;
+  const fromCore = resolveFrom(new URL(import.meta.url));
+  return fromCore ? { api: fromCore } : undefined;
+}
+
+function resolveFrom(parent: URL): string | undefined {
+  try {
+    return moduleResolve("tsx/esm/api", parent).href;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
