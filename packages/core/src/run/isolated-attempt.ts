@@ -12,7 +12,7 @@ import { moduleResolve } from "import-meta-resolve";
 import { OrchError, type ErrorRecord, type OrchErrorCode } from "../errors.js";
 import type { SnapshotStep } from "../snapshot/snapshot.js";
 import type { OutputRecord } from "../store/journal.js";
-import { withoutCapture } from "./output-capture.js";
+import { showStepOutput } from "./output-capture.js";
 import type { StepLog } from "./step-log.js";
 
 export type AttemptInput = { kind: "artifact"; artifactId: string; materializer: string } | { kind: "param"; value: unknown } | { kind: "none" };
@@ -87,7 +87,7 @@ export function runIsolatedAttempt(
     worker[name].setEncoding("utf8");
     worker[name].on("data", (text: string) => {
       log.writeOutput(name, text);
-      withoutCapture(() => process[name].write(text));
+      showStepOutput(name, text);
     });
   }
   let markStarted!: () => void;

@@ -1,6 +1,8 @@
 // Regression tests for issue 9 (items 9 and 12): timeouts end synchronous work; step output lands in the step log.
+import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { pipeline } from "../dsl/pipeline.js";
 import { step } from "../dsl/step.js";
@@ -55,6 +57,25 @@ describe("step timeouts on synchronous work", () => {
     expect(log).toMatch(/INFO  via the logger/);
     expect(log).not.toMatch(/running in-process/);
   });
+});
+
+describe("a user's script that calls pipeline.run()", () => {
+  it("ends soon after a step timed out while awaiting a 30 s timer (its worker took the timer with it)", async () => {
+    const dir = tempDir();
+    const script = fileURLToPath(new URL("../__fixtures__/sleepy-script.ts", import.meta.url));
+    const child = spawn(process.execPath, ["--conditions=@orch/source", "--import", "tsx", script], { cwd: root, env: { ...process.env, ORCH_TEST_DIR: dir }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    let ended = true;
+    const timer = setTimeout(() => {
+      ended = false;
+      child.kill("SIGKILL");
+    }, 20_000);
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve)).finally(() => clearTimeout(timer));
+    expect(ended, "the script was still alive 20 s later").toBe(true);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/run failed: E_STEP_TIMEOUT/);
+  }, 30_000);
 });
 
 describe("isolated steps in dynamic pipelines", () => {
