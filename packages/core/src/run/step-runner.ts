@@ -79,16 +79,18 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
     // Steps with a timeout run each attempt in a worker thread that can be terminated (isolated-attempt.ts).
     const mode = isolationMode();
     let isolated = mode === "all" || (mode === "timeout" && timeout !== undefined);
-    const inputs: AttemptInput[] = step.inputs.map((binding, index) =>
-      binding.kind === "artifact"
-        ? { kind: "artifact", artifactId: inputArtifacts[index]!.artifactId, materializer: inputArtifacts[index]!.materializer }
-        : binding.kind === "param"
-          ? { kind: "param", value: binding.value }
-          : { kind: "none" },
-    );
-    let loadedArgs: Promise<unknown[]> | undefined;
-    const args = () =>
-      (loadedArgs ??= Promise.all(inputs.map((input) => (input.kind === "artifact" ? loadArtifact(store, input.artifactId, input.materializer) : input.kind === "param" ? input.value : undefined))));
+    const loadArgs = () =>
+      Promise.all(
+        step.inputs.map((binding, index) =>
+          binding.kind === "artifact"
+            ? loadArtifact(store, inputArtifacts[index]!.artifactId, inputArtifacts[index]!.materializer)
+            : binding.kind === "param"
+              ? binding.value
+              : undefined,
+        ),
+      );
+    // An isolated attempt loads its inputs in its worker.
+    let args = isolated ? undefined : await loadArgs();
 
     let lastError: unknown;
     for (let attempt = 1; attempt <= retry.maxRetries + 1; attempt++) {
@@ -111,6 +113,7 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
       try {
         if (isolated) {
           try {
+            const inputs = attemptInputs(step, inputArtifacts);
             const request = { projectRoot: options.projectRoot ?? findProjectRoot(), runId, pipelineName: snapshot.pipeline.name, step, attempt, inputs, store: store.describe() };
             const { outputs, started } = runIsolatedAttempt(request, { signal: attemptController.signal, log, onMetadata: (metadata) => Object.assign(record.metadata, metadata) });
             record.outputs = await runAttempt(outputs, context, timeout, attemptController, started);
@@ -123,7 +126,7 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
         }
         if (!isolated) {
           const attemptContext = context;
-          const values = await args();
+          const values = (args ??= await loadArgs());
           const work = runWithOutputCapture(log.writeOutput, () => runWithStepContext(attemptContext, async () => options.definition.fn(...values)));
           const value = await runAttempt(work, context, timeout, attemptController);
           record.outputs = await saveOutputs(store, step, value, runId);
@@ -184,6 +187,17 @@ async function runAttempt<T>(work: Promise<T>, context: StepContext, timeout: nu
     ended = true;
     clearTimeout(timer);
   }
+}
+
+/** What an isolated attempt's worker needs to load the step's arguments itself. */
+function attemptInputs(step: SnapshotStep, inputArtifacts: (OutputRecord | undefined)[]): AttemptInput[] {
+  return step.inputs.map((binding, index) =>
+    binding.kind === "artifact"
+      ? { kind: "artifact", artifactId: inputArtifacts[index]!.artifactId, materializer: inputArtifacts[index]!.materializer }
+      : binding.kind === "param"
+        ? { kind: "param", value: binding.value }
+        : { kind: "none" },
+  );
 }
 
 async function resolveInputArtifacts(step: SnapshotStep, upstreamRecord: (id: string) => Promise<StepRecord | undefined>): Promise<(OutputRecord | undefined)[]> {
