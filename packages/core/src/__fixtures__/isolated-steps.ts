@@ -40,3 +40,14 @@ export const dynamicDoubling = pipeline({ name: "dynamic_doubling", dynamic: tru
   const doubled = await double(numbers()).load();
   if (doubled.length !== 3) throw new Error("unexpected");
 });
+
+/** Fails its first attempt, succeeds on the retry (each attempt is a fresh worker). */
+export const flaky = step({ name: "flaky", timeout: 30, retry: { maxRetries: 1, delay: 0 }, cache: false }, () => {
+  if (getStepContext().attempt === 1) throw new Error("first attempt fails");
+  return "second attempt";
+});
+export const flakyPipeline = pipeline({ name: "flaky_pipeline" }, () => void flaky());
+
+/** Exits its worker instead of returning. */
+export const quitter = step({ name: "quitter", timeout: 30, cache: false }, () => process.exit(3));
+export const quitterPipeline = pipeline({ name: "quitter_pipeline" }, () => void quitter());

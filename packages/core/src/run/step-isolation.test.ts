@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { pipeline } from "../dsl/pipeline.js";
 import { step } from "../dsl/step.js";
-import { busyPipeline, doublePipeline, dynamicDoubling, spinPipeline } from "../__fixtures__/isolated-steps.js";
+import { busyPipeline, doublePipeline, dynamicDoubling, flakyPipeline, quitterPipeline, spinPipeline } from "../__fixtures__/isolated-steps.js";
 import { runIn, tempDir } from "../__fixtures__/test-stack.js";
 import { findProjectRoot } from "../project.js";
 
@@ -56,6 +56,23 @@ describe("step timeouts on synchronous work", () => {
     expect(log).toMatch(/OUT   doubling 3 values/);
     expect(log).toMatch(/INFO  via the logger/);
     expect(log).not.toMatch(/running in-process/);
+  });
+});
+
+describe("failures of isolated steps", () => {
+  it("retries an isolated step that threw, keeping the error in its log", async () => {
+    const dir = tempDir();
+    const result = await flakyPipeline.run(options(dir));
+    expect(result.step("flaky")).toMatchObject({ status: "succeeded", attempts: 2 });
+    expect(await result.load("flaky")).toBe("second attempt");
+    expect(stepLog(dir, result.runId, "flaky")).toMatch(/attempt 1 failed: Error: first attempt fails/);
+  });
+
+  it("fails a step that exits its worker, saying so", async () => {
+    const dir = tempDir();
+    const result = await quitterPipeline.run(options(dir));
+    expect(result.step("quitter")).toMatchObject({ status: "failed", error: { code: "E_STEP_FAILED" } });
+    expect(result.step("quitter")?.error?.message).toMatch(/exit code 3.*process\.exit/);
   });
 });
 
