@@ -71,7 +71,7 @@ export const LOAD_LIMIT_MS = 120_000;
  */
 export function runIsolatedAttempt(
   request: AttemptRequest,
-  options: { signal: AbortSignal; log: StepLog; onMetadata(metadata: Record<string, unknown>): void },
+  options: { signal: AbortSignal; log: StepLog; captureOutput: boolean; onMetadata(metadata: Record<string, unknown>): void },
 ): { outputs: Promise<Record<string, OutputRecord>>; started: Promise<void> } {
   const { signal, log } = options;
   if (unavailable.has(request.step.source.module)) throw new StepIsolationUnavailable(unavailable.get(request.step.source.module)!);
@@ -86,7 +86,7 @@ export function runIsolatedAttempt(
   for (const name of ["stdout", "stderr"] as const) {
     worker[name].setEncoding("utf8");
     worker[name].on("data", (text: string) => {
-      log.writeOutput(name, text);
+      if (options.captureOutput) log.writeOutput(name, text);
       showStepOutput(name, text);
     });
   }

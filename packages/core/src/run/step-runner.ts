@@ -29,6 +29,11 @@ export interface RunStepOptions {
   onLogLine?: (line: string) => void;
   /** Folder the snapshot's module paths are relative to (for loading a step in a worker thread). */
   projectRoot?: string;
+  /**
+   * Put what the step prints (console.log …) in its log file. Default true; orch-entrypoint turns it
+   * off because its launcher collects the whole process's output (container logs) itself.
+   */
+  captureOutput?: boolean;
 }
 
 /**
@@ -41,6 +46,7 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
   const { step, runId, store, snapshot } = options;
   const signal = options.signal ?? new AbortController().signal;
   const log = createStepLog(store, runId, step.id, options.onLogLine);
+  const captureOutput = options.captureOutput ?? true;
   const startedAt = new Date();
   const record: StepRecord = { runId, stepId: step.id, name: step.name, status: "running", attempts: 0, startedAt: startedAt.toISOString(), outputs: {}, metadata: {} };
   const save = async () => {
@@ -115,7 +121,7 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
           try {
             const inputs = attemptInputs(step, inputArtifacts);
             const request = { projectRoot: options.projectRoot ?? findProjectRoot(), runId, pipelineName: snapshot.pipeline.name, step, attempt, inputs, store: store.describe() };
-            const { outputs, started } = runIsolatedAttempt(request, { signal: attemptController.signal, log, onMetadata: (metadata) => Object.assign(record.metadata, metadata) });
+            const { outputs, started } = runIsolatedAttempt(request, { signal: attemptController.signal, log, captureOutput, onMetadata: (metadata) => Object.assign(record.metadata, metadata) });
             record.outputs = await runAttempt(outputs, context, timeout, attemptController, started);
           } catch (error) {
             if (!(error instanceof StepIsolationUnavailable)) throw error;
@@ -127,7 +133,8 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
         if (!isolated) {
           const attemptContext = context;
           const values = (args ??= await loadArgs());
-          const work = runWithOutputCapture(log.writeOutput, () => runWithStepContext(attemptContext, async () => options.definition.fn(...values)));
+          const call = () => runWithStepContext(attemptContext, async () => options.definition.fn(...values));
+          const work = captureOutput ? runWithOutputCapture(log.writeOutput, call) : call();
           const value = await runAttempt(work, context, timeout, attemptController);
           record.outputs = await saveOutputs(store, step, value, runId);
           await runStepHook("onSuccess", () => options.definition.onSuccess?.(attemptContext, value), log.logger);
