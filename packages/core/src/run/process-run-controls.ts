@@ -28,6 +28,7 @@ export function processRunControls(store: ArtifactStore): Required<Pick<Orchestr
       }
       const pid = run.pid;
       if (!signal(pid, "SIGINT")) return; // already gone
+      if (pid === process.pid) return; // a run of this very process: its handler runs once we yield; never kill ourselves
       const graceSeconds = options.graceSeconds ?? DEFAULT_STOP_GRACE_SECONDS;
       const stillRunning = async () => {
         const now = await readRunRecord(store, runId);
