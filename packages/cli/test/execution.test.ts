@@ -154,6 +154,7 @@ describe("stopping a run whose step busy-loops", () => {
       const stop = await project.orch(["run", "stop", runId, "--grace", "1"]);
       expect(stop.code, stop.stderr).toBe(0);
       expect(stop.stdout).toMatch(new RegExp(`Run ${runId} stopped`));
+      expect(stop.stderr).toMatch(/did not end within 1s of SIGINT .* and was killed/);
       expect(child.exitCode ?? child.signalCode, "the run's process is still alive").not.toBeNull();
     } finally {
       child.kill("SIGKILL"); // never leave a spinning process behind, whatever failed above

@@ -186,6 +186,7 @@ export async function stop(id: string, options: { grace?: string } = {}): Promis
       const now = index.getRun(run.runId)!;
       if (now.status !== "running") {
         out(`Run ${run.runId} ${displayStatus(now)}.`);
+        if (now.status === "stopped" && now.error) note(now.error.message); // e.g. its process had to be killed
         return 0;
       }
     }
