@@ -7,6 +7,7 @@ import type { BenchResult } from "./measure.js";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const suites: [string, string][] = [
   ["core", "bench/core.bench.ts"],
+  ["isolation", "bench/isolation.bench.ts"],
   ["cli", "packages/cli/bench/cli.bench.ts"],
   ["local-docker", "plugins/local-docker/bench/docker.bench.ts"],
   ["s3", "plugins/s3/bench/s3.bench.ts"],

@@ -18,11 +18,19 @@ const load = {
   schedules: () => import("./commands/schedules.js"),
 } satisfies Record<string, Loader>;
 
-/** An action that imports its module on first use, then calls `name(...args)`; exit code from the result. */
-function lazy(loader: Loader, name: string) {
+/** Set by commands that run user code (pipeline run, run resume): the process exits when they are done. */
+let exitWhenDone = false;
+
+/**
+ * An action that imports its module on first use, then calls `name(...args)`; exit code from the result.
+ * `runsUserCode`: the command runs pipeline steps here, whose leftovers (a DB pool's interval, a
+ * keep-alive agent, a timer of an abandoned step) must not keep the CLI alive once the run is over.
+ */
+function lazy(loader: Loader, name: string, options: { runsUserCode?: boolean } = {}) {
   return async (...args: unknown[]) => {
     // commander passes (...arguments, options, command)
     if ((args[args.length - 2] as { json?: boolean } | undefined)?.json) reserveStdoutForJson();
+    if (options.runsUserCode) exitWhenDone = true;
     const module = await loader();
     const code: unknown = await module[name](...args);
     if (typeof code === "number") process.exitCode = code;
@@ -141,7 +149,7 @@ NO_COLOR=1 turns colours off. Docs: packages/cli/README.md`,
     .option("--run-id <id>", "use this run id")
     .addOption(new Option("--schedule-id <id>", "record the run as started by this schedule").hideHelp())
     .addOption(json())
-    .action(lazy(load.pipelines, "run"));
+    .action(lazy(load.pipelines, "run", { runsUserCode: true }));
   pipeline
     .command("compile <file>")
     .description("write the native files (KFP IR, Airflow DAG, manifests …) of the stack's orchestrator for a pipeline, plus snapshot.json")
@@ -173,8 +181,16 @@ NO_COLOR=1 turns colours off. Docs: packages/cli/README.md`,
     .option("-f, --follow", "keep printing until the run ends")
     .addOption(json('print JSON lines on stdout: { "step", "line" } per log line'))
     .action(lazy(load.runs, "logs"));
-  run.command("stop <id>").description("ask a running run to stop: no new steps start, running steps see the stop").addOption(json()).action(lazy(load.runs, "stop"));
-  run.command("resume <id>").description("re-run a failed, stopped or interrupted run under the same id, reusing every step that already succeeded").addOption(json()).action(lazy(load.runs, "resume"));
+  run
+    .command("stop <id>")
+    .description(
+      "ask a running run to stop: no new steps start, running steps see the stop. A local run whose process does not end it within the grace period " +
+        "(a step busy in synchronous code) is killed and recorded stopped",
+    )
+    .option("--grace <seconds>", "seconds a local run's process gets to stop before it is killed", "10")
+    .addOption(json())
+    .action(lazy(load.runs, "stop"));
+  run.command("resume <id>").description("re-run a failed, stopped or interrupted run under the same id, reusing every step that already succeeded").addOption(json()).action(lazy(load.runs, "resume", { runsUserCode: true }));
   run.command("delete <id>").alias("rm").description("delete a finished run from the index and its journal (artifacts stay)").addOption(json()).action(lazy(load.runs, "remove"));
 
   const schedule = program.command("schedule").description("list, delete and serve pipeline schedules");
@@ -257,4 +273,12 @@ export async function main(argv = process.argv): Promise<void> {
   }
   // NOTE: with --json, stdout stays reserved after main() returns: user code (a timer, a worker
   // thread's piped console) may still write while the process winds down. Embedders call releaseStdout().
+  if (exitWhenDone) await exitAfterFlush();
+}
+
+/** Exits with process.exitCode once everything written to stdout/stderr has been handed to the OS. */
+async function exitAfterFlush(): Promise<never> {
+  const flushed = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => (stream.writableLength === 0 ? resolve() : stream.write("", () => resolve())));
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit();
 }

@@ -44,10 +44,11 @@ export { createScheduler, type Scheduler, type SchedulerOptions, type LaunchOutc
 export { runStep, type RunStepOptions } from "./run/step-runner.js";
 export { executeRun, type ExecuteRunOptions, type RunOutcome, type StepLauncher, type LaunchRequest, type LaunchResult } from "./run/execute-run.js";
 export { getStepContext, type StepContext, type StepLogger } from "./run/step-context.js";
+export { setStepOutputRoute, type StepOutputRoute } from "./run/output-capture.js";
 export { combineObservers, type RunObserver } from "./run/observer.js";
 export { createRunResult, type RunOptions, type RunResult, type StepRef } from "./run/run-pipeline.js";
 export { computeCacheKey } from "./run/cache-key.js";
-export { processRunControls } from "./run/process-run-controls.js";
+export { processRunControls, DEFAULT_STOP_GRACE_SECONDS } from "./run/process-run-controls.js";
 export { importUserModule, loadStepDefinitions, loadPipelineDefinition, compiledModulePath } from "./run/load-source.js";
 
 export { type ArtifactStore, type WriteStreamOptions, readJson, writeJson, openReadStream, writeFromStream } from "./store/artifact-store.js";

@@ -27,6 +27,8 @@ export async function precompileProject(options: { projectRoot: string; coreDir:
   if (snapshot.pipeline.source) modules.add(snapshot.pipeline.source.module);
   const entryPoints = [
     { in: join(coreDir, fromSource ? "src/entrypoint/bin.ts" : "dist/entrypoint/bin.js"), out: "orch-entrypoint" },
+    // The worker thread that runs attempts of steps with a timeout (core looks for it at run/step-worker.js).
+    { in: join(coreDir, fromSource ? "src/run/step-worker.ts" : "dist/run/step-worker.js"), out: "run/step-worker" },
     ...[...modules].filter(Boolean).map((module) => ({ in: join(projectRoot, module), out: compiledModulePath(module) })),
   ];
   const compiledRoot = join(projectRoot, ".orch", "compiled");

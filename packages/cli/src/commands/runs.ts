@@ -168,7 +168,11 @@ async function remoteLogs(run: RunRow, options: LogsOptions, index: ReturnType<t
   }
 }
 
-export async function stop(id: string, options: { json?: boolean } = {}): Promise<number> {
+export async function stop(id: string, options: { json?: boolean; grace?: string } = {}): Promise<number> {
+  const graceSeconds = options.grace === undefined ? undefined : Number(options.grace);
+  if (graceSeconds !== undefined && !(Number.isFinite(graceSeconds) && graceSeconds >= 0)) {
+    throw new UsageError(`--grace must be a number of seconds (0 or more), got "${options.grace}".`, "For example --grace 30.");
+  }
   const project = requireProject();
   const index = openProjectIndex(project);
   try {
@@ -178,18 +182,22 @@ export async function stop(id: string, options: { json?: boolean } = {}): Promis
     const { orchestrator } = await orchestratorForRun(run, index, project);
     try {
       if (!orchestrator.stop) throw new UsageError(`The ${orchestrator.flavor} orchestrator cannot stop runs.`, "Stop it in the backend's own UI.");
-      await orchestrator.stop(run.runId);
+      note(`Asked run ${run.runId} to stop; waiting for it to end…`);
+      // Local flavors: the driving process is killed if it does not end the run within the grace period.
+      await orchestrator.stop(run.runId, graceSeconds === undefined ? undefined : { graceSeconds });
     } finally {
       await orchestrator.dispose?.();
     }
-    note(`Asked run ${run.runId} to stop; waiting for it to end…`);
     for (let i = 0; i < 100; i++) {
       await new Promise((r) => setTimeout(r, 200));
       reconcileRuns(index, [index.getRun(run.runId)!]);
       const now = index.getRun(run.runId)!;
       if (now.status !== "running") {
-        if (options.json) printJson({ runId: run.runId, status: now.status, displayStatus: displayStatus(now) });
-        else out(`Run ${run.runId} ${displayStatus(now)}.`);
+        if (options.json) printJson({ runId: run.runId, status: now.status, displayStatus: displayStatus(now), ...(now.error ? { error: now.error } : {}) });
+        else {
+          out(`Run ${run.runId} ${displayStatus(now)}.`);
+          if (now.status === "stopped" && now.error) note(now.error.message); // e.g. its process had to be killed
+        }
         return 0;
       }
     }

@@ -65,6 +65,9 @@ export async function main(argv: string[]): Promise<number> {
         store,
         definition: definitions.get(stepId)!,
         signal: controller.signal,
+        projectRoot,
+        // The launcher (container logs) collects this process's output; the step log gets the logger's lines.
+        captureOutput: false,
         onLogLine: (line) => process.stdout.write(`${line}\n`),
       });
       process.stdout.write(`step ${stepId}: ${record.status}\n`);

@@ -73,7 +73,8 @@ export interface Orchestrator {
   /** Native files for `orch pipeline compile` (KFP IR, Airflow DAG, manifests …), path → contents. */
   compile?(snapshot: Snapshot): Promise<Record<string, string>>;
   status?(runId: string): Promise<RunRecord["status"] | undefined>;
-  stop?(runId: string): Promise<void>;
+  /** Asks the run to stop; `graceSeconds`: how long a local driving process gets before it is killed. */
+  stop?(runId: string, options?: { graceSeconds?: number }): Promise<void>;
   logs?(runId: string, stepId: string, options?: { follow?: boolean }): AsyncIterable<string>;
   schedule?(snapshot: Snapshot, schedule: Schedule): Promise<{ id: string }>;
   deleteSchedule?(id: string): Promise<void>;

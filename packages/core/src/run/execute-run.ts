@@ -116,6 +116,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
       upstreamRecord: async (upstreamId) => records.get(upstreamId) ?? readStepRecord(store, runId, upstreamId),
       onRecord,
       onLogLine: (line) => observer.logLine(id, line),
+      ...(options.projectRoot ? { projectRoot: options.projectRoot } : {}),
     });
     return record.status as LaunchOutcome;
   };

@@ -6,7 +6,7 @@ import { OrchError } from "../errors.js";
 import { registeredPipeline, type PipelineDefinition } from "../dsl/pipeline.js";
 import { registeredStep, uniqueStepNamed, type StepDefinition } from "../dsl/step.js";
 import type { Snapshot, SnapshotStep } from "../snapshot/snapshot.js";
-import { setEntrypointLoading } from "./entrypoint-state.js";
+import { setEntrypointLoading, whenNestedRunParked } from "./entrypoint-state.js";
 
 const TYPESCRIPT = /\.(c|m)?tsx?$/;
 let typescriptLoader: Promise<void> | undefined;
@@ -23,7 +23,8 @@ export async function importUserModule(modulePath: string, projectRoot: string):
   if (!compiled && TYPESCRIPT.test(file)) await ensureTypeScriptLoader(projectRoot, modulePath);
   setEntrypointLoading(true);
   try {
-    await import(url);
+    // A parked top-level pipeline.run() leaves the import pending forever; its steps are registered by then.
+    await Promise.race([import(url), whenNestedRunParked()]);
   } catch (cause) {
     if (cause instanceof OrchError) throw cause;
     throw new OrchError("E_SOURCE_LOAD", {

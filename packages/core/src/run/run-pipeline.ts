@@ -10,7 +10,7 @@ import type { ArtifactStore } from "../store/artifact-store.js";
 import type { RunRecord, StepRecord } from "../store/journal.js";
 import type { Snapshot } from "../snapshot/snapshot.js";
 import type { RunObserver } from "./observer.js";
-import { isEntrypointLoading } from "./entrypoint-state.js";
+import { isEntrypointLoading, parkedNestedRun } from "./entrypoint-state.js";
 
 export interface RunOptions<P = Record<string, unknown>> {
   /** A stack object, a stack name known to the host (the orch CLI), or the active/default stack. */
@@ -50,6 +50,8 @@ export interface RunResult {
 /** Compiles, checks and submits a pipeline to a stack's orchestrator, and waits for the run to end. */
 export async function runPipeline(pipeline: PipelineDefinition, options: RunOptions<unknown>): Promise<RunResult> {
   if (isEntrypointLoading()) {
+    const parked = parkedNestedRun();
+    if (parked) return parked;
     throw new OrchError("E_USAGE", {
       message: `pipeline "${pipeline.name}".run() was called while orch-entrypoint was importing the module that defines it.`,
       hint: "Don't run pipelines at the top level of a module that defines steps; put the run call in a separate main module.",

@@ -7,9 +7,12 @@ import { retryDelayMs } from "../settings/index.js";
 import type { Snapshot, SnapshotStep } from "../snapshot/snapshot.js";
 import { readJson, writeJson, type ArtifactStore } from "../store/artifact-store.js";
 import { journalKeys, readStepRecord, writeStepRecord, type CacheEntry, type OutputRecord, type StepRecord } from "../store/journal.js";
+import { findProjectRoot } from "../project.js";
 import { computeCacheKey } from "./cache-key.js";
 import { runWithStepContext, type StepContext } from "./step-context.js";
 import { createStepLog } from "./step-log.js";
+import { runWithOutputCapture } from "./output-capture.js";
+import { isolationMode, runIsolatedAttempt, StepIsolationUnavailable, type AttemptInput } from "./isolated-attempt.js";
 
 export interface RunStepOptions {
   snapshot: Snapshot;
@@ -24,6 +27,13 @@ export interface RunStepOptions {
   /** Sees every record the runner writes (live views, the metadata index). */
   onRecord?: (record: StepRecord) => void;
   onLogLine?: (line: string) => void;
+  /** Folder the snapshot's module paths are relative to (for loading a step in a worker thread). */
+  projectRoot?: string;
+  /**
+   * Put what the step prints (console.log …) in its log file. Default true; orch-entrypoint turns it
+   * off because its launcher collects the whole process's output (container logs) itself.
+   */
+  captureOutput?: boolean;
 }
 
 /**
@@ -36,6 +46,7 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
   const { step, runId, store, snapshot } = options;
   const signal = options.signal ?? new AbortController().signal;
   const log = createStepLog(store, runId, step.id, options.onLogLine);
+  const captureOutput = options.captureOutput ?? true;
   const startedAt = new Date();
   const record: StepRecord = { runId, stepId: step.id, name: step.name, status: "running", attempts: 0, startedAt: startedAt.toISOString(), outputs: {}, metadata: {} };
   const save = async () => {
@@ -48,7 +59,7 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
     record.finishedAt = new Date().toISOString();
     record.durationMs = Date.now() - startedAt.getTime();
     if (failure) record.error = toErrorRecord(failure.error);
-    await log.flush();
+    await log.close();
     await save();
     return record;
   };
@@ -71,17 +82,23 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
       }
     }
 
-    const args = await Promise.all(
-      step.inputs.map((binding, index) =>
-        binding.kind === "artifact"
-          ? loadOutput(store, inputArtifacts[index]!)
-          : binding.kind === "param"
-            ? binding.value
-            : undefined,
-      ),
-    );
-
     const { retry, timeout } = step.settings;
+    // Steps with a timeout run each attempt in a worker thread that can be terminated (isolated-attempt.ts).
+    const mode = isolationMode();
+    let isolated = mode === "all" || (mode === "timeout" && timeout !== undefined);
+    const loadArgs = () =>
+      Promise.all(
+        step.inputs.map((binding, index) =>
+          binding.kind === "artifact"
+            ? loadOutput(store, inputArtifacts[index]!)
+            : binding.kind === "param"
+              ? binding.value
+              : undefined,
+        ),
+      );
+    // An isolated attempt loads its inputs in its worker.
+    let args = isolated ? undefined : await loadArgs();
+
     let lastError: unknown;
     for (let attempt = 1; attempt <= retry.maxRetries + 1; attempt++) {
       if (signal.aborted) return await finish("stopped", { error: new OrchError("E_CANCELLED", { message: "The run was stopped." }) });
@@ -101,10 +118,29 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
         addMetadata: (metadata) => Object.assign(record.metadata, metadata),
       };
       try {
-        const value = await runAttempt(options.definition, args, context, timeout, attemptController);
-        record.outputs = await saveOutputs(store, step, value, runId);
+        if (isolated) {
+          try {
+            const inputs = attemptInputs(step, inputArtifacts);
+            const request = { projectRoot: options.projectRoot ?? findProjectRoot(), runId, pipelineName: snapshot.pipeline.name, step, attempt, inputs, store: store.describe() };
+            const { outputs, started } = runIsolatedAttempt(request, { signal: attemptController.signal, log, captureOutput, onMetadata: (metadata) => Object.assign(record.metadata, metadata) });
+            record.outputs = await runAttempt(outputs, context, timeout, attemptController, started);
+          } catch (error) {
+            if (!(error instanceof StepIsolationUnavailable)) throw error;
+            // Not loadable in a worker (a step defined in a test file, a REPL …): run it here as before.
+            isolated = false;
+            log.logger.warn(`running in-process, where a timeout cannot interrupt synchronous work: the step could not be loaded in a worker thread (${error.message.split("\n")[0]})`);
+          }
+        }
+        if (!isolated) {
+          const attemptContext = context;
+          const values = (args ??= await loadArgs());
+          const call = () => runWithStepContext(attemptContext, async () => options.definition.fn(...values));
+          const work = captureOutput ? runWithOutputCapture(log.writeOutput, call) : call();
+          const value = await runAttempt(work, context, timeout, attemptController);
+          record.outputs = await saveOutputs(store, step, value, runId);
+          await runStepHook("onSuccess", attemptContext, () => options.definition.onSuccess?.(attemptContext, value), log.logger);
+        }
         if (step.settings.cache) await writeCacheEntry(store, cacheKey, record);
-        await runHook("onSuccess", context, () => options.definition.onSuccess?.(context!, value), log.logger);
         return await finish("succeeded");
       } catch (error) {
         lastError = error;
@@ -120,7 +156,7 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
         signal.removeEventListener("abort", onAbort);
       }
     }
-    if (context) await runHook("onFailure", context, () => options.definition.onFailure?.(context!, lastError), log.logger);
+    if (context) await runStepHook("onFailure", context, () => options.definition.onFailure?.(context!, lastError), log.logger);
     return await finish("failed", { error: lastError });
   } catch (error) {
     // Input loading or the store itself failed: still leave a finished record, never a "running" one.
@@ -129,27 +165,47 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
   }
 }
 
-async function runAttempt(definition: StepDefinition, args: unknown[], context: StepContext, timeout: number | undefined, controller: AbortController): Promise<unknown> {
-  const work = runWithStepContext(context, async () => definition.fn(...args));
+/**
+ * Waits for an attempt's work, failing it `timeout` seconds after the step function started (a
+ * worker's start-up does not count): the attempt's signal aborts with the timeout error (an isolated
+ * attempt's worker is then terminated; an in-process one is abandoned).
+ */
+async function runAttempt<T>(work: Promise<T>, context: StepContext, timeout: number | undefined, controller: AbortController, started: Promise<void> = Promise.resolve()): Promise<T> {
   if (timeout === undefined) return work;
   let timer: NodeJS.Timeout | undefined;
+  let ended = false;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new OrchError("E_STEP_TIMEOUT", {
-        step: context.stepId,
-        message: `Step "${context.stepId}" attempt ${context.attempt} timed out after ${timeout}s.`,
-        hint: "Raise the step's `timeout` setting or make the step faster.",
-      });
-      controller.abort(error); // tell the step to stop its work
-      reject(error);
-    }, timeout * 1000);
+    void started.then(() => {
+      if (ended) return;
+      timer = setTimeout(() => {
+        const error = new OrchError("E_STEP_TIMEOUT", {
+          step: context.stepId,
+          message: `Step "${context.stepId}" attempt ${context.attempt} timed out after ${timeout}s.`,
+          hint: "Raise the step's `timeout` setting or make the step faster.",
+        });
+        controller.abort(error); // tell the step to stop its work (an isolated one is terminated)
+        reject(error);
+      }, timeout * 1000);
+    });
   });
   work.catch(() => {}); // a late failure after the timeout is not an unhandled rejection
   try {
     return await Promise.race([work, expired]);
   } finally {
+    ended = true;
     clearTimeout(timer);
   }
+}
+
+/** What an isolated attempt's worker needs to load the step's arguments itself. */
+function attemptInputs(step: SnapshotStep, inputArtifacts: (OutputRecord | undefined)[]): AttemptInput[] {
+  return step.inputs.map((binding, index) =>
+    binding.kind === "artifact"
+      ? { kind: "artifact", ...inputArtifacts[index]! }
+      : binding.kind === "param"
+        ? { kind: "param", value: binding.value }
+        : { kind: "none" },
+  );
 }
 
 async function resolveInputArtifacts(step: SnapshotStep, upstreamRecord: (id: string) => Promise<StepRecord | undefined>): Promise<(OutputRecord | undefined)[]> {
@@ -188,7 +244,7 @@ async function writeCacheEntry(store: ArtifactStore, cacheKey: string, record: S
   await writeJson(store, journalKeys.cache(cacheKey), entry);
 }
 
-async function saveOutputs(store: ArtifactStore, step: SnapshotStep, value: unknown, runId: string): Promise<Record<string, OutputRecord>> {
+export async function saveOutputs(store: ArtifactStore, step: SnapshotStep, value: unknown, runId: string): Promise<Record<string, OutputRecord>> {
   const values = outputValues(step, value);
   // Check every output can be saved before writing any, so a bad output leaves no stray artifacts.
   const picked = values.map(([name, output]) => pickMaterializer(output, { stepId: step.id, output: name }));
@@ -216,7 +272,7 @@ function outputValues(step: SnapshotStep, value: unknown): [string, unknown][] {
 }
 
 /** Runs a hook inside the step's context, so `getStepContext()` works there as in the step. */
-async function runHook(name: string, context: StepContext, hook: () => unknown, logger: { error(m: string): void }): Promise<void> {
+export async function runStepHook(name: string, context: StepContext, hook: () => unknown, logger: { error(m: string): void }): Promise<void> {
   try {
     await runWithStepContext(context, hook);
   } catch (error) {
