@@ -6,7 +6,9 @@ import * as k8s from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import {
   OrchError,
+  clearStopRequest,
   journalKeys,
+  requestRunStop,
   readRunRecord,
   readStepRecords,
   serializeSnapshot,
@@ -114,7 +116,9 @@ export function loadKubeConfig(config: KubernetesOrchestratorConfig): k8s.KubeCo
   const kc = new k8s.KubeConfig();
   try {
     if (config.kubeconfig) kc.loadFromFile(resolve(config.kubeconfig));
-    else if (config.inCluster && !process.env.KUBECONFIG) kc.loadFromCluster();
+    // ORCH_KUBERNETES_SERVICE_ACCOUNT_PREFIX: where the service-account folder is mounted, when not at
+    // the root (pods of the test cluster run on the host, so theirs is under a folder of their own).
+    else if (config.inCluster && !process.env.KUBECONFIG) kc.loadFromCluster(process.env.ORCH_KUBERNETES_SERVICE_ACCOUNT_PREFIX ?? "");
     else kc.loadFromDefault();
     if (config.kubernetesContext) kc.setCurrentContext(config.kubernetesContext);
   } catch (cause) {
@@ -450,6 +454,9 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
     // A finished run is left alone (its Jobs keep their pods and logs until ttlSecondsAfterFinished).
     const current = await readRun(runId);
     if (current && current.status !== "running") return;
+    // Recorded first: the orchestrator pod stops the run on SIGTERM only when it finds this request;
+    // any other SIGTERM (pod deletion, drain, eviction) is a shutdown and its replacement resumes the run.
+    await requestRunStop(store, runId);
     const { batch } = api();
     const deleteOptions: k8s.V1DeleteOptions = { propagationPolicy: "Background", gracePeriodSeconds: 30 };
     try {
@@ -549,8 +556,10 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
       await ensureImage();
       const job = assertValidManifest(orchestratorJob(input(snapshot), runId));
       for (const id of snapshot.order) assertValidManifest(stepJob(input(snapshot), runId, snapshot.steps[id]!));
-      // The orchestrator pod reads the snapshot from the artifact store (DESIGN §3).
+      // The orchestrator pod reads the snapshot from the artifact store.
       await store.write(journalKeys.snapshot(runId), serializeSnapshot(snapshot));
+      // A resumed run may have been stopped: that request is spent.
+      if (submit.resume) await clearStopRequest(store, runId);
       await waitForServiceAccount();
       const name = job.metadata.name;
       try {
