@@ -10,9 +10,11 @@ import {
   journalKeys,
   requestRunStop,
   readRunRecord,
+  readStepRecord,
   readStepRecords,
   serializeSnapshot,
   writeRunRecord,
+  writeStepRecord,
   type LaunchRequest,
   type LaunchResult,
   type Orchestrator,
@@ -55,11 +57,31 @@ interface JobLike extends KubeObject {
   spec?: { template?: { metadata?: { labels?: Record<string, string> } } };
 }
 interface PodLike extends KubeObject {
+  spec?: { containers?: { name: string; resources?: { limits?: Record<string, string> } }[] };
   status?: {
     phase?: string;
     conditions?: { type: string; status: string; reason?: string; message?: string }[];
     containerStatuses?: { name: string; state?: { waiting?: { reason?: string; message?: string }; terminated?: { exitCode?: number; reason?: string } } }[];
   };
+}
+
+const isPodOfJob = (pod: PodLike, jobName: string) => pod.metadata?.labels?.["batch.kubernetes.io/job-name"] === jobName || pod.metadata?.labels?.["job-name"] === jobName;
+const byCreation = (a: PodLike, b: PodLike) => String(a.metadata?.creationTimestamp ?? "").localeCompare(String(b.metadata?.creationTimestamp ?? "")) || String(a.metadata?.name).localeCompare(String(b.metadata?.name));
+const terminatedState = (pod: PodLike, container: string) => pod.status?.containerStatuses?.find((c) => c.name === container)?.state?.terminated;
+
+/**
+ * Why a step's last pod ended, in the user's words: an OOM kill names the memory limit (as local_docker
+ * does), other exits their code and reason. Undefined when the pod did not end by itself.
+ */
+export function podFailure(pod: PodLike | undefined): string | undefined {
+  const ended = pod && terminatedState(pod, STEP_CONTAINER);
+  if (!pod || !ended || ended.exitCode === 0) return undefined;
+  if (ended.reason === "OOMKilled") {
+    const limit = pod.spec?.containers?.find((c) => c.name === STEP_CONTAINER)?.resources?.limits?.memory;
+    return `out of memory (limit ${limit ?? "none set"}): the step's container was OOM-killed (exit code ${ended.exitCode ?? 137}) in pod ${pod.metadata?.name}`;
+  }
+  const disrupted = pod.status?.conditions?.find((c) => c.type === "DisruptionTarget" && c.status === "True");
+  return `pod ${pod.metadata?.name} ended with exit code ${ended.exitCode}${ended.reason && ended.reason !== "Error" ? ` (${ended.reason})` : ""}${disrupted ? ` after ${disrupted.reason ?? "a disruption"}` : ""}`;
 }
 
 /** A finished Job's outcome from its conditions, or undefined while it runs. */
@@ -332,14 +354,16 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
       };
       const checkPods = () => {
         for (const pod of pods.objects.values() as Iterable<PodLike>) {
-          if (pod.metadata?.labels?.["job-name"] !== name && pod.metadata?.labels?.["batch.kubernetes.io/job-name"] !== name) continue;
+          if (!isPodOfJob(pod, name)) continue;
           for (const container of pod.status?.containerStatuses ?? []) {
             const waiting = container.state?.waiting;
             if (waiting?.reason && FATAL_WAITING_REASONS.has(waiting.reason)) {
               return finish({ stuck: `pod ${pod.metadata?.name} cannot start: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ""}` });
             }
           }
-          if (pod.status?.phase === "Pending" && Date.now() - startedAt > config.stepStartTimeoutSeconds * 1000) {
+          // Pending since the follow began or the pod was made (a retry's pod gets its own time to start).
+          const pendingSince = Math.max(startedAt, Date.parse(String(pod.metadata?.creationTimestamp ?? "")) || 0);
+          if (pod.status?.phase === "Pending" && !pod.metadata?.deletionTimestamp && Date.now() - pendingSince > config.stepStartTimeoutSeconds * 1000) {
             const why = pod.status.conditions?.find((c) => c.status === "False" && c.message)?.message ?? "still Pending";
             return finish({ stuck: `pod ${pod.metadata?.name} did not start within ${config.stepStartTimeoutSeconds}s (stepStartTimeoutSeconds): ${why}` });
           }
@@ -367,28 +391,63 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
     const name = job.metadata.name;
     await waitForServiceAccount();
     await tracker("jobs", runId);
-    const how = await createOrAdopt(job);
-    request.writeLog(`[orch] ${how === "created" ? "created" : "adopted existing"} Job ${name} for step ${step.id}`);
-    const result = await followJob(runId, name, signal);
-    if (signal.aborted) {
-      await deleteJob(name).catch(() => {});
-      return { failureReason: `stopped: Job ${name} was deleted` };
+    const pods = await tracker("pods", runId);
+    // The Job controller replaces a pod that died (OOM kill, eviction, node loss): each pod is an attempt.
+    // A pod's runner counts only its own attempts, so what each pod did is read from the record as it ends.
+    const podAttempts = new Map<string, number>();
+    const notePod = (podName: string, object: KubeObject | undefined) => {
+      const pod = object as PodLike | undefined;
+      if (!pod || !isPodOfJob(pod, name) || podAttempts.has(podName) || !terminatedState(pod, STEP_CONTAINER)) return;
+      podAttempts.set(podName, 1);
+      void readStepRecord(store, runId, step.id).then((record) => podAttempts.set(podName, Math.max(1, record?.attempts ?? 1)), () => {});
+    };
+    const unsubscribe = pods.subscribe(notePod);
+    try {
+      const how = await createOrAdopt(job);
+      request.writeLog(`[orch] ${how === "created" ? "created" : "adopted existing"} Job ${name} for step ${step.id}`);
+      const result = await followJob(runId, name, signal);
+      if (signal.aborted) {
+        await deleteJob(name).catch(() => {});
+        return { failureReason: `stopped: Job ${name} was deleted` };
+      }
+      if (result.stuck) {
+        await deleteJob(name).catch(() => {});
+        return { failureReason: result.stuck };
+      }
+      if (result.deleted) {
+        // `orch run stop` deletes every Job of the run at once; give our own stop signal a moment to arrive.
+        await Promise.race([sleep(2_000), new Promise((r) => signal.addEventListener("abort", r, { once: true }))]);
+        return { failureReason: `Job ${name} was deleted before step ${step.id} finished` };
+      }
+      const jobPods = (await findPods(`${LABELS.runId}=${labelValue(runId)},${LABELS.step}=${labelValue(step.id)}`).catch(() => [...pods.objects.values()] as PodLike[]))
+        .filter((pod) => isPodOfJob(pod, name))
+        .sort(byCreation);
+      await countPodAttempts(runId, step.id, jobPods, podAttempts);
+      if (result.outcome?.succeeded) return {};
+      const why = podFailure(jobPods.at(-1));
+      const attempts = jobPods.length > 1 ? ` after ${jobPods.length} pods` : "";
+      return { failureReason: why ? `${why}${attempts} (Job ${name}: ${result.outcome?.reason ?? "failed"})` : `Job ${name} failed: ${result.outcome?.reason ?? "unknown reason"}` };
+    } finally {
+      unsubscribe();
     }
-    if (result.stuck) {
-      await deleteJob(name).catch(() => {});
-      return { failureReason: result.stuck };
-    }
-    if (result.deleted) {
-      // `orch run stop` deletes every Job of the run at once; give our own stop signal a moment to arrive.
-      await Promise.race([sleep(2_000), new Promise((r) => signal.addEventListener("abort", r, { once: true }))]);
-      return { failureReason: `Job ${name} was deleted before step ${step.id} finished` };
-    }
-    return result.outcome?.succeeded ? {} : { failureReason: `Job ${name} failed: ${result.outcome?.reason ?? "unknown reason"}` };
+  }
+
+  /**
+   * Makes the step record's `attempts` count every pod of the Job: the attempts of the pods the Job
+   * controller replaced (at least one each) plus those of the last pod, whose runner wrote the record.
+   */
+  async function countPodAttempts(runId: string, stepId: string, jobPods: PodLike[], podAttempts: Map<string, number>): Promise<void> {
+    if (jobPods.length < 2) return;
+    const record = await readStepRecord(store, runId, stepId);
+    if (!record) return;
+    const earlier = jobPods.slice(0, -1).reduce((sum, pod) => sum + (podAttempts.get(pod.metadata?.name ?? "") ?? 1), 0);
+    const last = Math.max(1, record.attempts);
+    await writeStepRecord(store, { ...record, attempts: earlier + last });
   }
 
   async function findPods(selector: string): Promise<PodLike[]> {
     const list = await api().core.listNamespacedPod({ namespace, labelSelector: selector });
-    return (list.items as unknown as PodLike[]).sort((a, b) => String(a.metadata?.creationTimestamp ?? "").localeCompare(String(b.metadata?.creationTimestamp ?? "")));
+    return (list.items as unknown as PodLike[]).sort(byCreation);
   }
 
   async function readRun(runId: string): Promise<RunRecord | undefined> {
