@@ -5,8 +5,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import * as k8s from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import {
+  FINISHED_STEP_STATUSES,
   OrchError,
   clearStopRequest,
+  isOrchError,
   journalKeys,
   requestRunStop,
   readRunRecord,
@@ -30,12 +32,15 @@ import {
   LABELS,
   ORCHESTRATOR_CONTAINER,
   STEP_CONTAINER,
+  configSecret,
   cronJob,
   cronJobName,
   labelValue,
   orchestratorJob,
   orchestratorJobName,
   podArtifactStore,
+  runSecretName,
+  scheduleSecretName,
   scheduleSnapshotKey,
   scheduledRunId,
   stepJob,
@@ -117,8 +122,25 @@ function isMissingServiceAccount(error: unknown): boolean {
   return apiStatus(error) === 403 && /service ?account/i.test(apiMessage(error)) && /not found/i.test(apiMessage(error));
 }
 
-function kubernetesError(action: string, error: unknown, config: KubernetesOrchestratorConfig): OrchError {
+/** No answer at all (refused, unresolvable, timed out, TLS failure), or the server says it cannot serve now. */
+function isUnreachable(error: unknown): boolean {
   const status = apiStatus(error);
+  if (status !== undefined) return status === 502 || status === 503 || status === 504;
+  const codes = [error, (error as { cause?: unknown })?.cause].map((e) => String((e as { code?: unknown })?.code ?? ""));
+  return codes.some((code) => /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|UND_ERR_|ERR_TLS|DEPTH_ZERO|SELF_SIGNED|CERT_)/.test(code)) || /fetch failed|socket hang up|ECONNREFUSED/i.test(String((error as Error)?.message));
+}
+
+function kubernetesError(action: string, error: unknown, config: KubernetesOrchestratorConfig): OrchError {
+  if (isOrchError(error)) return error;
+  const status = apiStatus(error);
+  if (isUnreachable(error)) {
+    return new OrchError("E_BACKEND_UNAVAILABLE", {
+      flavor: "kubernetes",
+      message: `Kubernetes ${action} failed: the API server is unreachable${status ? ` (HTTP ${status})` : ""}: ${apiMessage(error)}`,
+      hint: `Check that the cluster is up and reachable with these credentials (kubectl${config.kubernetesContext ? ` --context ${config.kubernetesContext}` : ""} get pods -n ${config.kubernetesNamespace}).`,
+      cause: error,
+    });
+  }
   const hints: Record<number, string> = {
     401: "Check the credentials of the kubeconfig context (kubectl auth whoami).",
     403: `Give the service account permission to manage jobs, cronjobs and pods in namespace ${config.kubernetesNamespace} (see the plugin README, Auth).`,
@@ -174,6 +196,8 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
     config: config.image || !config.build ? config : { ...config, image: builtImage ?? IMAGE_BUILT_AT_SUBMIT },
     snapshot,
     podStore,
+    // In the orchestrator pod the stack is not known (it is "in-cluster"), and nothing there needs it.
+    ...(context.stackName && context.stackName !== "in-cluster" ? { stack: context.stackName } : {}),
   });
 
   async function ensureImage(): Promise<void> {
@@ -539,33 +563,18 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
     if (run?.status === "running") await writeRunRecord(store, { ...run, status: "stopped", finishedAt: new Date().toISOString() });
   }
 
-  async function* logs(runId: string, stepId: string, options: { follow?: boolean } = {}): AsyncIterable<string> {
-    const selector = `${LABELS.runId}=${labelValue(runId)},${LABELS.step}=${labelValue(stepId)}`;
-    let pods: PodLike[];
-    try {
-      pods = await findPods(selector);
-    } catch (error) {
-      throw kubernetesError(`listing pods of run ${runId}`, error, config);
-    }
-    const pod = pods.at(-1);
-    if (!pod?.metadata?.name) {
-      // The Job and its pods are gone (ttlSecondsAfterFinished): the step runner's own log is in the store.
-      const data = await store.read(journalKeys.log(runId, stepId));
-      if (data) yield* Buffer.from(data).toString("utf8").split("\n").filter(Boolean);
+  /** The container output of one pod: all of it, or (follow) streamed until the container ends. */
+  async function* podLogLines(podName: string, follow: boolean): AsyncGenerator<string> {
+    if (!follow) {
+      let text: string;
+      try {
+        text = String((await api().core.readNamespacedPodLog({ name: podName, namespace, container: STEP_CONTAINER })) ?? "");
+      } catch (error) {
+        yield `[orch] no output from pod ${podName}: ${apiMessage(error)}`;
+        return;
+      }
+      yield* text.split("\n").filter(Boolean);
       return;
-    }
-    const podName = pod.metadata.name;
-    if (!options.follow) {
-      const text = await api().core.readNamespacedPodLog({ name: podName, namespace, container: STEP_CONTAINER });
-      yield* String(text ?? "").split("\n").filter(Boolean);
-      return;
-    }
-    // Wait for the container to start, then stream until it ends.
-    for (let i = 0; ; i++) {
-      const current = (await api().core.readNamespacedPod({ name: podName, namespace })) as unknown as PodLike;
-      if (current.status?.phase !== "Pending") break;
-      if (i > config.stepStartTimeoutSeconds * 2) return;
-      await sleep(500);
     }
     const stream = new PassThrough();
     const controller = await new k8s.Log(api().kc).log(namespace, podName, STEP_CONTAINER, stream, { follow: true });
@@ -578,6 +587,98 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
     }
   }
 
+  /**
+   * A step's whole log: the output of every pod of its Job (console.log, stderr, crash messages — the
+   * runner echoes its own lines there too), one section per attempt, then the journal's log lines that
+   * no pod log holds (pods already deleted by ttlSecondsAfterFinished). `follow` streams the running pod
+   * and the pods the Job controller makes after it, until the step's Job has finished.
+   */
+  async function* logs(runId: string, stepId: string, options: { follow?: boolean } = {}): AsyncIterable<string> {
+    const selector = `${LABELS.runId}=${labelValue(runId)},${LABELS.step}=${labelValue(stepId)}`;
+    const listPods = async () => {
+      try {
+        return await findPods(selector);
+      } catch (error) {
+        throw kubernetesError(`listing pods of run ${runId}`, error, config);
+      }
+    };
+    const stepFinished = async () => {
+      const job = await readJob(stepJobName(config.jobNamePrefix, runId, stepId)).catch(() => undefined);
+      if (job) return Boolean(jobOutcome(job));
+      return (await readRun(runId))?.status !== "running" || FINISHED_STEP_STATUSES.has((await readStepRecord(store, runId, stepId))?.status ?? "pending");
+    };
+    const seen = new Set<string>();
+    const printed = new Set<string>();
+    for (;;) {
+      const pods = await listPods();
+      for (const [index, pod] of pods.entries()) {
+        const podName = pod.metadata?.name;
+        if (!podName || printed.has(podName)) continue;
+        let current = pod;
+        if (options.follow) {
+          // Wait for the container to start (or never to: an unschedulable pod is left for the next round).
+          while (current.status?.phase === "Pending" && !(await stepFinished())) {
+            await sleep(500);
+            current = ((await api().core.readNamespacedPod({ name: podName, namespace }).catch(() => undefined)) as PodLike | undefined) ?? current;
+          }
+        }
+        printed.add(podName);
+        const ended = podFailure(current);
+        yield `[orch] ── attempt ${index + 1}: pod ${podName}${current.status?.phase ? ` (${current.status.phase}${ended ? `: ${ended.replace(/ in pod .*$/, "")}` : ""})` : ""} ──`;
+        const running = current.status?.phase === "Running";
+        for await (const line of podLogLines(podName, Boolean(options.follow) && running)) {
+          seen.add(line);
+          yield line;
+        }
+      }
+      if (!options.follow || (await stepFinished())) {
+        // Pods made between the last list and the end of the Job.
+        if (options.follow && (await listPods()).some((pod) => pod.metadata?.name && !printed.has(pod.metadata.name))) continue;
+        break;
+      }
+      await sleep(500);
+    }
+    const data = await store.read(journalKeys.log(runId, stepId));
+    const journal = data ? Buffer.from(data).toString("utf8").split("\n").filter(Boolean) : [];
+    const missing = journal.filter((line) => !seen.has(line));
+    if (missing.length) {
+      if (printed.size) yield "[orch] ── step log (journal) ──";
+      yield* missing;
+    }
+  }
+
+  /**
+   * Creates or replaces a configuration Secret, without owner: pods may need it before their Job exists,
+   * and an earlier owner being deleted (a resumed run's old Job) must not take the new content with it.
+   */
+  async function putSecret(secret: K8sObject): Promise<void> {
+    assertValidManifest(secret);
+    const name = secret.metadata.name;
+    const { core } = api();
+    try {
+      await core.createNamespacedSecret({ namespace, body: secret as unknown as k8s.V1Secret });
+    } catch (error) {
+      if (apiStatus(error) !== 409) throw kubernetesError(`creating Secret ${name}`, error, config);
+      try {
+        await core.replaceNamespacedSecret({ name, namespace, body: secret as unknown as k8s.V1Secret });
+      } catch (replaceError) {
+        throw kubernetesError(`updating Secret ${name}`, replaceError, config);
+      }
+    }
+  }
+
+  /** Makes `owner` own the Secret, so the garbage collector deletes it with the run's Job (or the schedule's CronJob). */
+  async function ownSecret(name: string, owner: { kind: "Job" | "CronJob"; name: string; uid: string }): Promise<void> {
+    const { core } = api();
+    try {
+      const secret = await core.readNamespacedSecret({ name, namespace });
+      secret.metadata = { ...secret.metadata, ownerReferences: [{ apiVersion: "batch/v1", kind: owner.kind, name: owner.name, uid: owner.uid, controller: true }] };
+      await core.replaceNamespacedSecret({ name, namespace, body: secret });
+    } catch (error) {
+      throw kubernetesError(`setting the owner of Secret ${name}`, error, config);
+    }
+  }
+
   async function schedule(snapshot: Snapshot, when: Schedule): Promise<{ id: string }> {
     await ensureImage();
     const manifest = assertValidManifest(cronJob(input(snapshot), when));
@@ -585,11 +686,15 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
     await store.write(scheduleSnapshotKey(name), serializeSnapshot(snapshot));
     const { batch } = api();
     await waitForServiceAccount();
+    const secretName = scheduleSecretName(name);
+    await putSecret(configSecret(input(snapshot), secretName));
     for (let attempt = 0; ; attempt++) {
       try {
-        await batch.createNamespacedCronJob({ namespace, body: manifest as unknown as k8s.V1CronJob });
+        const created = await batch.createNamespacedCronJob({ namespace, body: manifest as unknown as k8s.V1CronJob });
+        await ownSecret(secretName, { kind: "CronJob", name, uid: created.metadata!.uid! });
         return { id: name };
       } catch (error) {
+        if (isOrchError(error)) throw error;
         // The same pipeline on the same schedule: replace it (new code), leaving its running Jobs alone.
         if (apiStatus(error) === 409 && attempt < 3) {
           await batch.deleteNamespacedCronJob({ name, namespace, body: { propagationPolicy: "Orphan" } }).catch(() => {});
@@ -621,6 +726,13 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
       if (submit.resume) await clearStopRequest(store, runId);
       await waitForServiceAccount();
       const name = job.metadata.name;
+      // The component config reaches the pods through a Secret (env secretKeyRef), created before the
+      // Job so its pod never starts without it, then owned by the Job so it goes away with it.
+      const secretName = runSecretName(config.jobNamePrefix, runId);
+      if (!submit.resume && (await readJob(name).catch(() => undefined))) {
+        throw new OrchError("E_USAGE", { message: `Run ${runId} already has an orchestrator Job (${name}) in namespace ${namespace}.`, hint: "Use a new run id, or resume the run." });
+      }
+      await putSecret(configSecret(input(snapshot), secretName));
       try {
         await createJob(job);
       } catch (error) {
@@ -630,9 +742,14 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
         } else if (apiStatus(error) === 409) {
           throw new OrchError("E_USAGE", { message: `Run ${runId} already has an orchestrator Job (${name}) in namespace ${namespace}.`, hint: "Use a new run id, or resume the run." });
         } else {
+          await api().core.deleteNamespacedSecret({ name: secretName, namespace }).catch(() => {});
           throw kubernetesError(`creating orchestrator Job ${name}`, error, config);
         }
       }
+      const created = await readJob(name).catch((error) => {
+        throw kubernetesError(`reading orchestrator Job ${name}`, error, config);
+      });
+      if (created?.metadata && "uid" in created.metadata) await ownSecret(secretName, { kind: "Job", name, uid: String((created.metadata as { uid: string }).uid) });
       if (!config.synchronous) {
         return {
           runId,
@@ -652,8 +769,14 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
       const files: Record<string, string> = {};
       const yaml = (objects: K8sObject[]) => objects.map((o) => stringify(assertValidManifest(o), { lineWidth: 0 })).join("---\n");
       files["orchestrator-job.yaml"] = yaml([orchestratorJob(input(snapshot), runId)]);
+      // The run's configuration for the pods (apply it with the Jobs; it holds the component config, so keep it private).
+      files["config-secret.yaml"] = yaml([configSecret(input(snapshot), runSecretName(config.jobNamePrefix, runId))]);
       files["step-jobs.yaml"] = yaml(snapshot.order.map((id) => stepJob(input(snapshot), runId, snapshot.steps[id]!)));
-      if (snapshot.pipeline.schedule) files["cronjob.yaml"] = yaml([cronJob(input(snapshot), snapshot.pipeline.schedule)]);
+      if (snapshot.pipeline.schedule) {
+        const cron = cronJob(input(snapshot), snapshot.pipeline.schedule);
+        files["cronjob.yaml"] = yaml([cron]);
+        files["cronjob-config-secret.yaml"] = yaml([configSecret(input(snapshot), scheduleSecretName(cron.metadata.name))]);
+      }
       files["snapshot.json"] = serializeSnapshot(snapshot);
       return files;
     },
