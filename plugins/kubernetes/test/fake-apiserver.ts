@@ -392,7 +392,7 @@ export class FakeApiServer {
     this.emit(kind, "ADDED", object);
     if (kind === "jobs") this.jobStarted(object);
     if (kind === "pods") this.runPod(object);
-    if (kind === "secrets") this.retryWaiting();
+    if (kind === "secrets" || kind === "persistentvolumeclaims") this.retryWaiting();
     return object;
   }
 
