@@ -27,7 +27,7 @@ function unpack(stream: NodeJS.ReadableStream): Promise<Map<string, string>> {
     const reader = extract();
     reader.on("entry", (header, body, next) => {
       const chunks: Buffer[] = [];
-      body.on("data", (c: Buffer) => chunks.push(c));
+      body.on("data", (c: unknown) => void chunks.push(c as Buffer));
       body.on("end", () => {
         files.set(header.name, Buffer.concat(chunks).toString());
         next();
