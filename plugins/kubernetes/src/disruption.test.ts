@@ -74,6 +74,24 @@ describe("graceful shutdown of the orchestrator pod is not a stop", () => {
     expect(stepPods()).toHaveLength(1);
   });
 
+  it("an evicted step pod is replaced without counting; the step runs again and both pods count as attempts", async () => {
+    h = await createHarness();
+    const { runId, handle, gate, stepPods } = await gatedRun(h);
+    const [first] = stepPods();
+    h.server.evictPod("default", first!.metadata.name);
+    await until(() => h!.server.terminated.find((t) => t.pod === first!.metadata.name), "the evicted step pod to end");
+    expect(h.server.terminated.find((t) => t.pod === first!.metadata.name)?.exitCode).toBe(143);
+    // The step is not recorded as stopped: its Job makes a new pod (DisruptionTarget → Ignore).
+    expect((await readStepRecord(h.store, runId, "wait_for_gate"))?.status).not.toBe("stopped");
+    await until(() => stepPods().find((p) => p.metadata.name !== first!.metadata.name && p.status?.phase === "Running"), "a replacement step pod");
+    await writeFile(gate, "open");
+    const { run, steps } = await handle.wait();
+    expect(run.status).toBe("succeeded");
+    const step = steps.find((s) => s.stepId === "wait_for_gate")!;
+    expect(step.status).toBe("succeeded");
+    expect(step.attempts).toBe(2);
+  });
+
   it("orch run stop still stops: the request is recorded first, the orchestrator exits 130 and the run is stopped", async () => {
     h = await createHarness();
     const { runtime, runId, handle, orchestratorPods } = await gatedRun(h);

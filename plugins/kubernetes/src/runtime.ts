@@ -446,10 +446,12 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
       const jobPods = (await findPods(`${LABELS.runId}=${labelValue(runId)},${LABELS.step}=${labelValue(step.id)}`).catch(() => [...pods.objects.values()] as PodLike[]))
         .filter((pod) => isPodOfJob(pod, name))
         .sort(byCreation);
-      await countPodAttempts(runId, step.id, jobPods, podAttempts);
+      // Pods that ended and were deleted since (evicted pods are) count too: they were seen ending.
+      const podNames = [...new Set([...podAttempts.keys(), ...jobPods.map((pod) => pod.metadata?.name ?? "")])].filter(Boolean);
+      await countPodAttempts(runId, step.id, podNames, jobPods.at(-1)?.metadata?.name, podAttempts);
       if (result.outcome?.succeeded) return {};
       const why = podFailure(jobPods.at(-1));
-      const attempts = jobPods.length > 1 ? ` after ${jobPods.length} pods` : "";
+      const attempts = podNames.length > 1 ? ` after ${podNames.length} pods` : "";
       return { failureReason: why ? `${why}${attempts} (Job ${name}: ${result.outcome?.reason ?? "failed"})` : `Job ${name} failed: ${result.outcome?.reason ?? "unknown reason"}` };
     } finally {
       unsubscribe();
@@ -460,11 +462,11 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
    * Makes the step record's `attempts` count every pod of the Job: the attempts of the pods the Job
    * controller replaced (at least one each) plus those of the last pod, whose runner wrote the record.
    */
-  async function countPodAttempts(runId: string, stepId: string, jobPods: PodLike[], podAttempts: Map<string, number>): Promise<void> {
-    if (jobPods.length < 2) return;
+  async function countPodAttempts(runId: string, stepId: string, podNames: string[], lastPod: string | undefined, podAttempts: Map<string, number>): Promise<void> {
+    if (podNames.length < 2) return;
     const record = await readStepRecord(store, runId, stepId);
     if (!record) return;
-    const earlier = jobPods.slice(0, -1).reduce((sum, pod) => sum + (podAttempts.get(pod.metadata?.name ?? "") ?? 1), 0);
+    const earlier = podNames.filter((name) => name !== lastPod).reduce((sum, name) => sum + (podAttempts.get(name) ?? 1), 0);
     const last = Math.max(1, record.attempts);
     await writeStepRecord(store, { ...record, attempts: earlier + last });
   }
