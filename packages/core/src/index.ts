@@ -49,6 +49,7 @@ export { combineObservers, type RunObserver } from "./run/observer.js";
 export { createRunResult, type RunOptions, type RunResult, type StepRef } from "./run/run-pipeline.js";
 export { computeCacheKey } from "./run/cache-key.js";
 export { processRunControls, DEFAULT_STOP_GRACE_SECONDS } from "./run/process-run-controls.js";
+export { EXIT_SHUTDOWN, EXIT_STOPPED, requestRunStop, readStopRequest, clearStopRequest, watchTermination, type StopRequest, type TerminationWatch } from "./entrypoint/stop-request.js";
 export { importUserModule, loadStepDefinitions, loadPipelineDefinition, compiledModulePath } from "./run/load-source.js";
 
 export { type ArtifactStore, type WriteStreamOptions, readJson, writeJson, openReadStream, writeFromStream } from "./store/artifact-store.js";

@@ -1,11 +1,10 @@
-import { createReadStream } from "node:fs";
-import { realpath, stat } from "node:fs/promises";
+import { realpath } from "node:fs/promises";
 import { posix } from "node:path";
-import { pack as createPack } from "tar-stream";
 import type Docker from "dockerode";
 import { OrchError } from "@orch/core";
 import { collectBuildContext, contextHash, type BuildContext, type CollectContextOptions } from "./context.js";
 import { generateDockerfile } from "./dockerfile.js";
+import { packContext } from "./pack.js";
 
 /** What a build reports while it works; `reuse` means the tag already existed and nothing was built. */
 export interface BuildProgress {
@@ -89,18 +88,31 @@ export async function buildProjectImage(options: BuildImageOptions): Promise<Bui
   }
 
   progress({ phase: "build", message: `building ${image} from ${options.baseImage}`, image });
-  const tar = packContext(dockerfile, context);
-  const stream = await options.docker.buildImage(tar as unknown as NodeJS.ReadableStream, {
-    t: image,
-    rm: true,
-    forcerm: true,
-    buildargs: buildArgs,
-    labels: { ...(options.labels ?? {}), [CONTEXT_HASH_LABEL]: hash, "orch.project-root": context.projectRoot },
-  });
-  await followProgress(options.docker, stream, (event) => {
-    const text = (event.stream ?? event.status ?? "").trim();
-    if (text) progress({ phase: "build", message: text, image });
-  });
+  const tar = packContext(dockerfile, context, (message) => progress({ phase: "context", message: `warning: ${message}`, image }));
+  // A packing failure must fail this build, not crash the process as an unhandled stream error.
+  let packFailure: Error | undefined;
+  const packFailed = new Promise<never>((_, reject) =>
+    tar.once("error", (error: Error) => {
+      packFailure = error;
+      reject(buildError(`the build context could not be packed: ${error.message}`, options.baseImage));
+    }),
+  );
+  packFailed.catch(() => {});
+  const building = (async () => {
+    const stream = await options.docker.buildImage(tar as unknown as NodeJS.ReadableStream, {
+      t: image,
+      rm: true,
+      forcerm: true,
+      buildargs: buildArgs,
+      labels: { ...(options.labels ?? {}), [CONTEXT_HASH_LABEL]: hash, "orch.project-root": context.projectRoot },
+    });
+    await followProgress(options.docker, stream, (event) => {
+      const text = (event.stream ?? event.status ?? "").trim();
+      if (text) progress({ phase: "build", message: text, image });
+    });
+  })();
+  await Promise.race([building, packFailed]);
+  if (packFailure) throw buildError(`the build context could not be packed: ${packFailure.message}`, options.baseImage);
   const built = await inspectImage(options.docker, image);
   if (!built) throw buildError(`the engine reported no error, but image ${image} does not exist afterwards`, options.baseImage);
   let pushed: string | undefined;
@@ -219,44 +231,4 @@ function buildError(message: string, baseImage?: string): OrchError {
       ? `Check the build settings (baseImage "${baseImage}", extra Dockerfile lines, installCommand) and that the base image exists or can be pulled.`
       : "Check the Docker engine's message above.",
   });
-}
-
-/**
- * The build context as a tar stream: `Dockerfile`, `deps/<abs path>` (node_modules) and
- * `app/<abs path>` (everything else). Parent folders carry the host's modes so `COPY … /` keeps
- * e.g. /tmp world-writable.
- */
-function packContext(dockerfile: string, context: BuildContext) {
-  const pack = createPack();
-  void (async () => {
-    try {
-      const add = (header: Parameters<typeof pack.entry>[0], body?: Buffer | string) =>
-        new Promise<void>((resolve, reject) => (body === undefined ? pack.entry(header, (e) => (e ? reject(e) : resolve())) : pack.entry(header, body, (e) => (e ? reject(e) : resolve()))));
-      await add({ name: "Dockerfile", mode: 0o644 }, dockerfile);
-      for (const prefix of ["deps", "app"] as const) {
-        const entries = context.entries.filter((e) => e.dependency === (prefix === "deps"));
-        const dirs = new Set<string>();
-        for (const entry of entries) for (let dir = posix.dirname(entry.path); dir !== "/" && !dirs.has(dir); dir = posix.dirname(dir)) dirs.add(dir);
-        for (const dir of [...dirs].sort()) {
-          const mode = await stat(dir).then((s) => s.mode & 0o7777, () => 0o755);
-          await add({ name: `${prefix}${dir}/`, type: "directory", mode });
-        }
-        for (const entry of entries) {
-          const name = `${prefix}${entry.path}`;
-          if (entry.type === "symlink") {
-            await add({ name, type: "symlink", linkname: entry.linkTarget!, mode: entry.mode });
-            continue;
-          }
-          await new Promise<void>((resolve, reject) => {
-            const sink = pack.entry({ name, type: "file", mode: entry.mode, size: entry.size }, (e) => (e ? reject(e) : resolve()));
-            createReadStream(entry.path).on("error", reject).pipe(sink);
-          });
-        }
-      }
-      pack.finalize();
-    } catch (error) {
-      pack.destroy(error as Error);
-    }
-  })();
-  return pack;
 }

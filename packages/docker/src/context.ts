@@ -213,14 +213,26 @@ async function hashFiles(entries: ContextEntry[]): Promise<void> {
   const worker = async () => {
     while (next < files.length) {
       const entry = files[next++]!;
-      const info = await stat(entry.path);
+      const info = await stat(entry.path).catch(() => undefined);
+      if (!info) continue; // vanished since the walk: packing reports it
       const memo = hashMemo.get(entry.path);
       if (memo && memo.size === info.size && memo.mtimeMs === info.mtimeMs) {
         entry.hash = memo.hash;
         continue;
       }
-      entry.hash = info.size < 1 << 20 ? sha256(await readFile(entry.path)) : await hashStream(entry.path);
-      hashMemo.set(entry.path, { size: info.size, mtimeMs: info.mtimeMs, hash: entry.hash });
+      // The size is taken from what was hashed: a file that changes meanwhile stays consistent.
+      if (info.size < 1 << 20) {
+        const data = await readFile(entry.path).catch(() => undefined);
+        if (!data) continue; // vanished: packing reports it
+        entry.hash = sha256(data);
+        entry.size = data.length;
+      } else {
+        const hashed = await hashStream(entry.path).catch(() => undefined);
+        if (!hashed) continue;
+        entry.hash = hashed.hash;
+        entry.size = hashed.size;
+      }
+      hashMemo.set(entry.path, { size: entry.size, mtimeMs: info.mtimeMs, hash: entry.hash });
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));
@@ -230,13 +242,17 @@ function sha256(data: Buffer | string): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-function hashStream(path: string): Promise<string> {
+function hashStream(path: string): Promise<{ hash: string; size: number }> {
   return new Promise((resolve, reject) => {
     const hash = createHash("sha256");
+    let size = 0;
     createReadStream(path)
-      .on("data", (chunk) => hash.update(chunk))
+      .on("data", (chunk) => {
+        size += chunk.length;
+        hash.update(chunk);
+      })
       .on("error", reject)
-      .on("end", () => resolve(hash.digest("hex")));
+      .on("end", () => resolve({ hash: hash.digest("hex"), size }));
   });
 }
 

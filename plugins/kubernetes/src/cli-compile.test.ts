@@ -34,11 +34,11 @@ describe("orch pipeline compile --stack k8s", () => {
     const { stdout } = await run("pipeline", "compile", join(repoRoot, "examples/quickstart/src/pipeline.ts"), "--stack", "k8s", "--out", "out");
     expect(stdout).toContain('Compiled pipeline "iris_training" for kubernetes');
     const out = join(project, "out");
-    expect(readdirSync(out).sort()).toEqual(["orchestrator-job.yaml", "snapshot.json", "step-jobs.yaml"]);
-    const objects = ["orchestrator-job.yaml", "step-jobs.yaml"].flatMap((file) =>
+    expect(readdirSync(out).sort()).toEqual(["config-secret.yaml", "orchestrator-job.yaml", "snapshot.json", "step-jobs.yaml"]);
+    const objects = ["orchestrator-job.yaml", "step-jobs.yaml", "config-secret.yaml"].flatMap((file) =>
       parseAllDocuments(readFileSync(join(out, file), "utf8")).map((doc) => doc.toJSON() as K8sObject),
     );
-    expect(objects.map((o) => o.kind)).toEqual(["Job", "Job", "Job", "Job", "Job", "Job"]);
+    expect(objects.map((o) => o.kind)).toEqual(["Job", "Job", "Job", "Job", "Job", "Job", "Secret"]);
     for (const object of objects) {
       expect(manifestProblems(object)).toEqual([]);
       expect(object.metadata.namespace).toBe("ml");

@@ -123,6 +123,10 @@ export const configSchema = z
       .describe("A step pod that has not started after this long (unschedulable, image pull errors) fails the step."),
     synchronous: z.boolean().default(true).describe("Wait for the run and stream its progress; false returns once the orchestrator Job is created."),
     jobNamePrefix: dnsLabel("jobNamePrefix").max(8).default("orch").describe("Prefix of Job, pod and CronJob names."),
+    configSecret: z
+      .string()
+      .optional()
+      .describe("Set by the plugin in the orchestrator pod: the Secret with the run's configuration, which step pods read the artifact store from."),
   })
   .strict();
 

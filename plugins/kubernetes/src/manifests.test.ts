@@ -16,17 +16,43 @@ const runtime = (extra: Record<string, unknown> = {}) =>
   createKubernetesOrchestrator(config(extra), { projectRoot, stackName: "k8s", artifactStore: createLocalArtifactStore(join(projectRoot, ".orch-never-written")) });
 
 describe("compile", () => {
-  it("writes an orchestrator Job, one Job per step and the snapshot, all valid against the Kubernetes schema", async () => {
+  it("writes an orchestrator Job, one Job per step, the config Secret and the snapshot, all valid against the Kubernetes schema", async () => {
     const files = await runtime().compile!(snapshot());
-    expect(Object.keys(files).sort()).toEqual(["orchestrator-job.yaml", "snapshot.json", "step-jobs.yaml"]);
+    expect(Object.keys(files).sort()).toEqual(["config-secret.yaml", "orchestrator-job.yaml", "snapshot.json", "step-jobs.yaml"]);
     const steps = parseAllDocuments(files["step-jobs.yaml"]!).map((d) => d.toJSON() as K8sObject);
     expect(steps.map((s) => s.metadata.annotations!["orch.dev/step-id"])).toEqual(["load_data", "train", "evaluate"]);
-    for (const object of [...steps, parse(files["orchestrator-job.yaml"]!) as K8sObject]) expect(manifestProblems(object)).toEqual([]);
+    for (const object of [...steps, parse(files["orchestrator-job.yaml"]!) as K8sObject, parse(files["config-secret.yaml"]!) as K8sObject]) expect(manifestProblems(object)).toEqual([]);
     const orchestrator = parse(files["orchestrator-job.yaml"]!) as any;
-    const command: string[] = orchestrator.spec.template.spec.containers[0].command;
-    expect(command.slice(0, 2)).toEqual(["orch-entrypoint", "orchestrate"]);
-    expect(command).toContain("--resume");
-    expect(JSON.parse(command[command.indexOf("--orchestrator") + 1]!)).toMatchObject({ flavor: "kubernetes", config: { inCluster: true, kubernetesNamespace: "ml" } });
+    const container = orchestrator.spec.template.spec.containers[0];
+    expect(container.command.slice(0, 2)).toEqual(["orch-entrypoint", "orchestrate"]);
+    expect(container.command).toContain("--resume");
+    expect(container.command).toContain("--stack");
+    // The component config reaches the pod through the Secret, not its args.
+    expect(container.command).not.toContain("--orchestrator");
+    const secret = parse(files["config-secret.yaml"]!) as any;
+    expect(container.env).toContainEqual({ name: "ORCH_ORCHESTRATOR", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "orchestrator" } } });
+    expect(JSON.parse(secret.stringData.orchestrator)).toMatchObject({ flavor: "kubernetes", config: { inCluster: true, kubernetesNamespace: "ml", configSecret: secret.metadata.name } });
+  });
+
+  it("keeps secrets out of args, annotations and env values: the config's env comes from the Secret", async () => {
+    const token = "s3cr3t-token-value";
+    const cfg = { podSettings: { env: { API_TOKEN: token } }, orchestratorPodSettings: { env: { ORCH_TOKEN: token } } };
+    const withSecrets = { ...snapshot(), pipeline: { ...snapshot().pipeline, schedule: { cron: "0 2 * * *", catchup: false, allowOverlap: false } } };
+    const files = await runtime(cfg).compile!(withSecrets);
+    const objects = ["orchestrator-job.yaml", "step-jobs.yaml", "cronjob.yaml"].flatMap((file) => parseAllDocuments(files[file]!).map((d) => d.toJSON() as any)).filter((o) => o.kind !== "Secret");
+    expect(objects.length).toBeGreaterThan(4);
+    for (const object of objects) expect(JSON.stringify(object)).not.toContain(token);
+    const train = objects.find((o) => o.metadata.annotations?.["orch.dev/step-id"] === "train");
+    expect(train.spec.template.spec.containers[0].env).toContainEqual({ name: "API_TOKEN", valueFrom: { secretKeyRef: { name: expect.stringMatching(/-config$/), key: "pod-env.API_TOKEN" } } });
+    const secret = parse(files["config-secret.yaml"]!) as any;
+    expect(parse(files["cronjob-config-secret.yaml"]!).stringData["pod-env.API_TOKEN"]).toBe(token);
+    expect(secret.stringData["pod-env.API_TOKEN"]).toBe(token);
+    expect(secret.stringData["orchestrator-env.ORCH_TOKEN"]).toBe(token);
+    // A step's own env (its code, in the snapshot) stays a plain value and wins over the config's.
+    const own = { ...snapshot() };
+    own.steps = { ...own.steps, train: { ...own.steps.train!, settings: { ...own.steps.train!.settings, flavors: { kubernetes: { env: { API_TOKEN: "from-step" } } } } } };
+    const trainJob = stepJob({ config: config(cfg), snapshot: own, podStore: { flavor: "local", config: { path: "/orch" } } }, "r1", own.steps.train!) as any;
+    expect(trainJob.spec.template.spec.containers[0].env).toContainEqual({ name: "API_TOKEN", value: "from-step" });
   });
 
   it("adds a CronJob when the pipeline has a schedule", async () => {

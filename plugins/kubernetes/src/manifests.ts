@@ -98,9 +98,58 @@ export function podArtifactStore(config: KubernetesOrchestratorConfig, store: { 
 }
 
 /** The config the orchestrator pod creates this plugin with: in-cluster credentials, nothing from this machine. */
-export function inClusterConfig(config: KubernetesOrchestratorConfig): Record<string, unknown> {
+export function inClusterConfig(config: KubernetesOrchestratorConfig, secretName: string): Record<string, unknown> {
   const { kubeconfig: _kubeconfig, kubernetesContext: _context, ...rest } = config;
-  return { ...rest, inCluster: true, synchronous: true };
+  return { ...rest, inCluster: true, synchronous: true, configSecret: secretName };
+}
+
+/** The Secret holding a run's configuration (orchestrator config, artifact store): `<orchestrator Job>-config`. */
+export function runSecretName(prefix: string, runId: string): string {
+  return `${orchestratorJobName(prefix, runId)}-config`;
+}
+
+/** The Secret holding a schedule's configuration: `<CronJob>-config`. */
+export function scheduleSecretName(cronJob: string): string {
+  return `${cronJob}-config`;
+}
+
+/** Keys of the configuration Secret; pods get them through `secretKeyRef`, never in args or annotations. */
+export const SECRET_KEYS = {
+  orchestrator: "orchestrator",
+  artifactStore: "artifact-store",
+  /** `pod-env.NAME`: podSettings.env of the component config (step pods). */
+  podEnv: (name: string) => `pod-env.${name}`,
+  /** `orchestrator-env.NAME`: orchestratorPodSettings.env of the component config. */
+  orchestratorEnv: (name: string) => `orchestrator-env.${name}`,
+} as const;
+
+const fromSecret = (name: string, secret: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: secret, key } } });
+
+/**
+ * The Secret with everything a run's pods need that may be secret: the orchestrator component (its
+ * whole config: pod env, registry settings …) and the artifact store spec (credentials of a remote
+ * store). Created with the run and owned by its orchestrator Job (or a schedule's CronJob), so the
+ * garbage collector deletes it with them.
+ */
+export function configSecret(input: ManifestInput, name: string, owner?: { kind: "Job" | "CronJob"; name: string; uid: string }): K8sObject {
+  const { config, snapshot } = input;
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: {
+      name,
+      namespace: config.kubernetesNamespace,
+      labels: { ...baseLabels(snapshot), [LABELS.component]: "config" },
+      ...(owner ? { ownerReferences: [{ apiVersion: "batch/v1", kind: owner.kind, name: owner.name, uid: owner.uid, controller: true }] } : {}),
+    },
+    type: "Opaque",
+    stringData: {
+      [SECRET_KEYS.orchestrator]: orchestratorSpec(config, name),
+      [SECRET_KEYS.artifactStore]: JSON.stringify(input.podStore),
+      ...Object.fromEntries(Object.entries(config.podSettings.env ?? {}).map(([key, value]) => [SECRET_KEYS.podEnv(key), value])),
+      ...Object.fromEntries(Object.entries(config.orchestratorPodSettings.env ?? {}).map(([key, value]) => [SECRET_KEYS.orchestratorEnv(key), value])),
+    },
+  };
 }
 
 /** Step settings for this flavor, merged over the config's podSettings: maps merge, lists append, objects replace. */
@@ -158,6 +207,8 @@ interface PodSpecOptions {
   settings: PodSettings;
   serviceAccount?: string;
   resources?: Record<string, Record<string, string>>;
+  /** Variables of settings.env whose value comes from the component config: read from its Secret. */
+  configEnv?: { secret: string; key: (name: string) => string; names: ReadonlySet<string> };
 }
 
 function podTemplate(config: KubernetesOrchestratorConfig, options: PodSpecOptions, labels: Record<string, string>, annotations: Record<string, string>) {
@@ -170,7 +221,11 @@ function podTemplate(config: KubernetesOrchestratorConfig, options: PodSpecOptio
   }
   volumes.push(...(settings.volumes ?? []));
   mounts.push(...(settings.volumeMounts ?? []));
-  const env = [...options.env, ...Object.entries(settings.env ?? {}).map(([name, value]) => ({ name, value }))];
+  const { configEnv } = options;
+  const env = [
+    ...options.env,
+    ...Object.entries(settings.env ?? {}).map(([name, value]) => (configEnv?.names.has(name) ? fromSecret(name, configEnv.secret, configEnv.key(name)) : { name, value })),
+  ];
   const container: Record<string, unknown> = {
     name: options.containerName,
     image: options.image,
@@ -222,6 +277,8 @@ export interface ManifestInput {
   snapshot: Snapshot;
   /** The artifact store spec the pods open (see podArtifactStore). */
   podStore: { flavor: string; config: Record<string, unknown> };
+  /** The stack the run was submitted on (recorded in the run's journal by the orchestrator pod). */
+  stack?: string;
 }
 
 /** The Job that runs one step: `orch-entrypoint step`, retried natively for pod failures only. */
@@ -232,6 +289,9 @@ export function stepJob(input: ManifestInput, runId: string, step: SnapshotStep)
   const labels = { ...baseLabels(snapshot), [LABELS.runId]: labelValue(runId), [LABELS.component]: "step", [LABELS.step]: labelValue(step.id) };
   const annotations = { [ANNOTATIONS.stepId]: step.id, [ANNOTATIONS.runId]: runId };
   const serviceAccount = settings.serviceAccount ?? config.stepServiceAccount ?? config.serviceAccount;
+  const secret = config.configSecret ?? runSecretName(config.jobNamePrefix, runId);
+  const ownEnv = settingsSchema.parse(step.settings.flavors.kubernetes ?? {}).env ?? {};
+  const configEnvNames = new Set(Object.keys(config.podSettings.env ?? {}).filter((name) => !(name in ownEnv)));
   const template = podTemplate(
     config,
     {
@@ -239,11 +299,13 @@ export function stepJob(input: ManifestInput, runId: string, step: SnapshotStep)
       image: requireImage(config, settings.image),
       command: [...config.entrypointCommand, "step", "--run-id", runId, "--step", step.id, "--project-root", config.projectRoot],
       env: [
-        { name: "ORCH_ARTIFACT_STORE", value: JSON.stringify(input.podStore) },
+        // From the run's (or its schedule's) Secret: a remote store's spec can hold credentials.
+        fromSecret("ORCH_ARTIFACT_STORE", secret, SECRET_KEYS.artifactStore),
         { name: "ORCH_RUN_ID", value: runId },
         { name: "ORCH_STEP_ID", value: step.id },
       ],
       settings,
+      configEnv: { secret, key: SECRET_KEYS.podEnv, names: configEnvNames },
       ...(serviceAccount ? { serviceAccount } : {}),
       ...(resourceRequirements(step.settings.resources) ? { resources: resourceRequirements(step.settings.resources)! } : {}),
     },
@@ -273,7 +335,7 @@ export function stepJob(input: ManifestInput, runId: string, step: SnapshotStep)
   };
 }
 
-function orchestratorJobSpec(input: ManifestInput, command: string[], extraEnv: Record<string, unknown>[], labels: Record<string, string>, annotations: Record<string, string>) {
+function orchestratorJobSpec(input: ManifestInput, command: string[], secretName: string, extraEnv: Record<string, unknown>[], labels: Record<string, string>, annotations: Record<string, string>) {
   const { config } = input;
   const settings = config.orchestratorPodSettings;
   return {
@@ -293,8 +355,11 @@ function orchestratorJobSpec(input: ManifestInput, command: string[], extraEnv: 
         containerName: ORCHESTRATOR_CONTAINER,
         image: requireImage(config, undefined),
         command,
-        env: [{ name: "ORCH_ARTIFACT_STORE", value: JSON.stringify(input.podStore) }, ...extraEnv],
+        // The component config and the store spec come from the Secret, never from args: args and
+        // annotations are readable by anyone who can list Jobs or pods.
+        env: [fromSecret("ORCH_ARTIFACT_STORE", secretName, SECRET_KEYS.artifactStore), fromSecret("ORCH_ORCHESTRATOR", secretName, SECRET_KEYS.orchestrator), ...extraEnv],
         settings,
+        configEnv: { secret: secretName, key: SECRET_KEYS.orchestratorEnv, names: new Set(Object.keys(settings.env ?? {})) },
         ...(config.serviceAccount ? { serviceAccount: config.serviceAccount } : {}),
         ...(resourceRequirements(config.orchestratorResources) ? { resources: resourceRequirements(config.orchestratorResources)! } : {}),
       },
@@ -304,8 +369,8 @@ function orchestratorJobSpec(input: ManifestInput, command: string[], extraEnv: 
   };
 }
 
-function orchestratorSpec(config: KubernetesOrchestratorConfig): string {
-  return JSON.stringify({ flavor: "kubernetes", ...(config.pluginPackage ? { package: config.pluginPackage } : {}), config: inClusterConfig(config) });
+function orchestratorSpec(config: KubernetesOrchestratorConfig, secretName: string): string {
+  return JSON.stringify({ flavor: "kubernetes", ...(config.pluginPackage ? { package: config.pluginPackage } : {}), config: inClusterConfig(config, secretName) });
 }
 
 /** The Job whose pod runs the whole run: `orch-entrypoint orchestrate … --resume`. */
@@ -320,8 +385,7 @@ export function orchestratorJob(input: ManifestInput, runId: string): K8sObject 
     runId,
     "--project-root",
     config.projectRoot,
-    "--orchestrator",
-    orchestratorSpec(config),
+    ...(input.stack ? ["--stack", input.stack] : []),
     // Always resume: the first pod finds nothing to keep; a replacement pod keeps what already succeeded.
     "--resume",
     ...(config.maxParallelism ? ["--max-parallelism", String(config.maxParallelism)] : []),
@@ -330,7 +394,7 @@ export function orchestratorJob(input: ManifestInput, runId: string): K8sObject 
     apiVersion: "batch/v1",
     kind: "Job",
     metadata: { name: orchestratorJobName(config.jobNamePrefix, runId), namespace: config.kubernetesNamespace, labels: { ...config.orchestratorPodSettings.labels, ...labels }, annotations },
-    spec: orchestratorJobSpec(input, command, [{ name: "ORCH_RUN_ID", value: runId }], labels, annotations),
+    spec: orchestratorJobSpec(input, command, runSecretName(config.jobNamePrefix, runId), [{ name: "ORCH_RUN_ID", value: runId }], labels, annotations),
   };
 }
 
@@ -374,7 +438,7 @@ export function cronJob(input: ManifestInput, schedule: Schedule): K8sObject {
   const name = cronJobName(config.jobNamePrefix, snapshot.pipeline.name, schedule);
   const labels = { ...baseLabels(snapshot), [LABELS.component]: "orchestrator", [LABELS.schedule]: name };
   const annotations = { [ANNOTATIONS.schedule]: JSON.stringify(schedule), [ANNOTATIONS.pipeline]: snapshot.pipeline.name };
-  const command = [...config.scheduledRunCommand, "--schedule", name, "--project-root", config.projectRoot, "--orchestrator", orchestratorSpec(config)];
+  const command = [...config.scheduledRunCommand, "--schedule", name, "--project-root", config.projectRoot, ...(input.stack ? ["--stack", input.stack] : [])];
   const jobNameEnv = { name: "ORCH_JOB_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.labels['batch.kubernetes.io/job-name']" } } };
   return {
     apiVersion: "batch/v1",
@@ -386,7 +450,7 @@ export function cronJob(input: ManifestInput, schedule: Schedule): K8sObject {
       concurrencyPolicy: schedule.allowOverlap ? "Allow" : "Forbid",
       // No catch-up: a run missed by more than this is skipped, not started late.
       startingDeadlineSeconds: 300,
-      jobTemplate: { metadata: { labels, annotations }, spec: orchestratorJobSpec(input, command, [jobNameEnv], labels, annotations) },
+      jobTemplate: { metadata: { labels, annotations }, spec: orchestratorJobSpec(input, command, scheduleSecretName(name), [jobNameEnv], labels, annotations) },
     },
   };
 }

@@ -10,7 +10,7 @@ import * as k8s from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { compilePipeline, createLocalArtifactStore, parseComponentConfig } from "@orch/core";
 import plugin from "./index.js";
-import { orchestratorJob, stepJob } from "./manifests.js";
+import { configSecret, orchestratorJob, runSecretName, stepJob } from "./manifests.js";
 import { createKubernetesOrchestrator, loadKubeConfig } from "./runtime.js";
 import { quickstart } from "../test/fixtures/project/src/pipeline.js";
 
@@ -22,13 +22,16 @@ describe.skipIf(!kubeconfig)("kubernetes orchestrator on a real cluster (ORCH_TE
   const config = () =>
     parseComponentConfig(plugin, { kubeconfig, kubernetesNamespace: process.env.ORCH_TEST_NAMESPACE ?? "default", image: process.env.ORCH_TEST_IMAGE ?? "busybox:1.36" });
 
-  it("the API server accepts every generated Job (server-side dry run)", async () => {
+  it("the API server accepts every generated Job and the run's config Secret (server-side dry run)", async () => {
     const cfg = config();
     const batch = loadKubeConfig(cfg).makeApiClient(k8s.BatchV1Api);
+    const core = loadKubeConfig(cfg).makeApiClient(k8s.CoreV1Api);
     const { snapshot } = compilePipeline(quickstart, { rows: 5 }, { projectRoot });
     const input = { config: cfg, snapshot, podStore: { flavor: "local", config: { path: "/orch" } } };
     const jobs = [orchestratorJob(input, "dry-run"), ...snapshot.order.map((id) => stepJob(input, "dry-run", snapshot.steps[id]!))];
     for (const job of jobs) await batch.createNamespacedJob({ namespace: cfg.kubernetesNamespace, body: job as unknown as k8s.V1Job, dryRun: "All" });
+    const secret = configSecret(input, runSecretName(cfg.jobNamePrefix, "dry-run"));
+    await core.createNamespacedSecret({ namespace: cfg.kubernetesNamespace, body: secret as unknown as k8s.V1Secret, dryRun: "All" });
   });
 
   it("creates, lists and deletes a CronJob schedule", async () => {

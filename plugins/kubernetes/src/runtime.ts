@@ -5,12 +5,18 @@ import { setTimeout as sleep } from "node:timers/promises";
 import * as k8s from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import {
+  FINISHED_STEP_STATUSES,
   OrchError,
+  clearStopRequest,
+  isOrchError,
   journalKeys,
+  requestRunStop,
   readRunRecord,
+  readStepRecord,
   readStepRecords,
   serializeSnapshot,
   writeRunRecord,
+  writeStepRecord,
   type LaunchRequest,
   type LaunchResult,
   type Orchestrator,
@@ -26,12 +32,15 @@ import {
   LABELS,
   ORCHESTRATOR_CONTAINER,
   STEP_CONTAINER,
+  configSecret,
   cronJob,
   cronJobName,
   labelValue,
   orchestratorJob,
   orchestratorJobName,
   podArtifactStore,
+  runSecretName,
+  scheduleSecretName,
   scheduleSnapshotKey,
   scheduledRunId,
   stepJob,
@@ -53,11 +62,31 @@ interface JobLike extends KubeObject {
   spec?: { template?: { metadata?: { labels?: Record<string, string> } } };
 }
 interface PodLike extends KubeObject {
+  spec?: { containers?: { name: string; resources?: { limits?: Record<string, string> } }[] };
   status?: {
     phase?: string;
     conditions?: { type: string; status: string; reason?: string; message?: string }[];
     containerStatuses?: { name: string; state?: { waiting?: { reason?: string; message?: string }; terminated?: { exitCode?: number; reason?: string } } }[];
   };
+}
+
+const isPodOfJob = (pod: PodLike, jobName: string) => pod.metadata?.labels?.["batch.kubernetes.io/job-name"] === jobName || pod.metadata?.labels?.["job-name"] === jobName;
+const byCreation = (a: PodLike, b: PodLike) => String(a.metadata?.creationTimestamp ?? "").localeCompare(String(b.metadata?.creationTimestamp ?? "")) || String(a.metadata?.name).localeCompare(String(b.metadata?.name));
+const terminatedState = (pod: PodLike, container: string) => pod.status?.containerStatuses?.find((c) => c.name === container)?.state?.terminated;
+
+/**
+ * Why a step's last pod ended, in the user's words: an OOM kill names the memory limit (as local_docker
+ * does), other exits their code and reason. Undefined when the pod did not end by itself.
+ */
+export function podFailure(pod: PodLike | undefined): string | undefined {
+  const ended = pod && terminatedState(pod, STEP_CONTAINER);
+  if (!pod || !ended || ended.exitCode === 0) return undefined;
+  if (ended.reason === "OOMKilled") {
+    const limit = pod.spec?.containers?.find((c) => c.name === STEP_CONTAINER)?.resources?.limits?.memory;
+    return `out of memory (limit ${limit ?? "none set"}): the step's container was OOM-killed (exit code ${ended.exitCode ?? 137}) in pod ${pod.metadata?.name}`;
+  }
+  const disrupted = pod.status?.conditions?.find((c) => c.type === "DisruptionTarget" && c.status === "True");
+  return `pod ${pod.metadata?.name} ended with exit code ${ended.exitCode}${ended.reason && ended.reason !== "Error" ? ` (${ended.reason})` : ""}${disrupted ? ` after ${disrupted.reason ?? "a disruption"}` : ""}`;
 }
 
 /** A finished Job's outcome from its conditions, or undefined while it runs. */
@@ -93,8 +122,25 @@ function isMissingServiceAccount(error: unknown): boolean {
   return apiStatus(error) === 403 && /service ?account/i.test(apiMessage(error)) && /not found/i.test(apiMessage(error));
 }
 
-function kubernetesError(action: string, error: unknown, config: KubernetesOrchestratorConfig): OrchError {
+/** No answer at all (refused, unresolvable, timed out, TLS failure), or the server says it cannot serve now. */
+function isUnreachable(error: unknown): boolean {
   const status = apiStatus(error);
+  if (status !== undefined) return status === 502 || status === 503 || status === 504;
+  const codes = [error, (error as { cause?: unknown })?.cause].map((e) => String((e as { code?: unknown })?.code ?? ""));
+  return codes.some((code) => /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|UND_ERR_|ERR_TLS|DEPTH_ZERO|SELF_SIGNED|CERT_)/.test(code)) || /fetch failed|socket hang up|ECONNREFUSED/i.test(String((error as Error)?.message));
+}
+
+function kubernetesError(action: string, error: unknown, config: KubernetesOrchestratorConfig): OrchError {
+  if (isOrchError(error)) return error;
+  const status = apiStatus(error);
+  if (isUnreachable(error)) {
+    return new OrchError("E_BACKEND_UNAVAILABLE", {
+      flavor: "kubernetes",
+      message: `Kubernetes ${action} failed: the API server is unreachable${status ? ` (HTTP ${status})` : ""}: ${apiMessage(error)}`,
+      hint: `Check that the cluster is up and reachable with these credentials (kubectl${config.kubernetesContext ? ` --context ${config.kubernetesContext}` : ""} get pods -n ${config.kubernetesNamespace}).`,
+      cause: error,
+    });
+  }
   const hints: Record<number, string> = {
     401: "Check the credentials of the kubeconfig context (kubectl auth whoami).",
     403: `Give the service account permission to manage jobs, cronjobs and pods in namespace ${config.kubernetesNamespace} (see the plugin README, Auth).`,
@@ -114,7 +160,9 @@ export function loadKubeConfig(config: KubernetesOrchestratorConfig): k8s.KubeCo
   const kc = new k8s.KubeConfig();
   try {
     if (config.kubeconfig) kc.loadFromFile(resolve(config.kubeconfig));
-    else if (config.inCluster && !process.env.KUBECONFIG) kc.loadFromCluster();
+    // ORCH_KUBERNETES_SERVICE_ACCOUNT_PREFIX: where the service-account folder is mounted, when not at
+    // the root (pods of the test cluster run on the host, so theirs is under a folder of their own).
+    else if (config.inCluster && !process.env.KUBECONFIG) kc.loadFromCluster(process.env.ORCH_KUBERNETES_SERVICE_ACCOUNT_PREFIX ?? "");
     else kc.loadFromDefault();
     if (config.kubernetesContext) kc.setCurrentContext(config.kubernetesContext);
   } catch (cause) {
@@ -148,6 +196,8 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
     config: config.image || !config.build ? config : { ...config, image: builtImage ?? IMAGE_BUILT_AT_SUBMIT },
     snapshot,
     podStore,
+    // In the orchestrator pod the stack is not known (it is "in-cluster"), and nothing there needs it.
+    ...(context.stackName && context.stackName !== "in-cluster" ? { stack: context.stackName } : {}),
   });
 
   async function ensureImage(): Promise<void> {
@@ -328,14 +378,16 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
       };
       const checkPods = () => {
         for (const pod of pods.objects.values() as Iterable<PodLike>) {
-          if (pod.metadata?.labels?.["job-name"] !== name && pod.metadata?.labels?.["batch.kubernetes.io/job-name"] !== name) continue;
+          if (!isPodOfJob(pod, name)) continue;
           for (const container of pod.status?.containerStatuses ?? []) {
             const waiting = container.state?.waiting;
             if (waiting?.reason && FATAL_WAITING_REASONS.has(waiting.reason)) {
               return finish({ stuck: `pod ${pod.metadata?.name} cannot start: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ""}` });
             }
           }
-          if (pod.status?.phase === "Pending" && Date.now() - startedAt > config.stepStartTimeoutSeconds * 1000) {
+          // Pending since the follow began or the pod was made (a retry's pod gets its own time to start).
+          const pendingSince = Math.max(startedAt, Date.parse(String(pod.metadata?.creationTimestamp ?? "")) || 0);
+          if (pod.status?.phase === "Pending" && !pod.metadata?.deletionTimestamp && Date.now() - pendingSince > config.stepStartTimeoutSeconds * 1000) {
             const why = pod.status.conditions?.find((c) => c.status === "False" && c.message)?.message ?? "still Pending";
             return finish({ stuck: `pod ${pod.metadata?.name} did not start within ${config.stepStartTimeoutSeconds}s (stepStartTimeoutSeconds): ${why}` });
           }
@@ -363,28 +415,65 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
     const name = job.metadata.name;
     await waitForServiceAccount();
     await tracker("jobs", runId);
-    const how = await createOrAdopt(job);
-    request.writeLog(`[orch] ${how === "created" ? "created" : "adopted existing"} Job ${name} for step ${step.id}`);
-    const result = await followJob(runId, name, signal);
-    if (signal.aborted) {
-      await deleteJob(name).catch(() => {});
-      return { failureReason: `stopped: Job ${name} was deleted` };
+    const pods = await tracker("pods", runId);
+    // The Job controller replaces a pod that died (OOM kill, eviction, node loss): each pod is an attempt.
+    // A pod's runner counts only its own attempts, so what each pod did is read from the record as it ends.
+    const podAttempts = new Map<string, number>();
+    const notePod = (podName: string, object: KubeObject | undefined) => {
+      const pod = object as PodLike | undefined;
+      if (!pod || !isPodOfJob(pod, name) || podAttempts.has(podName) || !terminatedState(pod, STEP_CONTAINER)) return;
+      podAttempts.set(podName, 1);
+      void readStepRecord(store, runId, step.id).then((record) => podAttempts.set(podName, Math.max(1, record?.attempts ?? 1)), () => {});
+    };
+    const unsubscribe = pods.subscribe(notePod);
+    try {
+      const how = await createOrAdopt(job);
+      request.writeLog(`[orch] ${how === "created" ? "created" : "adopted existing"} Job ${name} for step ${step.id}`);
+      const result = await followJob(runId, name, signal);
+      if (signal.aborted) {
+        await deleteJob(name).catch(() => {});
+        return { failureReason: `stopped: Job ${name} was deleted` };
+      }
+      if (result.stuck) {
+        await deleteJob(name).catch(() => {});
+        return { failureReason: result.stuck };
+      }
+      if (result.deleted) {
+        // `orch run stop` deletes every Job of the run at once; give our own stop signal a moment to arrive.
+        await Promise.race([sleep(2_000), new Promise((r) => signal.addEventListener("abort", r, { once: true }))]);
+        return { failureReason: `Job ${name} was deleted before step ${step.id} finished` };
+      }
+      const jobPods = (await findPods(`${LABELS.runId}=${labelValue(runId)},${LABELS.step}=${labelValue(step.id)}`).catch(() => [...pods.objects.values()] as PodLike[]))
+        .filter((pod) => isPodOfJob(pod, name))
+        .sort(byCreation);
+      // Pods that ended and were deleted since (evicted pods are) count too: they were seen ending.
+      const podNames = [...new Set([...podAttempts.keys(), ...jobPods.map((pod) => pod.metadata?.name ?? "")])].filter(Boolean);
+      await countPodAttempts(runId, step.id, podNames, jobPods.at(-1)?.metadata?.name, podAttempts);
+      if (result.outcome?.succeeded) return {};
+      const why = podFailure(jobPods.at(-1));
+      const attempts = podNames.length > 1 ? ` after ${podNames.length} pods` : "";
+      return { failureReason: why ? `${why}${attempts} (Job ${name}: ${result.outcome?.reason ?? "failed"})` : `Job ${name} failed: ${result.outcome?.reason ?? "unknown reason"}` };
+    } finally {
+      unsubscribe();
     }
-    if (result.stuck) {
-      await deleteJob(name).catch(() => {});
-      return { failureReason: result.stuck };
-    }
-    if (result.deleted) {
-      // `orch run stop` deletes every Job of the run at once; give our own stop signal a moment to arrive.
-      await Promise.race([sleep(2_000), new Promise((r) => signal.addEventListener("abort", r, { once: true }))]);
-      return { failureReason: `Job ${name} was deleted before step ${step.id} finished` };
-    }
-    return result.outcome?.succeeded ? {} : { failureReason: `Job ${name} failed: ${result.outcome?.reason ?? "unknown reason"}` };
+  }
+
+  /**
+   * Makes the step record's `attempts` count every pod of the Job: the attempts of the pods the Job
+   * controller replaced (at least one each) plus those of the last pod, whose runner wrote the record.
+   */
+  async function countPodAttempts(runId: string, stepId: string, podNames: string[], lastPod: string | undefined, podAttempts: Map<string, number>): Promise<void> {
+    if (podNames.length < 2) return;
+    const record = await readStepRecord(store, runId, stepId);
+    if (!record) return;
+    const earlier = podNames.filter((name) => name !== lastPod).reduce((sum, name) => sum + (podAttempts.get(name) ?? 1), 0);
+    const last = Math.max(1, record.attempts);
+    await writeStepRecord(store, { ...record, attempts: earlier + last });
   }
 
   async function findPods(selector: string): Promise<PodLike[]> {
     const list = await api().core.listNamespacedPod({ namespace, labelSelector: selector });
-    return (list.items as unknown as PodLike[]).sort((a, b) => String(a.metadata?.creationTimestamp ?? "").localeCompare(String(b.metadata?.creationTimestamp ?? "")));
+    return (list.items as unknown as PodLike[]).sort(byCreation);
   }
 
   async function readRun(runId: string): Promise<RunRecord | undefined> {
@@ -450,6 +539,9 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
     // A finished run is left alone (its Jobs keep their pods and logs until ttlSecondsAfterFinished).
     const current = await readRun(runId);
     if (current && current.status !== "running") return;
+    // Recorded first: the orchestrator pod stops the run on SIGTERM only when it finds this request;
+    // any other SIGTERM (pod deletion, drain, eviction) is a shutdown and its replacement resumes the run.
+    await requestRunStop(store, runId);
     const { batch } = api();
     const deleteOptions: k8s.V1DeleteOptions = { propagationPolicy: "Background", gracePeriodSeconds: 30 };
     try {
@@ -473,33 +565,18 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
     if (run?.status === "running") await writeRunRecord(store, { ...run, status: "stopped", finishedAt: new Date().toISOString() });
   }
 
-  async function* logs(runId: string, stepId: string, options: { follow?: boolean } = {}): AsyncIterable<string> {
-    const selector = `${LABELS.runId}=${labelValue(runId)},${LABELS.step}=${labelValue(stepId)}`;
-    let pods: PodLike[];
-    try {
-      pods = await findPods(selector);
-    } catch (error) {
-      throw kubernetesError(`listing pods of run ${runId}`, error, config);
-    }
-    const pod = pods.at(-1);
-    if (!pod?.metadata?.name) {
-      // The Job and its pods are gone (ttlSecondsAfterFinished): the step runner's own log is in the store.
-      const data = await store.read(journalKeys.log(runId, stepId));
-      if (data) yield* Buffer.from(data).toString("utf8").split("\n").filter(Boolean);
+  /** The container output of one pod: all of it, or (follow) streamed until the container ends. */
+  async function* podLogLines(podName: string, follow: boolean): AsyncGenerator<string> {
+    if (!follow) {
+      let text: string;
+      try {
+        text = String((await api().core.readNamespacedPodLog({ name: podName, namespace, container: STEP_CONTAINER })) ?? "");
+      } catch (error) {
+        yield `[orch] no output from pod ${podName}: ${apiMessage(error)}`;
+        return;
+      }
+      yield* text.split("\n").filter(Boolean);
       return;
-    }
-    const podName = pod.metadata.name;
-    if (!options.follow) {
-      const text = await api().core.readNamespacedPodLog({ name: podName, namespace, container: STEP_CONTAINER });
-      yield* String(text ?? "").split("\n").filter(Boolean);
-      return;
-    }
-    // Wait for the container to start, then stream until it ends.
-    for (let i = 0; ; i++) {
-      const current = (await api().core.readNamespacedPod({ name: podName, namespace })) as unknown as PodLike;
-      if (current.status?.phase !== "Pending") break;
-      if (i > config.stepStartTimeoutSeconds * 2) return;
-      await sleep(500);
     }
     const stream = new PassThrough();
     const controller = await new k8s.Log(api().kc).log(namespace, podName, STEP_CONTAINER, stream, { follow: true });
@@ -512,6 +589,98 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
     }
   }
 
+  /**
+   * A step's whole log: the output of every pod of its Job (console.log, stderr, crash messages — the
+   * runner echoes its own lines there too), one section per attempt, then the journal's log lines that
+   * no pod log holds (pods already deleted by ttlSecondsAfterFinished). `follow` streams the running pod
+   * and the pods the Job controller makes after it, until the step's Job has finished.
+   */
+  async function* logs(runId: string, stepId: string, options: { follow?: boolean } = {}): AsyncIterable<string> {
+    const selector = `${LABELS.runId}=${labelValue(runId)},${LABELS.step}=${labelValue(stepId)}`;
+    const listPods = async () => {
+      try {
+        return await findPods(selector);
+      } catch (error) {
+        throw kubernetesError(`listing pods of run ${runId}`, error, config);
+      }
+    };
+    const stepFinished = async () => {
+      const job = await readJob(stepJobName(config.jobNamePrefix, runId, stepId)).catch(() => undefined);
+      if (job) return Boolean(jobOutcome(job));
+      return (await readRun(runId))?.status !== "running" || FINISHED_STEP_STATUSES.has((await readStepRecord(store, runId, stepId))?.status ?? "pending");
+    };
+    const seen = new Set<string>();
+    const printed = new Set<string>();
+    for (;;) {
+      const pods = await listPods();
+      for (const [index, pod] of pods.entries()) {
+        const podName = pod.metadata?.name;
+        if (!podName || printed.has(podName)) continue;
+        let current = pod;
+        if (options.follow) {
+          // Wait for the container to start (or never to: an unschedulable pod is left for the next round).
+          while (current.status?.phase === "Pending" && !(await stepFinished())) {
+            await sleep(500);
+            current = ((await api().core.readNamespacedPod({ name: podName, namespace }).catch(() => undefined)) as PodLike | undefined) ?? current;
+          }
+        }
+        printed.add(podName);
+        const ended = podFailure(current);
+        yield `[orch] ── attempt ${index + 1}: pod ${podName}${current.status?.phase ? ` (${current.status.phase}${ended ? `: ${ended.replace(/ in pod .*$/, "")}` : ""})` : ""} ──`;
+        const running = current.status?.phase === "Running";
+        for await (const line of podLogLines(podName, Boolean(options.follow) && running)) {
+          seen.add(line);
+          yield line;
+        }
+      }
+      if (!options.follow || (await stepFinished())) {
+        // Pods made between the last list and the end of the Job.
+        if (options.follow && (await listPods()).some((pod) => pod.metadata?.name && !printed.has(pod.metadata.name))) continue;
+        break;
+      }
+      await sleep(500);
+    }
+    const data = await store.read(journalKeys.log(runId, stepId));
+    const journal = data ? Buffer.from(data).toString("utf8").split("\n").filter(Boolean) : [];
+    const missing = journal.filter((line) => !seen.has(line));
+    if (missing.length) {
+      if (printed.size) yield "[orch] ── step log (journal) ──";
+      yield* missing;
+    }
+  }
+
+  /**
+   * Creates or replaces a configuration Secret, without owner: pods may need it before their Job exists,
+   * and an earlier owner being deleted (a resumed run's old Job) must not take the new content with it.
+   */
+  async function putSecret(secret: K8sObject): Promise<void> {
+    assertValidManifest(secret);
+    const name = secret.metadata.name;
+    const { core } = api();
+    try {
+      await core.createNamespacedSecret({ namespace, body: secret as unknown as k8s.V1Secret });
+    } catch (error) {
+      if (apiStatus(error) !== 409) throw kubernetesError(`creating Secret ${name}`, error, config);
+      try {
+        await core.replaceNamespacedSecret({ name, namespace, body: secret as unknown as k8s.V1Secret });
+      } catch (replaceError) {
+        throw kubernetesError(`updating Secret ${name}`, replaceError, config);
+      }
+    }
+  }
+
+  /** Makes `owner` own the Secret, so the garbage collector deletes it with the run's Job (or the schedule's CronJob). */
+  async function ownSecret(name: string, owner: { kind: "Job" | "CronJob"; name: string; uid: string }): Promise<void> {
+    const { core } = api();
+    try {
+      const secret = await core.readNamespacedSecret({ name, namespace });
+      secret.metadata = { ...secret.metadata, ownerReferences: [{ apiVersion: "batch/v1", kind: owner.kind, name: owner.name, uid: owner.uid, controller: true }] };
+      await core.replaceNamespacedSecret({ name, namespace, body: secret });
+    } catch (error) {
+      throw kubernetesError(`setting the owner of Secret ${name}`, error, config);
+    }
+  }
+
   async function schedule(snapshot: Snapshot, when: Schedule): Promise<{ id: string }> {
     await ensureImage();
     const manifest = assertValidManifest(cronJob(input(snapshot), when));
@@ -519,11 +688,15 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
     await store.write(scheduleSnapshotKey(name), serializeSnapshot(snapshot));
     const { batch } = api();
     await waitForServiceAccount();
+    const secretName = scheduleSecretName(name);
+    await putSecret(configSecret(input(snapshot), secretName));
     for (let attempt = 0; ; attempt++) {
       try {
-        await batch.createNamespacedCronJob({ namespace, body: manifest as unknown as k8s.V1CronJob });
+        const created = await batch.createNamespacedCronJob({ namespace, body: manifest as unknown as k8s.V1CronJob });
+        await ownSecret(secretName, { kind: "CronJob", name, uid: created.metadata!.uid! });
         return { id: name };
       } catch (error) {
+        if (isOrchError(error)) throw error;
         // The same pipeline on the same schedule: replace it (new code), leaving its running Jobs alone.
         if (apiStatus(error) === 409 && attempt < 3) {
           await batch.deleteNamespacedCronJob({ name, namespace, body: { propagationPolicy: "Orphan" } }).catch(() => {});
@@ -549,10 +722,19 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
       await ensureImage();
       const job = assertValidManifest(orchestratorJob(input(snapshot), runId));
       for (const id of snapshot.order) assertValidManifest(stepJob(input(snapshot), runId, snapshot.steps[id]!));
-      // The orchestrator pod reads the snapshot from the artifact store (DESIGN §3).
+      // The orchestrator pod reads the snapshot from the artifact store.
       await store.write(journalKeys.snapshot(runId), serializeSnapshot(snapshot));
+      // A resumed run may have been stopped: that request is spent.
+      if (submit.resume) await clearStopRequest(store, runId);
       await waitForServiceAccount();
       const name = job.metadata.name;
+      // The component config reaches the pods through a Secret (env secretKeyRef), created before the
+      // Job so its pod never starts without it, then owned by the Job so it goes away with it.
+      const secretName = runSecretName(config.jobNamePrefix, runId);
+      if (!submit.resume && (await readJob(name).catch(() => undefined))) {
+        throw new OrchError("E_USAGE", { message: `Run ${runId} already has an orchestrator Job (${name}) in namespace ${namespace}.`, hint: "Use a new run id, or resume the run." });
+      }
+      await putSecret(configSecret(input(snapshot), secretName));
       try {
         await createJob(job);
       } catch (error) {
@@ -562,9 +744,14 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
         } else if (apiStatus(error) === 409) {
           throw new OrchError("E_USAGE", { message: `Run ${runId} already has an orchestrator Job (${name}) in namespace ${namespace}.`, hint: "Use a new run id, or resume the run." });
         } else {
+          await api().core.deleteNamespacedSecret({ name: secretName, namespace }).catch(() => {});
           throw kubernetesError(`creating orchestrator Job ${name}`, error, config);
         }
       }
+      const created = await readJob(name).catch((error) => {
+        throw kubernetesError(`reading orchestrator Job ${name}`, error, config);
+      });
+      if (created?.metadata && "uid" in created.metadata) await ownSecret(secretName, { kind: "Job", name, uid: String((created.metadata as { uid: string }).uid) });
       if (!config.synchronous) {
         return {
           runId,
@@ -584,8 +771,14 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
       const files: Record<string, string> = {};
       const yaml = (objects: K8sObject[]) => objects.map((o) => stringify(assertValidManifest(o), { lineWidth: 0 })).join("---\n");
       files["orchestrator-job.yaml"] = yaml([orchestratorJob(input(snapshot), runId)]);
+      // The run's configuration for the pods (apply it with the Jobs; it holds the component config, so keep it private).
+      files["config-secret.yaml"] = yaml([configSecret(input(snapshot), runSecretName(config.jobNamePrefix, runId))]);
       files["step-jobs.yaml"] = yaml(snapshot.order.map((id) => stepJob(input(snapshot), runId, snapshot.steps[id]!)));
-      if (snapshot.pipeline.schedule) files["cronjob.yaml"] = yaml([cronJob(input(snapshot), snapshot.pipeline.schedule)]);
+      if (snapshot.pipeline.schedule) {
+        const cron = cronJob(input(snapshot), snapshot.pipeline.schedule);
+        files["cronjob.yaml"] = yaml([cron]);
+        files["cronjob-config-secret.yaml"] = yaml([configSecret(input(snapshot), scheduleSecretName(cron.metadata.name))]);
+      }
       files["snapshot.json"] = serializeSnapshot(snapshot);
       return files;
     },

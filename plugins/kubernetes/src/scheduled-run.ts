@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import {
+  EXIT_STOPPED,
   OrchError,
   createArtifactStore,
   executeRun,
@@ -16,23 +17,28 @@ import {
   parseSnapshot,
   readJson,
   serializeSnapshot,
+  watchTermination,
   type ComponentSpec,
 } from "@orch/core";
 import plugin from "./index.js";
 import { scheduleSnapshotKey, scheduledRunId } from "./manifests.js";
 import { createKubernetesOrchestrator } from "./runtime.js";
 
-const USAGE = `Usage: orch-kubernetes-scheduled-run --schedule NAME --orchestrator JSON [--project-root DIR]
-  The artifact store comes from $ORCH_ARTIFACT_STORE, the Job name from $ORCH_JOB_NAME (else $HOSTNAME).`;
+const USAGE = `Usage: orch-kubernetes-scheduled-run --schedule NAME [--orchestrator JSON] [--stack NAME] [--project-root DIR]
+  The artifact store comes from $ORCH_ARTIFACT_STORE, the orchestrator from $ORCH_ORCHESTRATOR (both set
+  from the schedule's Secret), the Job name from $ORCH_JOB_NAME (else $HOSTNAME).
+  SIGTERM stops the run only after orch run stop asked for it; otherwise the process exits 143 and the
+  Job's replacement pod resumes the run.`;
 
 export async function main(argv: string[]): Promise<number> {
   try {
     const { values } = parseArgs({
       args: argv,
-      options: { schedule: { type: "string" }, orchestrator: { type: "string" }, "project-root": { type: "string" } },
+      options: { schedule: { type: "string" }, orchestrator: { type: "string" }, stack: { type: "string" }, "project-root": { type: "string" } },
       strict: true,
     });
-    if (!values.schedule || !values.orchestrator || !process.env.ORCH_ARTIFACT_STORE) {
+    const orchestratorSpec = values.orchestrator ?? process.env.ORCH_ORCHESTRATOR;
+    if (!values.schedule || !orchestratorSpec || !process.env.ORCH_ARTIFACT_STORE) {
       process.stderr.write(`${USAGE}\n`);
       return 2;
     }
@@ -50,16 +56,14 @@ export async function main(argv: string[]): Promise<number> {
     }
     const snapshot = parseSnapshot(template, `schedule ${values.schedule}`);
     if (!(await store.exists(journalKeys.snapshot(runId)))) await store.write(journalKeys.snapshot(runId), serializeSnapshot(snapshot));
-    const component = JSON.parse(values.orchestrator) as ComponentSpec;
+    const component = JSON.parse(orchestratorSpec) as ComponentSpec;
     const config = parseComponentConfig(plugin, component.config);
     const orchestrator = createKubernetesOrchestrator(config, { projectRoot, stackName: "in-cluster", artifactStore: store });
     const controller = new AbortController();
-    const stop = () => controller.abort(new OrchError("E_CANCELLED", { message: "Stopped by a signal." }));
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
+    const termination = watchTermination({ store, runId, controller });
     process.stdout.write(`scheduled run ${runId} of ${snapshot.pipeline.name} (Job ${jobName})\n`);
     try {
-      const { run } = await executeRun({
+      const running = executeRun({
         snapshot,
         runId,
         store,
@@ -68,13 +72,20 @@ export async function main(argv: string[]): Promise<number> {
         projectRoot,
         launch: orchestrator.stepLauncher!,
         orchestrator: "kubernetes",
+        ...(values.stack ? { stack: values.stack } : {}),
         ...(snapshot.pipeline.dynamic ? { pipeline: await loadPipelineDefinition(snapshot, projectRoot) } : {}),
         ...(config.maxParallelism ? { maxParallelism: config.maxParallelism } : {}),
         observer: { stepUpdated: (r) => void process.stdout.write(`step ${r.stepId}: ${r.status}\n`) },
       });
+      running.catch(() => {});
+      // A shutdown (SIGTERM without a stop request) exits at once; the running step Jobs stay for the replacement.
+      const outcome = await Promise.race([running, termination.shutdown]);
+      if (typeof outcome === "number") return outcome;
+      const { run } = outcome;
       process.stdout.write(`run ${runId}: ${run.status}\n`);
-      return run.status === "succeeded" ? 0 : run.status === "stopped" ? 130 : 1;
+      return run.status === "succeeded" ? 0 : run.status === "stopped" ? EXIT_STOPPED : 1;
     } finally {
+      termination.dispose();
       await orchestrator.dispose?.();
     }
   } catch (error) {

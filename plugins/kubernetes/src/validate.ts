@@ -8,6 +8,7 @@ import * as k8s from "@kubernetes/client-node";
 import { CronJob } from "kubernetes-models/batch/v1/CronJob";
 import { Job } from "kubernetes-models/batch/v1/Job";
 import { Pod } from "kubernetes-models/v1/Pod";
+import { Secret } from "kubernetes-models/v1/Secret";
 import { OrchError } from "@orch/core";
 import { MAX_CRONJOB_NAME, type K8sObject } from "./manifests.js";
 
@@ -20,6 +21,7 @@ const MODELS = {
   Job: { model: Job, root: "V1Job", maxName: 63 },
   CronJob: { model: CronJob, root: "V1CronJob", maxName: MAX_CRONJOB_NAME },
   Pod: { model: Pod, root: "V1Pod", maxName: 253 },
+  Secret: { model: Secret, root: "V1Secret", maxName: 253 },
 } as const;
 
 type AttributeMap = { name: string; baseName: string; type: string }[];

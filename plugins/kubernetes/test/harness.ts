@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,14 +29,35 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** The nodes of the test cluster: one CPU node (the fixture's evaluate step selects pool=cpu). */
+export const DEFAULT_NODES = [{ name: "node-1", labels: { "kubernetes.io/hostname": "node-1", "kubernetes.io/os": "linux", pool: "cpu" } }];
+
+/** Pods get in-cluster credentials over HTTPS when openssl can make the server's certificate. */
+const opensslMissing = (() => {
+  try {
+    execFileSync("openssl", ["version"], { stdio: "ignore" });
+    return undefined;
+  } catch {
+    return "openssl is not installed";
+  }
+})();
+if (opensslMissing) console.warn(`[orch] kubernetes tests: ${opensslMissing}, so pods reach the fake API server through $KUBECONFIG instead of in-cluster credentials`);
+
 export async function createHarness(options: FakeApiServerOptions & { config?: Partial<KubernetesOrchestratorConfigInput> } = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), "orch-k8s-"));
   const podEnv: Record<string, string> = {};
-  const server = await startFakeApiServer({ ...options, podEnv });
+  const server = await startFakeApiServer({
+    nodes: structuredClone(DEFAULT_NODES),
+    // Real back-off and grace periods, 100× faster (FAKE_KUBE_TIME_SCALE=1 for real time).
+    timeScale: Number(process.env.FAKE_KUBE_TIME_SCALE ?? 0.01),
+    inCluster: !opensslMissing,
+    ...options,
+    podEnv,
+  });
   const kubeconfigPath = join(dir, "kubeconfig.yaml");
   await writeFile(kubeconfigPath, server.kubeconfig());
-  // What the kubelet gives every pod: here, credentials for the API server through $KUBECONFIG.
-  podEnv.KUBECONFIG = kubeconfigPath;
+  // What the kubelet gives every pod: a service-account token (inCluster), else credentials through $KUBECONFIG.
+  if (opensslMissing || options.inCluster === false) podEnv.KUBECONFIG = kubeconfigPath;
   const storePath = join(dir, "artifacts");
   const config: KubernetesOrchestratorConfigInput = {
     kubeconfig: kubeconfigPath,

@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { hostname } from "node:os";
 import { mkdir, realpath } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -7,7 +8,9 @@ import { PassThrough } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
+  clearStopRequest as clearJournalStopRequest,
   executeRun,
+  requestRunStop,
   journalKeys,
   normalizeResources,
   OrchError,
@@ -63,6 +66,9 @@ export function createLocalDockerOrchestrator(config: LocalDockerOrchestratorCon
     },
     async submit(snapshot, submit) {
       await assertDockerAvailable(docker, connection);
+      // Containers left by a run whose process was killed (kill -9) are never removed by it: sweep them now.
+      await removeLeftoverContainers(docker, store, submit.resume ? submit.runId : undefined);
+      if (submit.resume) await clearJournalStopRequest(store, submit.runId).catch(() => {});
       const prepared = await withPrecompiledBundle(await prepareImage(docker, config, context), config, context, snapshot);
       const controller = new AbortController();
       const forward = () => controller.abort(submit.signal.reason);
@@ -91,7 +97,7 @@ export function createLocalDockerOrchestrator(config: LocalDockerOrchestratorCon
           await Promise.all(removals);
           return result;
         })
-        .finally(() => clearStopRequest(docker, submit.runId))
+        .finally(() => Promise.all([clearStopRequest(docker, submit.runId), clearJournalStopRequest(store, submit.runId).catch(() => {})]))
         .finally(() => {
           activeRuns.delete(submit.runId);
           submit.signal.removeEventListener("abort", forward);
@@ -109,6 +115,8 @@ export function createLocalDockerOrchestrator(config: LocalDockerOrchestratorCon
      * `stopGraceSeconds`) and removed. The run ends `stopped`.
      */
     async stop(runId) {
+      // Recorded first: a step container that gets SIGTERM stops its step only when the user asked for it.
+      await requestRunStop(store, runId).catch(() => {});
       const active = activeRuns.get(runId);
       if (active) {
         active.controller.abort(new OrchError("E_CANCELLED", { message: `Run ${runId} was stopped.` }));
@@ -492,6 +500,38 @@ async function stopRequested(docker: Docker, runId: string): Promise<boolean> {
 
 async function clearStopRequest(docker: Docker, runId: string): Promise<void> {
   await docker.getVolume(stopVolumeName(runId)).remove().catch(() => {});
+}
+
+/**
+ * Removes the step containers of runs that no process drives any more: every container of `resumedRunId`
+ * (it is being resumed, so nothing else runs it), and those of runs in this store that have finished or
+ * whose driving process on this host is gone (killed with -9, the machine rebooted). Containers of runs
+ * driven by a live process, and of runs this store does not know, are left alone.
+ */
+export async function removeLeftoverContainers(docker: Docker, store: ArtifactStore, resumedRunId?: string): Promise<string[]> {
+  const containers = await docker.listContainers({ all: true, filters: { label: [`${LABELS.flavor}=${FLAVOR}`] } });
+  const runIds = [...new Set(containers.map((c) => c.Labels?.[LABELS.runId]).filter((id): id is string => Boolean(id)))];
+  const removed: string[] = [];
+  for (const runId of runIds) {
+    if (activeRuns.has(runId)) continue;
+    if (runId !== resumedRunId) {
+      const run = await readRunRecord(store, runId).catch(() => undefined);
+      if (!run) continue;
+      const driverGone = run.host === hostname() && run.pid !== undefined && !processAlive(run.pid);
+      if (run.status === "running" && !driverGone) continue;
+    }
+    if ((await removeRunContainers(docker, runId, 0)) > 0) removed.push(runId);
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** Stops (SIGTERM, SIGKILL after `graceSeconds`) and removes every container labelled with the run. */

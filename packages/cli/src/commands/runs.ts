@@ -104,6 +104,9 @@ function stepDuration(step: StepRow | undefined): number | undefined {
   return step.finishedAt ? since(step.startedAt, step.finishedAt) : undefined;
 }
 
+/** Flavors whose steps' whole output lands in the journal's log files (in-process, or synced from containers). */
+const JOURNAL_LOG_FLAVORS = new Set(["local", "local_docker", "local-docker"]);
+
 /** `run logs --json`: one JSON object per line, `{ "step": …, "line": … }` (a stream: it can follow a run). */
 type LogsOptions = { step?: string; follow?: boolean; json?: boolean };
 
@@ -119,6 +122,16 @@ export async function logs(id: string, options: LogsOptions): Promise<number> {
     let run = requireRun(index, id);
     const journal = localJournal(run);
     if (!journal) return await remoteLogs(run, options, index, project);
+    // Steps that ran elsewhere (a pod) wrote more than the journal's log holds: ask their orchestrator,
+    // whose logs() merges its own output with the journal's lines. Without it (stack gone), the journal.
+    if (run.orchestrator && !JOURNAL_LOG_FLAVORS.has(run.orchestrator)) {
+      try {
+        return await remoteLogs(run, options, index, project);
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        note(`${error.message} Showing the run's journal log only.`);
+      }
+    }
     const stepIds = () => {
       const ids = journal.readSnapshot()?.order ?? index.getSteps(run.runId).map((s) => s.stepId);
       if (options.step && !ids.includes(options.step)) throw new UsageError(`Run ${run.runId} has no step "${options.step}".`, `Steps: ${ids.join(", ") || "none yet"}.`);

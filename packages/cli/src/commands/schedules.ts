@@ -29,8 +29,10 @@ export async function remove(id: string, options: { json?: boolean } = {}): Prom
   const project = requireProject();
   const index = openProjectIndex(project);
   try {
-    const schedule = index.getSchedule(id);
+    // The id orch schedule list shows, or the backend's own name for it (the CronJob's, shown under BY).
+    const schedule = index.getSchedule(id) ?? index.listSchedules().find((s) => s.nativeId === id);
     if (!schedule) throw new UsageError(`Schedule "${id}" is not registered.`, "List schedules with: orch schedule list");
+    id = schedule.id;
     if (schedule.managedBy === "native" && schedule.nativeId) {
       const core = await import("@orch/core");
       const { installStackResolver, stackFromIndex } = await import("../runtime.js");

@@ -1,4 +1,5 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -10,6 +11,8 @@ import { loadArtifact } from "../artifacts/artifact-io.js";
 import { newRunId } from "../ids.js";
 import { tempDir } from "../__fixtures__/test-stack.js";
 import { arithmetic } from "../__fixtures__/pipelines.js";
+import { gated } from "../__fixtures__/gated-pipeline.js";
+import { requestRunStop } from "./stop-request.js";
 
 const coreRoot = fileURLToPath(new URL("../..", import.meta.url));
 const bin = join(coreRoot, "src/entrypoint/bin.ts");
@@ -25,10 +28,9 @@ async function entrypoint(args: string[]) {
   }
 }
 
-async function storedRun(params: { count: number }) {
-  const dir = tempDir("orch-entrypoint-");
+async function storedRun(params: { count: number } | { gate: string }, dir = tempDir("orch-entrypoint-")) {
   const store = createLocalArtifactStore(join(dir, "artifacts"));
-  const snapshot = compile(arithmetic, params, { projectRoot: coreRoot });
+  const snapshot = "gate" in params ? compile(gated, params, { projectRoot: coreRoot }) : compile(arithmetic, params, { projectRoot: coreRoot });
   const runId = newRunId();
   await store.write(journalKeys.snapshot(runId), serializeSnapshot(snapshot));
   const storeFlag = JSON.stringify({ flavor: "local", config: { path: store.uri } });
@@ -71,5 +73,39 @@ describe("orch-entrypoint", () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("--artifact-store (or ORCH_ARTIFACT_STORE) is required.");
     expect(result.stderr).toContain("hint: Run orch-entrypoint --help");
+  });
+
+  describe("SIGTERM: a stop only when orch run stop asked for it, otherwise a retriable shutdown", () => {
+    /** Starts `orch-entrypoint step` on a gated step, waits until it runs, sends SIGTERM and returns the exit code. */
+    async function terminateRunningStep(withStopRequest: boolean) {
+      const dir = tempDir("orch-entrypoint-term-");
+      const gate = join(dir, "gate-never-opened");
+      const { store, runId, common } = await storedRun({ gate }, dir);
+      const child = spawn(process.execPath, ["--conditions=@orch/source", "--import", "tsx", bin, "step", ...common, "--step", "wait_for_gate"], { cwd: coreRoot, stdio: ["ignore", "pipe", "pipe"] });
+      let output = "";
+      child.stdout.on("data", (chunk) => (output += chunk));
+      child.stderr.on("data", (chunk) => (output += chunk));
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      for (let i = 0; i < 300 && (await readStepRecord(store, runId, "wait_for_gate"))?.status !== "running"; i++) await new Promise((r) => setTimeout(r, 100));
+      expect((await readStepRecord(store, runId, "wait_for_gate"))?.status).toBe("running");
+      if (withStopRequest) await requestRunStop(store, runId);
+      child.kill("SIGTERM");
+      const code = await exited;
+      return { code, output, record: await readStepRecord(store, runId, "wait_for_gate"), gate };
+    }
+
+    it("exits 143 and records nothing final when SIGTERM comes without a stop request (pod deletion, drain, eviction)", async () => {
+      const { code, output, record } = await terminateRunningStep(false);
+      expect(code).toBe(143);
+      expect(output).toContain("SIGTERM without a stop request");
+      // Not "stopped": the replacement pod runs the step again and the run goes on.
+      expect(record?.status).toBe("running");
+    });
+
+    it("stops the step (exit 130, recorded stopped) when orch run stop asked for it first", async () => {
+      const { code, record } = await terminateRunningStep(true);
+      expect(code).toBe(130);
+      expect(record?.status).toBe("stopped");
+    });
   });
 });

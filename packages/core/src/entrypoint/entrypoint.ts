@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { OrchError, isOrchError } from "../errors.js";
+import { displayFlavor } from "../names.js";
 import { createArtifactStore, type ComponentSpec } from "../plugins/stack.js";
 import { parseComponentConfig } from "../plugins/plugin.js";
 import { resolvePlugin } from "../plugins/resolve-plugin.js";
@@ -10,6 +11,7 @@ import { runStep } from "../run/step-runner.js";
 import { parseSnapshot } from "../snapshot/snapshot.js";
 import { readJson, type ArtifactStore } from "../store/artifact-store.js";
 import { journalKeys } from "../store/journal.js";
+import { EXIT_SHUTDOWN, EXIT_STOPPED, watchTermination } from "./stop-request.js";
 
 const USAGE = `Usage:
   orch-entrypoint step --run-id ID --step STEP_ID [--artifact-store JSON] [--project-root DIR]
@@ -38,6 +40,7 @@ export async function main(argv: string[]): Promise<number> {
         step: { type: "string" },
         "artifact-store": { type: "string" },
         orchestrator: { type: "string" },
+        stack: { type: "string" },
         "project-root": { type: "string" },
         "max-parallelism": { type: "string" },
         resume: { type: "boolean", default: false },
@@ -49,11 +52,17 @@ export async function main(argv: string[]): Promise<number> {
     const store = await openStore(values["artifact-store"] ?? process.env.ORCH_ARTIFACT_STORE, projectRoot);
     const snapshot = parseSnapshot(await readJson(store, journalKeys.snapshot(runId)) ?? missingSnapshot(runId, store), `run ${runId}`);
     const controller = new AbortController();
-    const stop = () => controller.abort(new OrchError("E_CANCELLED", { message: "Stopped by a signal." }));
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
+    const termination = watchTermination({ store, runId, controller });
+    // A shutdown ends the process at once: whatever is in flight stays as it is for the replacement.
+    const work = (async (): Promise<number> => {
+      if (command === "step") return await runOneStep();
+      if (command === "orchestrate") return await orchestrate();
+      throw usage(`Unknown command "${command}".`);
+    })();
+    work.catch(() => {});
+    return await Promise.race([work, termination.shutdown]);
 
-    if (command === "step") {
+    async function runOneStep(): Promise<number> {
       const stepId = required(values.step, "--step");
       const step = snapshot.steps[stepId];
       if (!step) throw usage(`Step "${stepId}" is not in the snapshot of run ${runId} (steps: ${snapshot.order.join(", ")}).`);
@@ -73,8 +82,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`step ${stepId}: ${record.status}\n`);
       return exitCode(record.status);
     }
-    if (command === "orchestrate") {
-      const orchestrator = values.orchestrator ? await createOrchestrator(values.orchestrator, projectRoot, store) : undefined;
+    async function orchestrate(): Promise<number> {
+      const spec = values.orchestrator ?? process.env.ORCH_ORCHESTRATOR;
+      const orchestrator = spec ? await createOrchestrator(spec, projectRoot, store) : undefined;
       const launch = orchestrator?.stepLauncher;
       const pipeline = snapshot.pipeline.dynamic ? await loadPipelineDefinition(snapshot, projectRoot) : undefined;
       const definitions = launch || snapshot.pipeline.dynamic ? undefined : await loadStepDefinitions(Object.values(snapshot.steps), projectRoot);
@@ -87,6 +97,8 @@ export async function main(argv: string[]): Promise<number> {
           signal: controller.signal,
           resume: values.resume,
           projectRoot,
+          ...(values.stack ? { stack: values.stack } : {}),
+          ...(orchestrator ? { orchestrator: displayFlavor(orchestrator.flavor) } : {}),
           ...(definitions ? { definitions } : {}),
           ...(pipeline ? { pipeline } : {}),
           ...(launch ? { launch } : {}),
@@ -99,7 +111,6 @@ export async function main(argv: string[]): Promise<number> {
         await orchestrator?.dispose?.();
       }
     }
-    throw usage(`Unknown command "${command}".`);
   } catch (error) {
     if (isOrchError(error)) {
       process.stderr.write(`orch-entrypoint: ${error.format()}\n`);
@@ -115,7 +126,7 @@ export async function main(argv: string[]): Promise<number> {
 
 function exitCode(status: string): number {
   if (status === "succeeded" || status === "cached") return 0;
-  return status === "stopped" ? 130 : 1;
+  return status === "stopped" ? EXIT_STOPPED : 1;
 }
 
 function required(value: string | undefined, flag: string): string {

@@ -8,6 +8,8 @@ export const journalKeys = {
   step: (runId: string, stepId: string) => `runs/${runId}/steps/${stepId}.json`,
   stepsPrefix: (runId: string) => `runs/${runId}/steps/`,
   log: (runId: string, stepId: string) => `runs/${runId}/logs/${stepId}.log`,
+  /** Written by `orch run stop` before it ends the run's processes: a SIGTERM without it is a shutdown, not a stop. */
+  stopRequest: (runId: string) => `runs/${runId}/stop-requested.json`,
   runsPrefix: "runs/",
   artifactData: (artifactId: string) => `artifacts/${artifactId}/data`,
   artifactMeta: (artifactId: string) => `artifacts/${artifactId}/meta.json`,
