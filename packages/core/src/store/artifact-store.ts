@@ -17,6 +17,11 @@ export interface ArtifactStore {
   list(prefix: string): Promise<string[]>;
   /** Deletes `key`, or everything under it when it ends with `/`. */
   delete(key: string): Promise<void>;
+  /**
+   * Writes `data` under `key` only if nothing is there yet; false when something was. Atomic where the
+   * store can do it (O_EXCL locally, a conditional put remotely); used for the run owner's lock.
+   */
+  writeIfAbsent?(key: string, data: Uint8Array | string): Promise<boolean>;
   /** Appends text (logs). Optional: stores without it get whole-file writes at the end. */
   append?(key: string, text: string): Promise<void>;
   /** The store's config, so a child process can open the same store (`orch-entrypoint --artifact-store`). */

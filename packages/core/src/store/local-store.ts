@@ -1,4 +1,5 @@
-import { appendFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { assertUsableStorePath } from "./store-path.js";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
@@ -12,9 +13,13 @@ export const localArtifactStoreConfigSchema = z
 
 export type LocalArtifactStoreConfig = z.output<typeof localArtifactStoreConfigSchema>;
 
-/** The built-in `local` artifact store: a folder, writes made atomic by temp file + rename. */
+/**
+ * The built-in `local` artifact store: a folder, writes made atomic by temp file + rename.
+ * Refuses (E_STORE_PATH_INVALID) a folder below a regular file or on a pseudo file system (/proc).
+ */
 export function createLocalArtifactStore(root: string): ArtifactStore {
   const base = resolve(root);
+  assertUsableStorePath(base);
   const madeDirs = new Set<string>();
   const pathOf = (key: string) => {
     assertSafeKey(key);
@@ -45,6 +50,23 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
       const temp = `${target}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
       await writeFile(temp, data);
       await rename(temp, target);
+    },
+    async writeIfAbsent(key, data) {
+      const target = pathOf(key);
+      await ensureDir(dirname(target));
+      // Written whole to a temp file, then linked into place: link fails with EEXIST when the key
+      // exists, so readers never see a half-written value and only one writer wins.
+      const temp = `${target}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+      await writeFile(temp, data);
+      try {
+        await link(temp, target);
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+        throw error;
+      } finally {
+        await rm(temp, { force: true });
+      }
     },
     async exists(key) {
       try {
