@@ -138,11 +138,34 @@ function recordingPlugin(plugin: OrchestratorPlugin, context: RecordingContext, 
         }
         index.upsertPipeline({ name: snapshot.pipeline.name, hash: snapshot.pipeline.hash, sourceFile: snapshot.pipeline.source?.module });
         const observers = [submitContext.observer, observer, ...context.observers].filter(Boolean) as RunObserver[];
-        const handle = await orchestrator.submit(snapshot, { ...submitContext, observer: fanOut(observers) });
+        // Every failure after the row exists ends the run as failed with the reason, so nothing (not
+        // `orch schedule serve`'s overlap check either) sees it running forever.
+        const failed = (error: unknown) => {
+          const code = (error as { code?: unknown })?.code;
+          // Refused because another process owns the run (a concurrent resume): the row is that run's.
+          if (code === "E_RUN_LOCKED" || code === "E_RUN_EXISTS") return error;
+          const current = index.getRun(submitContext.runId);
+          if (current?.status === "running") {
+            const e = error as { message?: string; code?: string };
+            index.upsertRun({ ...current, status: "failed", finishedAt: new Date().toISOString(), error: { message: String(e?.message ?? error), ...(typeof e?.code === "string" ? { code: e.code } : {}) } });
+          }
+          return error;
+        };
+        let handle: Awaited<ReturnType<Orchestrator["submit"]>>;
+        try {
+          handle = await orchestrator.submit(snapshot, { ...submitContext, observer: fanOut(observers) });
+        } catch (error) {
+          throw failed(error);
+        }
         return {
           ...handle,
           async wait() {
-            const result = await handle.wait();
+            let result;
+            try {
+              result = await handle.wait();
+            } catch (error) {
+              throw failed(error);
+            }
             index.upsertRun({ ...runRow(result.run, storeUri, pluginContext.artifactStore, context.scheduleId) });
             for (const step of result.steps) index.upsertStep(stepRow(step));
             return result;
@@ -190,6 +213,7 @@ function runRow(run: CoreRun, storeUri: string | undefined, store: { uri: string
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
     pid: run.pid,
+    pidStartTime: run.pidStartTime,
     host: run.host,
     parameters: run.parameters,
     error: run.error ? { message: run.error.message, ...(run.error.code ? { code: run.error.code } : {}) } : undefined,
