@@ -158,6 +158,7 @@ async function registerSchedule(
   const { pipeline } = loaded;
   const schedule = pipeline.schedule!;
   const core = await import("@orch/core");
+  core.assertScheduleHasFuture(schedule, pipeline.name);
   const { stackFromIndex } = await import("../runtime.js");
   const { project, stackName, context } = options;
   const stack = await core.activateStack(await stackFromIndex(context, stackName), project.root);
