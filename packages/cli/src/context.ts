@@ -262,8 +262,10 @@ export async function reconcileRemoteRuns(index: OrchIndex, project: Project, ru
         if (status && status !== "running") {
           const journal = localJournal(run);
           if (journal?.readRun()?.status === status) syncRunFromJournal(index, run, journal);
-          else if (status === "failed" && !journal) index.markInterrupted(run.runId, `the ${orchestrator.flavor} orchestrator reports the run as failed`);
-          else index.upsertRun({ ...run, status, finishedAt: run.finishedAt ?? new Date().toISOString() });
+          else {
+            const error = status === "succeeded" ? undefined : { message: `the ${orchestrator.flavor} orchestrator reports the run as ${status}` };
+            index.upsertRun({ ...run, status, finishedAt: run.finishedAt ?? new Date().toISOString(), error: run.error ?? error });
+          }
         }
       } finally {
         await orchestrator.dispose?.();

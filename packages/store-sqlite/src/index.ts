@@ -17,8 +17,9 @@
  *
  * @module
  */
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync } from "node:fs";
-import { dirname } from "node:path";
+import { closeSync, copyFileSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 
 export type ComponentKind = "orchestrator" | "artifact-store" | "container-registry";
@@ -207,8 +208,22 @@ export function openIndex(file: string, options: OpenIndexOptions = {}): OrchInd
   checkIndexFile(file);
   if (!options.readonly) mkdirSync(dirname(file), { recursive: true });
   let db: Database.Database | undefined;
+  let copy: string | undefined;
   try {
     db = new Database(file, options.readonly ? { readonly: true, fileMustExist: true } : {});
+    if (options.readonly) {
+      try {
+        db.prepare("SELECT count(*) FROM sqlite_master").get();
+      } catch (error) {
+        // SQLite cannot read a WAL-mode file in a folder it may not write (it needs the -shm file):
+        // read a private copy instead — an index is small, and this process changes nothing anyway.
+        if (!/^SQLITE_(READONLY|CANTOPEN)/.test((error as { code?: string }).code ?? "")) throw error;
+        db.close();
+        copy = mkdtempSync(join(tmpdir(), "orch-index-"));
+        for (const suffix of ["", "-wal"]) if (existsSync(`${file}${suffix}`)) copyFileSync(`${file}${suffix}`, join(copy, `orch.db${suffix}`));
+        db = new Database(join(copy, "orch.db"), { readonly: true, fileMustExist: true });
+      }
+    }
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 30_000}`);
     if (!options.readonly) {
       if (db.pragma("journal_mode", { simple: true }) !== "wal") db.pragma("journal_mode = WAL");
@@ -221,9 +236,12 @@ export function openIndex(file: string, options: OpenIndexOptions = {}): OrchInd
         throw new IndexError("E_INDEX_READONLY", `The orch index ${file} is read-only and has schema ${version}; this orch needs ${SCHEMA_VERSION}.`, `Make it writable (chmod u+w ${file} and its folder) so orch can upgrade it.`);
       }
     }
-    return new OrchIndex(db, Boolean(options.readonly), file);
+    const index = new OrchIndex(db, Boolean(options.readonly), file);
+    if (copy) index.onClose = () => rmSync(copy!, { recursive: true, force: true });
+    return index;
   } catch (error) {
     db?.close();
+    if (copy) rmSync(copy, { recursive: true, force: true });
     throw indexError(error, file);
   }
 }
@@ -286,12 +304,14 @@ function checkIndexFile(file: string): void {
     return; // absent (created below) or unreadable (SQLite reports it)
   }
   try {
-    const { size, mtimeMs } = fstatSync(fd);
-    if (size === 0) {
-      // Another process may be creating it this instant; an old empty file lost its contents.
-      if (Date.now() - mtimeMs > 5_000 && !existsSync(`${file}-wal`)) throw corruptIndexError(file, "the file is empty");
-      return;
+    let { size } = fstatSync(fd);
+    // Another process may be creating it this instant (SQLite writes the header right after creating
+    // the file): give it a moment. An index that stays empty lost its contents.
+    for (let i = 0; size === 0 && i < 20; i++) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      size = fstatSync(fd).size;
     }
+    if (size === 0) throw corruptIndexError(file, "the file is empty");
     const header = Buffer.alloc(100);
     const read = readSync(fd, header, 0, 100, 0);
     if (read < 100 || header.toString("latin1", 0, 16) !== SQLITE_HEADER) throw corruptIndexError(file, "not an SQLite database");
@@ -354,8 +374,11 @@ export class OrchIndex {
     }
   }
 
+  /** Called after close (removes the private copy a read-only index may read). */
+  onClose?: () => void;
   close(): void {
     this.db.close();
+    this.onClose?.();
   }
 
   // ── settings ────────────────────────────────────────────────────────────────────────────────────
