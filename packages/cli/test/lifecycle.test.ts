@@ -49,22 +49,27 @@ describe("one owner per run", () => {
 
     const a = project.start(["run", "resume", runId], { env: env() });
     const b = project.start(["run", "resume", runId], { env: env() });
-    const refused = await Promise.race([a.result.then((r) => ({ r, other: b })), b.result.then((r) => ({ r, other: a }))]);
-    expect(refused.r.code, refused.r.stderr).toBe(2);
-    expect(refused.r.stderr).toMatch(/pid \d+/);
-    await waitFor(() => traceLines().includes("second"), "the owner to run the second step");
+    try {
+      const refused = await Promise.race([a.result.then((r) => ({ r, other: b })), b.result.then((r) => ({ r, other: a }))]);
+      expect(refused.r.code, refused.r.stderr).toBe(2);
+      expect(refused.r.stderr).toMatch(/pid \d+/);
+      await waitFor(() => traceLines().includes("second"), "the owner to run the second step");
 
-    // a resume of a run that is running now is refused as well, naming the owner
-    const third = await project.orch(["run", "resume", runId], { env: env() });
-    expect(third.code).toBe(2);
-    expect(third.stderr).toMatch(/still running \(owned by pid \d+/);
+      // a resume of a run that is running now is refused as well, naming the owner
+      const third = await project.orch(["run", "resume", runId], { env: env() });
+      expect(third.code).toBe(2);
+      expect(third.stderr).toMatch(/still running \(owned by pid \d+/);
 
-    writeFileSync(gate, "open");
-    const owner = await refused.other.result;
-    expect(owner.code, owner.stderr).toBe(0);
-    // each step after the crash ran once: nobody ran the second step twice
-    expect(traceLines()).toEqual(["second", "third"]);
-    expect(existsSync(join(runDir(runId), "owner.lock"))).toBe(false);
+      writeFileSync(gate, "open");
+      const owner = await refused.other.result;
+      expect(owner.code, owner.stderr).toBe(0);
+      // each step after the crash ran once: nobody ran the second step twice
+      expect(traceLines()).toEqual(["second", "third"]);
+      expect(existsSync(join(runDir(runId), "owner.lock"))).toBe(false);
+    } finally {
+      a.kill("SIGKILL");
+      b.kill("SIGKILL");
+    }
   });
 });
 
