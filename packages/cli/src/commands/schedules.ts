@@ -164,7 +164,7 @@ function isRunning(schedule: ScheduleRow, index: OrchIndex, children: Map<string
   if (!run || run.status !== "running") return false;
   reconcileRuns(index, [run]);
   const after = index.getRun(run.runId);
-  return after?.status === "running" && (!after.pid || processAlive(after.pid));
+  return after?.status === "running" && (!after.pid || processAlive(after.pid, after.pidStartTime));
 }
 
 async function startRun(schedule: ScheduleRow, project: Project, children: Map<string, Set<ChildProcess>>): Promise<string> {
