@@ -2,7 +2,7 @@
  * Finding the project (`.orch/` upwards, or ORCH_HOME), opening its index, and reading the journal of
  * runs kept in a local artifact store — all without loading @orch/core, so listing commands stay fast.
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { openIndex, type OrchIndex, type RunRow } from "@orch/store-sqlite";
@@ -223,26 +223,37 @@ function localStoreFolders(index: OrchIndex, project: Project): string[] {
  */
 export function syncRunsFromJournals(index: OrchIndex, project: Project, options: { full?: boolean } = {}): number {
   if (readonlyIndex(index)) return 0;
-  const known = index.runStatuses();
+  let known: Map<string, RunRow["status"]> | undefined;
   let synced = 0;
   for (const folder of localStoreFolders(index, project)) {
-    let ids: string[];
+    const runsDir = join(folder, "runs");
+    let mtime: number;
     try {
-      ids = readdirSync(join(folder, "runs"));
+      mtime = statSync(runsDir).mtimeMs;
     } catch {
       continue;
     }
-    for (const runId of ids) {
+    // runs/ gains or loses an entry whenever a run is created or deleted: unchanged since the last
+    // scan means nothing new to read (unfinished runs the index knows are reconcileRuns' job).
+    const seenKey = `journal_scan:${runsDir}`;
+    if (!options.full && index.getSetting(seenKey) === String(mtime)) continue;
+    known ??= index.runStatuses();
+    let complete = Date.now() - mtime > 1_000; // a folder changed this instant may gain more entries in the same tick
+    for (const runId of readdirSync(runsDir)) {
       const status = known.get(runId);
       if (!options.full && status !== undefined && status !== "running") continue;
       const ref = { runId, storeUri: folder, storeFlavor: "local", scheduleId: undefined };
       const journal = localJournal(ref);
       const record = journal?.readRun();
-      if (!journal || !record || record.runId !== runId) continue;
+      if (!journal || !record || record.runId !== runId) {
+        complete = false; // a run being created (snapshot first, run.json next): look again next time
+        continue;
+      }
       if (status === "running" && record.status === "running") continue; // reconcileRuns judges its owner
       const existing = status === undefined ? undefined : index.getRun(runId);
       if (syncRunFromJournal(index, { ...ref, scheduleId: existing?.scheduleId }, journal)) synced++;
     }
+    if (complete) index.setSetting(seenKey, String(mtime));
   }
   return synced;
 }
