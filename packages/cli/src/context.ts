@@ -205,6 +205,14 @@ function syncRunFromJournal(index: OrchIndex, run: Pick<RunRow, "runId" | "store
   return true;
 }
 
+function mtimeOf(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
 /** Local artifact-store folders of the registered stacks' stores (where runs can be synced from). */
 function localStoreFolders(index: OrchIndex, project: Project): string[] {
   const folders = new Set<string>();
@@ -246,7 +254,8 @@ export function syncRunsFromJournals(index: OrchIndex, project: Project, options
       const journal = localJournal(ref);
       const record = journal?.readRun();
       if (!journal || !record || record.runId !== runId) {
-        complete = false; // a run being created (snapshot first, run.json next): look again next time
+        // A run being created (snapshot first, run.json next): look again next time, for a minute.
+        if (journal && Date.now() - mtimeOf(journal.dir) < 60_000) complete = false;
         continue;
       }
       if (status === "running" && record.status === "running") continue; // reconcileRuns judges its owner

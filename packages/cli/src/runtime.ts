@@ -8,9 +8,11 @@ import { pathToFileURL } from "node:url";
 import {
   OrchError,
   canonicalFlavor,
+  journalKeys,
   localArtifactStoreConfigSchema,
   resolvePlugin,
   setStackResolver,
+  writeRunRecord,
   z,
   type ComponentSpec,
   type Orchestrator,
@@ -140,14 +142,36 @@ function recordingPlugin(plugin: OrchestratorPlugin, context: RecordingContext, 
         const observers = [submitContext.observer, observer, ...context.observers].filter(Boolean) as RunObserver[];
         // Every failure after the row exists ends the run as failed with the reason, so nothing (not
         // `orch schedule serve`'s overlap check either) sees it running forever.
-        const failed = (error: unknown) => {
+        const failed = async (error: unknown) => {
           const code = (error as { code?: unknown })?.code;
           // Refused because another process owns the run (a concurrent resume): the row is that run's.
           if (code === "E_RUN_LOCKED" || code === "E_RUN_EXISTS") return error;
           const current = index.getRun(submitContext.runId);
           if (current?.status === "running") {
             const e = error as { message?: string; code?: string };
-            index.upsertRun({ ...current, status: "failed", finishedAt: new Date().toISOString(), error: { message: String(e?.message ?? error), ...(typeof e?.code === "string" ? { code: e.code } : {}) } });
+            const reason = { message: String(e?.message ?? error), ...(typeof e?.code === "string" ? { code: e.code } : {}) };
+            const finishedAt = new Date().toISOString();
+            index.upsertRun({ ...current, status: "failed", finishedAt, error: reason });
+            // The journal too, when the run never got a record there (the backend was never reached).
+            const store = pluginContext.artifactStore;
+            try {
+              if (!(await store.exists(journalKeys.run(submitContext.runId)))) {
+                await writeRunRecord(store, {
+                  runId: submitContext.runId,
+                  pipeline: snapshot.pipeline.name,
+                  pipelineHash: snapshot.pipeline.hash,
+                  status: "failed",
+                  startedAt: current.startedAt,
+                  finishedAt,
+                  stack: pluginContext.stackName,
+                  orchestrator: plugin.flavor,
+                  parameters: snapshot.parameters as Record<string, unknown>,
+                  error: reason,
+                });
+              }
+            } catch {
+              // the store itself is what failed: the index has the reason
+            }
           }
           return error;
         };
@@ -155,7 +179,7 @@ function recordingPlugin(plugin: OrchestratorPlugin, context: RecordingContext, 
         try {
           handle = await orchestrator.submit(snapshot, { ...submitContext, observer: fanOut(observers) });
         } catch (error) {
-          throw failed(error);
+          throw await failed(error);
         }
         return {
           ...handle,
@@ -164,7 +188,7 @@ function recordingPlugin(plugin: OrchestratorPlugin, context: RecordingContext, 
             try {
               result = await handle.wait();
             } catch (error) {
-              throw failed(error);
+              throw await failed(error);
             }
             index.upsertRun({ ...runRow(result.run, storeUri, pluginContext.artifactStore, context.scheduleId) });
             for (const step of result.steps) index.upsertStep(stepRow(step));

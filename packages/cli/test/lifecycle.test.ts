@@ -134,6 +134,8 @@ describe("runs that cannot start", () => {
     expect(result.stderr).toMatch(/cannot reach the flaky API/);
     const [run] = (await runs()).filter((r) => r.runId === "offline-1");
     expect(run).toMatchObject({ status: "failed", error: { message: expect.stringMatching(/cannot reach the flaky API/), code: "E_BACKEND_UNAVAILABLE" } });
+    // the journal says so too
+    expect(JSON.parse(readFileSync(join(runDir("offline-1"), "run.json"), "utf8"))).toMatchObject({ status: "failed", error: { code: "E_BACKEND_UNAVAILABLE" } });
   });
 
   it("asks the plugin's status() about a run executing elsewhere", async () => {
@@ -227,8 +229,9 @@ describe("runs started without the CLI", () => {
     const listed = (await runs()).find((r) => r.runId === runId);
     expect(listed).toMatchObject({ pipeline: "demo", status: "succeeded" });
     const shown = await project.json(["run", "show", runId, "--json"]);
-    // (cached: earlier tests ran the same steps)
-    expect(shown.steps.map((s: any) => [s.id, s.status])).toEqual([["load", "cached"], ["sum", "cached"]]);
+    expect(shown.steps.map((s: any) => s.id)).toEqual(["load", "sum"]);
+    // (cached when earlier tests ran the same steps)
+    for (const s of shown.steps) expect(["succeeded", "cached"]).toContain(s.status);
 
     // a finished run is not re-read on every listing; --sync forces it
     const file = join(runDir(runId), "run.json");
