@@ -182,6 +182,19 @@ export async function stop(id: string): Promise<number> {
       localJournal(run)?.markEnded("stopped", message, "E_CANCELLED");
       index.markStopped(run.runId, message);
       out(`Run ${run.runId} stopped (its process, pid ${gone.pid}, had already ended).`);
+      // Still let the orchestrator clean up what the dead process left (step containers …); the run
+      // is recorded stopped already, so it does not wait for it.
+      try {
+        const { orchestratorForRun } = await import("./run-control.js");
+        const { orchestrator } = await orchestratorForRun(run, index, project);
+        try {
+          await orchestrator.stop?.(run.runId);
+        } finally {
+          await orchestrator.dispose?.();
+        }
+      } catch {
+        // best effort
+      }
       return 0;
     }
     const { orchestratorForRun } = await import("./run-control.js");
