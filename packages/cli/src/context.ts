@@ -174,10 +174,31 @@ export function reconcileRuns(index: OrchIndex, runs: RunRow[] = index.runningRu
 
 const readonlyIndex = (index: OrchIndex) => Boolean((index as { readonly?: boolean }).readonly);
 
+/**
+ * The registered stack a journaled run belongs to: the one its run.json names, else — for runs whose
+ * process named none it knows (a CronJob's orchestrator pod) — the only stack that journals into
+ * that folder with an orchestrator of the run's flavor.
+ */
+function stackOfRun(index: OrchIndex, project: Project | undefined, folder: string | undefined, record: JournalRun): string | undefined {
+  const named = record.stack as string | undefined;
+  if (named && index.getStack(named)) return named;
+  if (!project || !folder) return named;
+  const flavor = typeof record.orchestrator === "string" ? record.orchestrator.replace(/_/g, "-") : undefined;
+  const matches = index.listStacks().filter((stack) => {
+    const store = index.getComponent("artifact-store", stack.artifactStore);
+    if (!store || store.package || store.flavor.replace(/_/g, "-") !== "local") return false;
+    if (resolve(project.root, String(store.config.path ?? DEFAULT_ARTIFACTS_PATH)) !== resolve(folder)) return false;
+    const orchestrator = index.getComponent("orchestrator", stack.orchestrator);
+    return !flavor || orchestrator?.flavor.replace(/_/g, "-") === flavor;
+  });
+  return matches.length === 1 ? matches[0]!.name : named;
+}
+
 /** Copies a run and its steps from its journal into the index. */
-function syncRunFromJournal(index: OrchIndex, run: Pick<RunRow, "runId" | "storeUri" | "storeFlavor" | "scheduleId">, journal: NonNullable<ReturnType<typeof localJournal>>): boolean {
+function syncRunFromJournal(index: OrchIndex, run: Pick<RunRow, "runId" | "storeUri" | "storeFlavor" | "scheduleId">, journal: NonNullable<ReturnType<typeof localJournal>>, project?: Project): boolean {
   const record = journal.readRun();
   if (!record || readonlyIndex(index)) return false;
+  const stack = stackOfRun(index, project, run.storeUri, record);
   index.transaction(() => {
     index.upsertRun({
       runId: record.runId,
@@ -185,7 +206,7 @@ function syncRunFromJournal(index: OrchIndex, run: Pick<RunRow, "runId" | "store
       pipelineHash: record.pipelineHash as string | undefined,
       status: record.status,
       interrupted: Boolean(record.interrupted),
-      stack: record.stack as string | undefined,
+      stack,
       orchestrator: record.orchestrator as string | undefined,
       startedAt: String(record.startedAt ?? new Date(0).toISOString()),
       finishedAt: record.finishedAt,
@@ -260,7 +281,7 @@ export function syncRunsFromJournals(index: OrchIndex, project: Project, options
       }
       if (status === "running" && record.status === "running") continue; // reconcileRuns judges its owner
       const existing = status === undefined ? undefined : index.getRun(runId);
-      if (syncRunFromJournal(index, { ...ref, scheduleId: existing?.scheduleId }, journal)) synced++;
+      if (syncRunFromJournal(index, { ...ref, scheduleId: existing?.scheduleId }, journal, project)) synced++;
     }
     if (complete) index.setSetting(seenKey, String(mtime));
   }

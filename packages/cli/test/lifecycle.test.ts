@@ -233,6 +233,11 @@ describe("runs started without the CLI", () => {
     // (cached when earlier tests ran the same steps)
     for (const s of shown.steps) expect(["succeeded", "cached"]).toContain(s.status);
 
+    // a run journaled by a process that named no stack it knows (a CronJob's pod): the stack that journals there
+    mkdirSync(runDir("cron-1"), { recursive: true });
+    writeFileSync(join(runDir("cron-1"), "run.json"), JSON.stringify({ runId: "cron-1", pipeline: "demo", pipelineHash: "h", status: "succeeded", startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), parameters: {}, orchestrator: "local" }));
+    expect((await runs()).find((r) => r.runId === "cron-1")).toMatchObject({ status: "succeeded", stack: "default" });
+
     // a finished run is not re-read on every listing; --sync forces it
     const file = join(runDir(runId), "run.json");
     writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), status: "failed" }));
