@@ -289,6 +289,61 @@ export function syncRunsFromJournals(index: OrchIndex, project: Project, options
 }
 
 /**
+ * `orch run list --sync` for artifact stores that are not local folders (buckets): lists their
+ * journals through the store's plugin (loading @orch/core) and brings every run into the index — for
+ * runs started elsewhere, e.g. by a native scheduler (a CronJob). Only on request: it costs a listing
+ * of the bucket. A store that cannot be reached is reported and skipped.
+ */
+export async function syncRemoteJournals(index: OrchIndex, project: Project, warn: (message: string) => void): Promise<number> {
+  if (readonlyIndex(index)) return 0;
+  const remote = index.listComponents("artifact-store").filter((c) => c.package || c.flavor.replace(/_/g, "-") !== "local");
+  if (!remote.length) return 0;
+  const core = await import("@orch/core");
+  let synced = 0;
+  for (const component of remote) {
+    try {
+      const { store } = await core.createArtifactStore({ name: component.name, flavor: component.flavor, config: component.config, ...(component.package ? { package: component.package } : {}) }, project.root);
+      const stacks = index.listStacks().filter((s) => s.artifactStore === component.name);
+      for (const runId of await core.listRunIds(store)) {
+        const record = await core.readRunRecord(store, runId);
+        if (!record || record.runId !== runId) continue;
+        const existing = index.getRun(runId);
+        const flavor = record.orchestrator?.replace(/_/g, "-");
+        const byFlavor = stacks.filter((s) => !flavor || index.getComponent("orchestrator", s.orchestrator)?.flavor.replace(/_/g, "-") === flavor);
+        const stack = record.stack && index.getStack(record.stack) ? record.stack : (existing?.stack ?? (byFlavor.length === 1 ? byFlavor[0]!.name : record.stack));
+        const steps = await core.readStepRecords(store, runId);
+        index.transaction(() => {
+          index.upsertRun({
+            runId,
+            pipeline: record.pipeline,
+            pipelineHash: record.pipelineHash,
+            status: record.status,
+            interrupted: Boolean(record.interrupted),
+            stack,
+            orchestrator: record.orchestrator,
+            startedAt: record.startedAt,
+            finishedAt: record.finishedAt,
+            pid: record.pid,
+            pidStartTime: record.pidStartTime,
+            host: record.host,
+            parameters: record.parameters ?? {},
+            error: record.error ? { message: record.error.message, ...(record.error.code ? { code: record.error.code } : {}) } : undefined,
+            storeUri: store.uri,
+            storeFlavor: store.flavor,
+            scheduleId: existing?.scheduleId,
+          });
+          for (const step of steps) index.upsertStep({ ...step, error: step.error ? { message: step.error.message, ...(step.error.code ? { code: step.error.code } : {}) } : undefined });
+        });
+        synced++;
+      }
+    } catch (error) {
+      warn(`could not sync runs from artifact store "${component.name}" (${component.flavor}): ${String((error as Error)?.message ?? error).split("\n")[0]}`);
+    }
+  }
+  return synced;
+}
+
+/**
  * Runs shown as running that execute elsewhere (no process on this host): asks their orchestrator's
  * status() — loading @orch/core and the plugin, so only when there are such runs.
  */

@@ -156,7 +156,7 @@ NO_COLOR=1 turns colours off. Docs: packages/cli/README.md`,
     .option("--stack <name>", "only runs on this stack")
     .option("-n, --limit <n>", "at most n runs", "50")
     .option("--all", "all runs")
-    .option("--sync", "re-read every run from the journals of the local artifact stores (by default only runs the index does not know or shows unfinished)")
+    .option("--sync", "re-read every run from the journals of the registered artifact stores, buckets included (by default: new or unfinished runs in local stores only)")
     .addOption(json())
     .action(lazy(load.runs, "list"));
   run.command("show <id>").description("draw a run's DAG with each step's status and duration (id or unique prefix)").addOption(json()).action(lazy(load.runs, "show"));

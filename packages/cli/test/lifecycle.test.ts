@@ -245,6 +245,22 @@ describe("runs started without the CLI", () => {
     const synced = await project.json<any[]>(["run", "list", "--json", "--all", "--sync"]);
     expect(synced.find((r) => r.runId === runId)?.status).toBe("failed");
   });
+
+  it("with --sync, also reads runs from artifact stores that are not local folders (runs started by a native scheduler)", async () => {
+    const plugin = project.write("plugins/bucket.mjs", BUCKET_PLUGIN);
+    const bucket = mkdtempSync(join(tmpdir(), "orch-bucket-"));
+    expect((await project.orch(["artifact-store", "register", "bucket", "--flavor", "bucket", `--package=${plugin}`, `--dir=${bucket}`])).code).toBe(0);
+    expect((await project.orch(["stack", "register", "cron", "-o", "default", "-a", "bucket"])).code).toBe(0);
+    mkdirSync(join(bucket, "runs", "cron-remote-1", "steps"), { recursive: true });
+    const at = new Date().toISOString();
+    writeFileSync(join(bucket, "runs", "cron-remote-1", "run.json"), JSON.stringify({ runId: "cron-remote-1", pipeline: "demo", pipelineHash: "h", status: "succeeded", startedAt: at, finishedAt: at, parameters: {}, orchestrator: "local" }));
+    writeFileSync(join(bucket, "runs", "cron-remote-1", "steps", "load.json"), JSON.stringify({ runId: "cron-remote-1", stepId: "load", name: "load", status: "succeeded", attempts: 1, outputs: {}, metadata: {} }));
+    expect((await runs()).find((r) => r.runId === "cron-remote-1")).toBeUndefined();
+    const synced = await project.json<any[]>(["run", "list", "--json", "--all", "--sync"]);
+    expect(synced.find((r) => r.runId === "cron-remote-1")).toMatchObject({ status: "succeeded", stack: "cron", storeFlavor: "bucket" });
+    const shown = await project.json(["run", "show", "cron-remote-1", "--json"]);
+    expect(shown.steps.map((s: any) => [s.id, s.status])).toEqual([["load", "succeeded"]]);
+  });
 });
 
 describe("ORCH_HOME outside the project", () => {
@@ -376,6 +392,19 @@ describe("a damaged or read-only index", () => {
     }
   });
 });
+
+/** An artifact store that is not a local folder to orch (a "bucket"), backed by a folder for the test. */
+const BUCKET_PLUGIN = `
+import { createLocalArtifactStore, defineArtifactStore, z } from "@orch/core";
+export default defineArtifactStore({
+  flavor: "bucket",
+  remote: true,
+  configSchema: z.object({ dir: z.string() }).strict(),
+  async create(config) {
+    return { ...createLocalArtifactStore(config.dir), flavor: "bucket", uri: "bucket://" + config.dir };
+  },
+});
+`;
 
 /** An orchestrator plugin whose backend is unreachable (mode=unreachable) or runs detached (mode=detached; status from a file). */
 const FLAKY_PLUGIN = `

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import type { RunRow, StepRow } from "@orch/store-sqlite";
-import { displayStatus, goneOwner, localJournal, openProjectIndex, reconcileRemoteRuns, reconcileRuns, requireProject, requireRun, syncRunsFromJournals } from "../context.js";
+import { displayStatus, goneOwner, localJournal, openProjectIndex, reconcileRemoteRuns, reconcileRuns, requireProject, requireRun, syncRemoteJournals, syncRunsFromJournals } from "../context.js";
 import { UsageError } from "../errors.js";
 import { STATUS_ICON, duration, note, out, paint, printJson, since, statusText, table } from "../output.js";
 
@@ -34,6 +34,7 @@ export async function list(options: ListOptions): Promise<number> {
   try {
     // Runs started without the CLI (pipeline.run(), native schedulers) are only in the journal.
     syncRunsFromJournals(index, project, { full: Boolean(options.sync) });
+    if (options.sync) await syncRemoteJournals(index, project, (message) => note(`warning: ${message}`));
     await reconcileRemoteRuns(index, project, reconcileRuns(index));
     const runs = index.listRuns({ limit, ...(options.pipeline ? { pipeline: options.pipeline } : {}), ...(options.status ? { status: options.status } : {}), ...(options.stack ? { stack: options.stack } : {}) });
     if (options.json) {
