@@ -162,17 +162,14 @@ export function reconcileRuns(index: OrchIndex, runs: RunRow[] = index.runningRu
       elsewhere.push(run);
       continue;
     }
-    if (processAlive(owner.pid, owner.startTime) || (readonlyIndex(index) && !journal)) continue;
-    const message = record
-      ? `interrupted: the process that ran it (pid ${owner.pid} on ${owner.host ?? host}) ended without finishing the run`
-      : `failed to start: the process that submitted it (pid ${owner.pid} on ${owner.host ?? host}) ended before the run began`;
-    if (readonlyIndex(index)) continue; // shown as stored; nothing can be written
+    if (processAlive(owner.pid, owner.startTime) || readonlyIndex(index)) continue; // (read-only: shown as stored)
+    const message = `interrupted: the process that ran it (pid ${owner.pid} on ${owner.host ?? host}) ended without finishing the run`;
     if (index.markInterrupted(run.runId, message)) journal?.markInterrupted(message);
   }
   return elsewhere;
 }
 
-const readonlyIndex = (index: OrchIndex) => Boolean((index as { readonly?: boolean }).readonly);
+const readonlyIndex = (index: OrchIndex) => index.readonly;
 
 /**
  * The registered stack a journaled run belongs to: the one its run.json names, else — for runs whose
