@@ -138,6 +138,29 @@ describe("runs that cannot start", () => {
     expect(JSON.parse(readFileSync(join(runDir("offline-1"), "run.json"), "utf8"))).toMatchObject({ status: "failed", error: { code: "E_BACKEND_UNAVAILABLE" } });
   });
 
+  it("does not block its schedule in `orch schedule serve`: the next run starts", async () => {
+    project.write(
+      "src/every.ts",
+      `import { step, pipeline } from "@orch/core";
+export const beat = step({ name: "beat" }, async () => 1);
+export const heartbeat = pipeline({ name: "heartbeat", schedule: { intervalSeconds: 1 } }, () => { beat(); });
+`,
+    );
+    expect((await project.orch(["pipeline", "run", "src/every.ts", "--stack", "offline"])).code).toBe(0);
+    const serve = project.start(["schedule", "serve", "--poll", "100"]);
+    try {
+      const failed = await waitFor(async () => {
+        const heartbeats = (await runs()).filter((r) => r.pipeline === "heartbeat");
+        return heartbeats.filter((r) => r.status === "failed").length >= 2 && heartbeats;
+      }, "two failed runs of the schedule", 60_000);
+      for (const run of failed.filter((r: any) => r.status === "failed")) expect(run.error.message).toMatch(/cannot reach the flaky API/);
+    } finally {
+      serve.kill("SIGINT");
+      await serve.result;
+    }
+    expect((await project.orch(["schedule", "delete", "heartbeat@offline"])).code).toBe(0);
+  }, 90_000);
+
   it("asks the plugin's status() about a run executing elsewhere", async () => {
     const plugin = join(project.dir, "plugins", "flaky-backend.mjs");
     expect((await project.orch(["orchestrator", "register", "remote", "--flavor", "flaky", `--package=${plugin}`, "--mode=detached"])).code).toBe(0);
@@ -415,7 +438,7 @@ export default defineOrchestrator({
   flavor: "flaky",
   configSchema: z.object({ mode: z.enum(["unreachable", "detached"]) }).strict(),
   capabilities: {
-    dynamic: false, schedules: { cron: false, interval: false, once: false, manage: false }, retries: "runner",
+    dynamic: false, schedules: { cron: false, interval: true, once: false, manage: false }, retries: "runner",
     resources: "none", stop: false, logs: false, parallel: true, requires: { remoteArtifactStore: false, containerRegistry: false },
   },
   async create(config, context) {
