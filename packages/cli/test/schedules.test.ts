@@ -42,9 +42,12 @@ describe("local schedules", () => {
 
   it("serve starts interval and run-once schedules, and the schedules survive a restart of serve", async () => {
     const serve = project.start(["schedule", "serve", "--poll", "100"]);
-    await waitFor(async () => (await runsOf("every")).filter((r) => r.status === "succeeded").length >= 2, "two interval runs", 40_000);
-    await waitFor(async () => (await runsOf("once")).length === 1, "the run-once run", 40_000);
-    serve.kill("SIGINT");
+    try {
+      await waitFor(async () => (await runsOf("every")).filter((r) => r.status === "succeeded").length >= 2, "two interval runs", 40_000);
+      await waitFor(async () => (await runsOf("once")).length === 1, "the run-once run", 40_000);
+    } finally {
+      serve.kill("SIGINT"); // (also when waiting failed: never leave a serve process behind)
+    }
     const stopped = await serve.result;
     expect(stopped.code).toBe(0);
     expect(stopped.stderr).toMatch(/schedule every@default: starting run/);
