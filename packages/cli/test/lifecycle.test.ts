@@ -105,6 +105,15 @@ describe("--run-id", () => {
   });
 });
 
+/** Registers a stack `name` whose orchestrator is the flaky test plugin in `mode` (once per project). */
+async function flakyStack(name: string, mode: "unreachable" | "detached"): Promise<void> {
+  const stacks = await project.json<any[]>(["stack", "list", "--json"]);
+  if (stacks.some((s) => s.name === name)) return;
+  const plugin = project.write("plugins/flaky-backend.mjs", FLAKY_PLUGIN);
+  expect((await project.orch(["orchestrator", "register", name, "--flavor", "flaky", `--package=${plugin}`, `--mode=${mode}`])).code).toBe(0);
+  expect((await project.orch(["stack", "register", name, "-o", name])).code).toBe(0);
+}
+
 describe("runs that cannot start", () => {
   it("refuses an artifact store below a regular file before creating the run (exit 2), naming the file", async () => {
     project.write("afile", "not a folder");
@@ -126,9 +135,7 @@ describe("runs that cannot start", () => {
   }, 60_000);
 
   it("ends a run whose backend is unreachable as failed with the reason, not running forever", async () => {
-    const plugin = project.write("plugins/flaky-backend.mjs", FLAKY_PLUGIN);
-    expect((await project.orch(["orchestrator", "register", "offline", "--flavor", "flaky", `--package=${plugin}`, "--mode=unreachable"])).code).toBe(0);
-    expect((await project.orch(["stack", "register", "offline", "-o", "offline"])).code).toBe(0);
+    await flakyStack("offline", "unreachable");
     const result = await project.orch(["pipeline", "run", "src/demo.ts", "--stack", "offline", "--run-id", "offline-1"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/cannot reach the flaky API/);
@@ -146,6 +153,7 @@ export const beat = step({ name: "beat" }, async () => 1);
 export const heartbeat = pipeline({ name: "heartbeat", schedule: { intervalSeconds: 1 } }, () => { beat(); });
 `,
     );
+    await flakyStack("offline", "unreachable");
     expect((await project.orch(["pipeline", "run", "src/every.ts", "--stack", "offline"])).code).toBe(0);
     const serve = project.start(["schedule", "serve", "--poll", "100"]);
     try {
@@ -162,9 +170,7 @@ export const heartbeat = pipeline({ name: "heartbeat", schedule: { intervalSecon
   }, 90_000);
 
   it("asks the plugin's status() about a run executing elsewhere", async () => {
-    const plugin = join(project.dir, "plugins", "flaky-backend.mjs");
-    expect((await project.orch(["orchestrator", "register", "remote", "--flavor", "flaky", `--package=${plugin}`, "--mode=detached"])).code).toBe(0);
-    expect((await project.orch(["stack", "register", "remote", "-o", "remote"])).code).toBe(0);
+    await flakyStack("remote", "detached");
     await project.orch(["pipeline", "run", "src/demo.ts", "--stack", "remote", "--run-id", "remote-1"]);
     expect((await runs()).find((r) => r.runId === "remote-1")).toMatchObject({ status: "running" });
     writeFileSync(join(project.dir, "status-remote-1"), "failed");
