@@ -1,14 +1,24 @@
 // Runs the iris quickstart on the default stack (local orchestrator, artifacts in .orch/artifacts)
 // and prints where the run and its artifacts are. Parameters: `pnpm quickstart -- threshold=0.95`.
 import { relative } from "node:path";
+import { OrchError, isOrchError } from "@orch/core";
 import { irisTraining } from "./pipeline.js";
 import { promoteModel, evaluateModel } from "./steps.js";
 
+// Errors a user can cause (OrchError: bad parameter, stack, store path …) are printed as the orch CLI
+// prints them — `error:` and `hint:`, no stack trace — with exit code 2; a failed step exits 1.
+process.on("uncaughtException", (error) => {
+  if (!isOrchError(error)) throw error;
+  process.stderr.write(`error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ""}`);
+  process.exit(["E_STEP_FAILED", "E_STEP_TIMEOUT", "E_CANCELLED", "E_MATERIALIZER"].includes(error.code) ? 1 : 2);
+});
+
 const params = Object.fromEntries(
   process.argv.slice(2).map((arg) => {
-    const [key, value] = arg.split("=");
-    if (!key || value === undefined) throw new Error(`Expected key=value, got "${arg}"`);
-    return [key, Number.isNaN(Number(value)) ? value : Number(value)];
+    const eq = arg.indexOf("=");
+    if (eq <= 0) throw new OrchError("E_USAGE", { message: `Expected key=value, got "${arg}".`, hint: "For example: pnpm quickstart -- threshold=0.95" });
+    const value = arg.slice(eq + 1);
+    return [arg.slice(0, eq), value === "" || Number.isNaN(Number(value)) ? value : Number(value)];
   }),
 );
 

@@ -1,4 +1,5 @@
-import { mkdtempSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,5 +43,26 @@ describe("quickstart: iris training", () => {
 
   it("refuses invalid parameters before running anything", async () => {
     await expect(irisTraining.run({ ...options, params: { testFraction: 2 } })).rejects.toThrow(/testFraction/);
+  });
+});
+
+describe("quickstart: the main script (pnpm quickstart)", () => {
+  const script = (args: string[], env: Record<string, string>) =>
+    spawnSync(process.execPath, ["--conditions=@orch/source", "--import", "tsx", "src/main.ts", ...args], { cwd: projectRoot, env: { ...process.env, ...env }, encoding: "utf8" });
+
+  it("runs with ORCH_HOME outside the project: plugins come from the project, state goes to ORCH_HOME", () => {
+    const home = join(mkdtempSync(join(tmpdir(), "orch-quickstart-home-")), ".orch");
+    const run = script([], { ORCH_HOME: home });
+    expect(run.stderr).not.toMatch(/Tried:/);
+    expect(run.status).toBe(0);
+    expect(readdirSync(join(home, "artifacts", "runs"))).toHaveLength(1);
+  });
+
+  it("prints an OrchError as error:/hint: without a stack trace, exit code 2", () => {
+    const home = join(mkdtempSync(join(tmpdir(), "orch-quickstart-home-")), ".orch");
+    const run = script(["testFraction=2"], { ORCH_HOME: home });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/^error: .*testFraction/m);
+    expect(run.stderr).not.toMatch(/^\s+at /m);
   });
 });

@@ -58,6 +58,7 @@ NO_COLOR=1 turns colours off. Docs: packages/cli/README.md`,
   program
     .command("init")
     .description("create .orch/ here: the metadata index (orch.db), the default stack and the local artifact store (.orch/artifacts)")
+    .option("--repair", "rebuild a damaged index: move orch.db to a timestamped backup, create a fresh one (copying stacks it can still read) and re-read runs from the journal")
     .addOption(json())
     .action(lazy(load.init, "init"));
 
@@ -171,6 +172,7 @@ NO_COLOR=1 turns colours off. Docs: packages/cli/README.md`,
     .option("--stack <name>", "only runs on this stack")
     .option("-n, --limit <n>", "at most n runs", "50")
     .option("--all", "all runs")
+    .option("--sync", "re-read every run from the journals of the registered artifact stores, buckets included (by default: new or unfinished runs in local stores only)")
     .addOption(json())
     .action(lazy(load.runs, "list"));
   run.command("show <id>").description("draw a run's DAG with each step's status and duration (id or unique prefix)").addOption(json()).action(lazy(load.runs, "show"));

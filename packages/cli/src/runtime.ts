@@ -10,11 +10,13 @@ import {
   OrchError,
   canonicalFlavor,
   displayFlavor,
+  journalKeys,
   secret,
   localArtifactStoreConfigSchema,
   resolvePlugin,
   setStackResolver,
   userFrame,
+  writeRunRecord,
   z,
   type ComponentSpec,
   type Orchestrator,
@@ -142,11 +144,56 @@ function recordingPlugin(plugin: OrchestratorPlugin, context: RecordingContext, 
         }
         index.upsertPipeline({ name: snapshot.pipeline.name, hash: snapshot.pipeline.hash, sourceFile: snapshot.pipeline.source?.module });
         const observers = [submitContext.observer, observer, ...context.observers].filter(Boolean) as RunObserver[];
-        const handle = await orchestrator.submit(snapshot, { ...submitContext, observer: fanOut(observers) });
+        // Every failure after the row exists ends the run as failed with the reason, so nothing (not
+        // `orch schedule serve`'s overlap check either) sees it running forever.
+        const failed = async (error: unknown) => {
+          const code = (error as { code?: unknown })?.code;
+          // Refused because another process owns the run (a concurrent resume): the row is that run's.
+          if (code === "E_RUN_LOCKED" || code === "E_RUN_EXISTS") return error;
+          const current = index.getRun(submitContext.runId);
+          if (current?.status === "running") {
+            const e = error as { message?: string; code?: string };
+            const reason = { message: String(e?.message ?? error), ...(typeof e?.code === "string" ? { code: e.code } : {}) };
+            const finishedAt = new Date().toISOString();
+            index.upsertRun({ ...current, status: "failed", finishedAt, error: reason });
+            // The journal too, when the run never got a record there (the backend was never reached).
+            const store = pluginContext.artifactStore;
+            try {
+              if (!(await store.exists(journalKeys.run(submitContext.runId)))) {
+                await writeRunRecord(store, {
+                  runId: submitContext.runId,
+                  pipeline: snapshot.pipeline.name,
+                  pipelineHash: snapshot.pipeline.hash,
+                  status: "failed",
+                  startedAt: current.startedAt,
+                  finishedAt,
+                  stack: pluginContext.stackName,
+                  orchestrator: plugin.flavor,
+                  parameters: snapshot.parameters as Record<string, unknown>,
+                  error: reason,
+                });
+              }
+            } catch {
+              // the store itself is what failed: the index has the reason
+            }
+          }
+          return error;
+        };
+        let handle: Awaited<ReturnType<Orchestrator["submit"]>>;
+        try {
+          handle = await orchestrator.submit(snapshot, { ...submitContext, observer: fanOut(observers) });
+        } catch (error) {
+          throw await failed(error);
+        }
         return {
           ...handle,
           async wait() {
-            const result = await handle.wait();
+            let result;
+            try {
+              result = await handle.wait();
+            } catch (error) {
+              throw await failed(error);
+            }
             index.upsertRun({ ...runRow(result.run, storeUri, pluginContext.artifactStore, context.scheduleId) });
             for (const step of result.steps) index.upsertStep(stepRow(step));
             return result;
@@ -194,6 +241,7 @@ function runRow(run: CoreRun, storeUri: string | undefined, store: { uri: string
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
     pid: run.pid,
+    pidStartTime: run.pidStartTime,
     host: run.host,
     parameters: run.parameters,
     error: run.error ? { message: run.error.message, ...(run.error.code ? { code: run.error.code } : {}) } : undefined,

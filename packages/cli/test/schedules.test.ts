@@ -3,17 +3,18 @@ import { createProject, waitFor, type TempProject } from "./harness.js";
 
 let project: TempProject;
 
-const SCHEDULED = `
+// A run-once schedule must lie in the future when it is registered (a past one is refused): soon after the tests start.
+const SCHEDULED = () => `
 import { step, pipeline } from "@orch/core";
 const tick = step({ name: "tick", cache: false }, async () => Date.now());
 export const every = pipeline({ name: "every", schedule: { intervalSeconds: 1 } }, () => { tick(); });
-export const once = pipeline({ name: "once", schedule: { runOnceAt: "2020-01-01T00:00:00Z" } }, () => { tick(); });
+export const once = pipeline({ name: "once", schedule: { runOnceAt: "${new Date(Date.now() + 20_000).toISOString()}" } }, () => { tick(); });
 export const nightly = pipeline({ name: "nightly", schedule: { cron: "0 2 * * *" } }, () => { tick(); });
 `;
 
 beforeAll(async () => {
   project = createProject("schedules");
-  project.write("src/scheduled.ts", SCHEDULED);
+  project.write("src/scheduled.ts", SCHEDULED());
   expect((await project.orch(["init"])).code).toBe(0);
 });
 afterAll(() => project?.remove());
@@ -41,9 +42,12 @@ describe("local schedules", () => {
 
   it("serve starts interval and run-once schedules, and the schedules survive a restart of serve", async () => {
     const serve = project.start(["schedule", "serve", "--poll", "100"]);
-    await waitFor(async () => (await runsOf("every")).filter((r) => r.status === "succeeded").length >= 2, "two interval runs", 40_000);
-    await waitFor(async () => (await runsOf("once")).length === 1, "the run-once run");
-    serve.kill("SIGINT");
+    try {
+      await waitFor(async () => (await runsOf("every")).filter((r) => r.status === "succeeded").length >= 2, "two interval runs", 40_000);
+      await waitFor(async () => (await runsOf("once")).length === 1, "the run-once run", 40_000);
+    } finally {
+      serve.kill("SIGINT"); // (also when waiting failed: never leave a serve process behind)
+    }
     const stopped = await serve.result;
     expect(stopped.code).toBe(0);
     expect(stopped.stderr).toMatch(/schedule every@default: starting run/);

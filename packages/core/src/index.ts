@@ -14,7 +14,7 @@
 export { z } from "zod";
 
 export { OrchError, isOrchError, toErrorRecord, type OrchErrorCode, type ErrorRecord } from "./errors.js";
-export { NAME_PATTERN, assertValidName, canonicalFlavor, displayFlavor } from "./names.js";
+export { NAME_PATTERN, RUN_ID_PATTERN, assertValidName, assertValidRunId, canonicalFlavor, displayFlavor } from "./names.js";
 export { canonicalJson, hashJson, sha256 } from "./hash.js";
 export { newRunId } from "./ids.js";
 export { findProjectRoot } from "./project.js";
@@ -42,14 +42,16 @@ export {
 
 export { createScheduler, type Scheduler, type SchedulerOptions, type LaunchOutcome, type NodeState } from "./run/scheduler.js";
 export { runStep, type RunStepOptions } from "./run/step-runner.js";
-export { executeRun, type ExecuteRunOptions, type RunOutcome, type StepLauncher, type LaunchRequest, type LaunchResult } from "./run/execute-run.js";
+export { executeRun, assertNewRunId, type ExecuteRunOptions, type RunOutcome, type StepLauncher, type LaunchRequest, type LaunchResult } from "./run/execute-run.js";
 export { getStepContext, type StepContext, type StepLogger } from "./run/step-context.js";
 export { setStepOutputRoute, type StepOutputRoute } from "./run/output-capture.js";
 export { combineObservers, type RunObserver } from "./run/observer.js";
 export { createRunResult, type RunOptions, type RunResult, type StepRef } from "./run/run-pipeline.js";
 export { computeCacheKey } from "./run/cache-key.js";
-export { processRunControls, DEFAULT_STOP_GRACE_SECONDS } from "./run/process-run-controls.js";
+export { processRunControls, runOwnerGone, DEFAULT_STOP_GRACE_SECONDS } from "./run/process-run-controls.js";
 export { EXIT_SHUTDOWN, EXIT_STOPPED, requestRunStop, readStopRequest, clearStopRequest, watchTermination, type StopRequest, type TerminationWatch } from "./entrypoint/stop-request.js";
+export { acquireRunOwnership, type OwnerLock, type RunOwnership } from "./run/run-owner.js";
+export { processStartTime, isProcessAlive } from "./run/process-identity.js";
 export { importUserModule, loadStepDefinitions, loadPipelineDefinition, compiledModulePath } from "./run/load-source.js";
 
 export { type ArtifactStore, type WriteStreamOptions, readJson, writeJson, openReadStream, writeFromStream } from "./store/artifact-store.js";

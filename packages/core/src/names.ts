@@ -12,6 +12,23 @@ export function assertValidName(kind: string, name: unknown): asserts name is st
   }
 }
 
+/**
+ * Run ids: the characters of names (they become folder names, Kubernetes label values and CLI
+ * arguments), and — unlike names — they may start with a digit, as the generated ids do
+ * (`20261122-030015-123-k3f9x2`).
+ */
+export const RUN_ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$/;
+
+export function assertValidRunId(runId: unknown): asserts runId is string {
+  if (typeof runId !== "string" || !RUN_ID_PATTERN.test(runId)) {
+    const shown = typeof runId === "string" && runId.length > 80 ? `${JSON.stringify(runId.slice(0, 60))}… (${runId.length} characters)` : JSON.stringify(runId);
+    throw new OrchError("E_NAME_INVALID", {
+      message: `Invalid run id ${shown}: it must match ${RUN_ID_PATTERN.source}.`,
+      hint: `Use letters, digits, "_" and "-", at most 63 characters (e.g. "nightly-2026-11-29"), or leave the run id out to get a generated one.`,
+    });
+  }
+}
+
 const FLAVOR_PATTERN = /^(@[a-z0-9][a-z0-9-._]*(\/[a-z][a-z0-9]*(-[a-z0-9]+)*)?|[a-z][a-z0-9]*(-[a-z0-9]+)*)$/;
 
 /**

@@ -3,16 +3,18 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /**
- * The project root: the parent of `ORCH_HOME` (the `.orch` folder) when that is set; otherwise the nearest folder upwards holding `.orch/`, else the nearest holding a
- * package.json, else `cwd`. Plugins are resolved and source paths recorded relative to it.
+ * The project root: the nearest folder upwards holding `.orch/`, else the nearest holding a
+ * package.json, else `cwd`. Plugins are resolved and source paths recorded relative to it. With
+ * `ORCH_HOME` set, orch's state lives there (anywhere, like ZenML's config path), so only the
+ * package.json counts: plugins are installed in the project, not next to the state.
  */
 export function findProjectRoot(cwd = process.cwd()): string {
-  if (process.env.ORCH_HOME) return dirname(resolve(process.env.ORCH_HOME));
   const start = resolve(cwd);
+  if (process.env.ORCH_HOME) return findUp(start, "package.json") ?? start;
   return findUp(start, ".orch") ?? findUp(start, "package.json") ?? start;
 }
 
-function findUp(start: string, name: string): string | undefined {
+export function findUp(start: string, name: string): string | undefined {
   let dir = start;
   for (;;) {
     if (existsSync(join(dir, name))) return dir;

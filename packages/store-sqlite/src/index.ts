@@ -17,8 +17,9 @@
  *
  * @module
  */
-import { chmodSync, existsSync, mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { chmodSync, closeSync, copyFileSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 
 export type ComponentKind = "orchestrator" | "artifact-store" | "container-registry";
@@ -57,6 +58,8 @@ export interface RunRow {
   startedAt: string;
   finishedAt?: string | undefined;
   pid?: number | undefined;
+  /** Start time of `pid` (Linux /proc starttime), to tell the owner from a later process with its pid. */
+  pidStartTime?: string | undefined;
   host?: string | undefined;
   parameters?: Record<string, unknown>;
   error?: { message: string; code?: string } | undefined;
@@ -125,7 +128,7 @@ export interface ListRunsOptions {
 
 /** Thrown for index-level problems (unknown names, references); the CLI turns them into usage errors. */
 export class IndexError extends Error {
-  readonly code: "E_NOT_FOUND" | "E_EXISTS" | "E_IN_USE" | "E_INVALID";
+  readonly code: "E_NOT_FOUND" | "E_EXISTS" | "E_IN_USE" | "E_INVALID" | "E_INDEX_CORRUPT" | "E_INDEX_READONLY";
   readonly hint?: string;
   constructor(code: IndexError["code"], message: string, hint?: string) {
     super(message);
@@ -172,6 +175,9 @@ const MIGRATIONS: string[] = [
     state TEXT NOT NULL DEFAULT 'active', next_run_at TEXT, last_run_at TEXT, last_run_id TEXT, created_at TEXT NOT NULL
   );
   `,
+  // 2: the start time of a run's process, to tell it from a process that reuses its pid
+  `ALTER TABLE runs ADD COLUMN pid_start_time TEXT;
+   CREATE INDEX runs_started ON runs (started_at);`,
 ];
 
 /** The schema version this package writes. */
@@ -190,21 +196,138 @@ export interface OpenIndexOptions {
   readonly?: boolean;
 }
 
-/** Opens (creating and migrating when needed) the index at `file`. */
+/**
+ * Opens (creating and migrating when needed) the index at `file`.
+ *
+ * A damaged file is never silently replaced: one that is not an SQLite database, is cut short (smaller
+ * than its header says) or that SQLite reports as malformed gives `E_INDEX_CORRUPT`; `orch init
+ * --repair` moves it aside and rebuilds. With `readonly`, nothing is written (no migration either);
+ * writes then fail with `E_INDEX_READONLY`.
+ */
 export function openIndex(file: string, options: OpenIndexOptions = {}): OrchIndex {
+  checkIndexFile(file);
   // The index holds component configs, secrets included: only its owner may read it (folder 0700, file 0600;
   // SQLite gives the -wal and -shm files the database file's mode).
   if (!options.readonly) mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const created = !options.readonly && !existsSync(file);
-  const db = new Database(file, options.readonly ? { readonly: true, fileMustExist: true } : {});
-  if (created) chmodSync(file, 0o600);
-  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 30_000}`);
-  if (!options.readonly) {
-    if (db.pragma("journal_mode", { simple: true }) !== "wal") db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = NORMAL");
-    migrate(db);
+  let db: Database.Database | undefined;
+  let copy: string | undefined;
+  try {
+    db = new Database(file, options.readonly ? { readonly: true, fileMustExist: true } : {});
+    if (created) chmodSync(file, 0o600);
+    if (options.readonly) {
+      try {
+        db.prepare("SELECT count(*) FROM sqlite_master").get();
+      } catch (error) {
+        // SQLite cannot read a WAL-mode file in a folder it may not write (it needs the -shm file):
+        // read a private copy instead — an index is small, and this process changes nothing anyway.
+        if (!/^SQLITE_(READONLY|CANTOPEN)/.test((error as { code?: string }).code ?? "")) throw error;
+        db.close();
+        copy = mkdtempSync(join(tmpdir(), "orch-index-"));
+        for (const suffix of ["", "-wal"]) if (existsSync(`${file}${suffix}`)) copyFileSync(`${file}${suffix}`, join(copy, `orch.db${suffix}`));
+        db = new Database(join(copy, "orch.db"), { readonly: true, fileMustExist: true });
+      }
+    }
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 30_000}`);
+    if (!options.readonly) {
+      if (db.pragma("journal_mode", { simple: true }) !== "wal") db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = NORMAL");
+      migrate(db);
+    } else {
+      db.prepare("SELECT count(*) FROM sqlite_master").get(); // reads the schema: a damaged file fails here
+      const version = db.pragma("user_version", { simple: true }) as number;
+      if (version !== SCHEMA_VERSION) {
+        throw new IndexError("E_INDEX_READONLY", `The orch index ${file} is read-only and has schema ${version}; this orch needs ${SCHEMA_VERSION}.`, `Make it writable (chmod u+w ${file} and its folder) so orch can upgrade it.`);
+      }
+    }
+    const index = new OrchIndex(db, Boolean(options.readonly), file);
+    if (copy) index.onClose = () => rmSync(copy!, { recursive: true, force: true });
+    return index;
+  } catch (error) {
+    db?.close();
+    if (copy) rmSync(copy, { recursive: true, force: true });
+    throw indexError(error, file);
   }
-  return new OrchIndex(db);
+}
+
+/**
+ * What can still be read from a damaged index file (for `orch init --repair`): components, stacks and
+ * the active stack, each table on its own; whatever SQLite cannot read is left out.
+ */
+export function salvageIndex(file: string): { components: ComponentRow[]; stacks: StackRow[]; activeStack?: string } {
+  const found: { components: ComponentRow[]; stacks: StackRow[]; activeStack?: string } = { components: [], stacks: [] };
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    const read = <T>(sql: string, map: (row: Row) => T): T[] => {
+      try {
+        return (db!.prepare(sql).all() as Row[]).map(map);
+      } catch {
+        return [];
+      }
+    };
+    found.components = read("SELECT * FROM components", toComponent);
+    found.stacks = read("SELECT * FROM stacks", toStack);
+    const active = read("SELECT value FROM settings WHERE key = 'active_stack'", (r) => r.value as string)[0];
+    if (active) found.activeStack = active;
+  } catch {
+    // not readable at all
+  } finally {
+    db?.close();
+  }
+  return found;
+}
+
+/** The message and hint for a damaged index. */
+export function corruptIndexError(file: string, problem: string): IndexError {
+  return new IndexError(
+    "E_INDEX_CORRUPT",
+    `The orch index ${file} is damaged (${problem}); orch will not overwrite it.`,
+    "Run `orch init --repair`: it moves the file to a timestamped backup, creates a fresh index with the default stack and re-reads runs from the journal (stacks and components registered in the damaged file are copied when they can still be read; otherwise register them again).",
+  );
+}
+
+/** SQLite's "not a database / malformed / read-only" errors as IndexErrors with a hint; others unchanged. */
+function indexError(error: unknown, file: string): unknown {
+  const code = (error as { code?: string })?.code ?? "";
+  if (code.startsWith("SQLITE_NOTADB") || code.startsWith("SQLITE_CORRUPT")) return corruptIndexError(file, String((error as Error).message));
+  if (code.startsWith("SQLITE_READONLY") || (code.startsWith("SQLITE_CANTOPEN") && existsSync(file))) {
+    return new IndexError("E_INDEX_READONLY", `The orch index ${file} cannot be written (${(error as Error).message}).`, `Make it and its folder writable (chmod u+w ${file} ${dirname(file)}); commands that only read work meanwhile.`);
+  }
+  return error;
+}
+
+const SQLITE_HEADER = "SQLite format 3\0";
+
+/** Cheap checks of an existing index file (first 100 bytes): an SQLite file, as long as its header says. */
+function checkIndexFile(file: string): void {
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch {
+    return; // absent (created below) or unreadable (SQLite reports it)
+  }
+  try {
+    let { size } = fstatSync(fd);
+    // Another process may be creating it this instant (SQLite writes the header right after creating
+    // the file): give it a moment. An index that stays empty lost its contents.
+    for (let i = 0; size === 0 && i < 20; i++) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      size = fstatSync(fd).size;
+    }
+    if (size === 0) throw corruptIndexError(file, "the file is empty");
+    const header = Buffer.alloc(100);
+    const read = readSync(fd, header, 0, 100, 0);
+    if (read < 100 || header.toString("latin1", 0, 16) !== SQLITE_HEADER) throw corruptIndexError(file, "not an SQLite database");
+    const pageSize = header.readUInt16BE(16) === 1 ? 65_536 : header.readUInt16BE(16);
+    const pages = header.readUInt32BE(28);
+    // The page count is valid when the "version-valid-for" number matches the change counter.
+    if (header.readUInt32BE(92) === header.readUInt32BE(24) && pages > 0 && size < pages * pageSize) {
+      throw corruptIndexError(file, `the file is cut short: ${size} bytes where its header says ${pages * pageSize}`);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function migrate(db: Database.Database): void {
@@ -222,10 +345,15 @@ function migrate(db: Database.Database): void {
 
 export class OrchIndex {
   readonly db: Database.Database;
+  /** Opened read-only (the file or its folder is not writable): every write fails with E_INDEX_READONLY. */
+  readonly readonly: boolean;
+  readonly file: string;
   private readonly statements = new Map<string, Database.Statement>();
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, readonly = false, file = db.name) {
     this.db = db;
+    this.readonly = readonly;
+    this.file = file;
   }
 
   private stmt(sql: string): Database.Statement {
@@ -239,12 +367,22 @@ export class OrchIndex {
 
   /** Runs `fn` in one write transaction (BEGIN IMMEDIATE, so concurrent writers queue instead of failing). */
   transaction<T>(fn: () => T): T {
+    if (this.readonly) {
+      throw new IndexError("E_INDEX_READONLY", `The orch index ${this.file} is read-only, so this command cannot change it.`, `Make it and its folder writable (chmod u+w ${this.file} ${dirname(this.file)}); commands that only read work meanwhile.`);
+    }
     if (this.db.inTransaction) return fn();
-    return this.db.transaction(fn).immediate();
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (error) {
+      throw indexError(error, this.file);
+    }
   }
 
+  /** Called after close (removes the private copy a read-only index may read). */
+  onClose?: () => void;
   close(): void {
     this.db.close();
+    this.onClose?.();
   }
 
   // ── settings ────────────────────────────────────────────────────────────────────────────────────
@@ -357,12 +495,13 @@ export class OrchIndex {
   upsertRun(run: RunRow): void {
     this.transaction(() => {
       this.stmt(
-        `INSERT INTO runs (run_id, pipeline, pipeline_hash, status, interrupted, stack, orchestrator, started_at, finished_at, pid, host, parameters, error, store_uri, store_flavor, schedule_id, updated_at)
-         VALUES (@runId, @pipeline, @pipelineHash, @status, @interrupted, @stack, @orchestrator, @startedAt, @finishedAt, @pid, @host, @parameters, @error, @storeUri, @storeFlavor, @scheduleId, @updatedAt)
+        `INSERT INTO runs (run_id, pipeline, pipeline_hash, status, interrupted, stack, orchestrator, started_at, finished_at, pid, pid_start_time, host, parameters, error, store_uri, store_flavor, schedule_id, updated_at)
+         VALUES (@runId, @pipeline, @pipelineHash, @status, @interrupted, @stack, @orchestrator, @startedAt, @finishedAt, @pid, @pidStartTime, @host, @parameters, @error, @storeUri, @storeFlavor, @scheduleId, @updatedAt)
          ON CONFLICT(run_id) DO UPDATE SET
            pipeline = excluded.pipeline, pipeline_hash = coalesce(excluded.pipeline_hash, pipeline_hash), status = excluded.status,
            interrupted = excluded.interrupted, stack = coalesce(excluded.stack, stack), orchestrator = coalesce(excluded.orchestrator, orchestrator),
-           started_at = excluded.started_at, finished_at = excluded.finished_at, pid = coalesce(excluded.pid, pid), host = coalesce(excluded.host, host),
+           started_at = excluded.started_at, finished_at = excluded.finished_at, pid = coalesce(excluded.pid, pid),
+           pid_start_time = CASE WHEN excluded.pid IS NULL THEN pid_start_time ELSE excluded.pid_start_time END, host = coalesce(excluded.host, host),
            parameters = excluded.parameters, error = excluded.error, store_uri = coalesce(excluded.store_uri, store_uri),
            store_flavor = coalesce(excluded.store_flavor, store_flavor), schedule_id = coalesce(excluded.schedule_id, schedule_id), updated_at = excluded.updated_at`,
       ).run({
@@ -376,6 +515,7 @@ export class OrchIndex {
         startedAt: run.startedAt,
         finishedAt: run.finishedAt ?? null,
         pid: run.pid ?? null,
+        pidStartTime: run.pidStartTime ?? null,
         host: run.host ?? null,
         parameters: json(run.parameters),
         error: run.error ? JSON.stringify(run.error) : null,
@@ -422,15 +562,26 @@ export class OrchIndex {
     run.stepCounts = this.stepCounts([runId]).get(runId) ?? {};
     return run;
   }
-  /** A run by full id or unique prefix. */
+  /**
+   * A run by full id or unique prefix. An empty (or blank) prefix is refused — `orch run delete "$ID"`
+   * with an unset variable must not pick the only run — and an ambiguous one lists the candidates.
+   */
   findRun(idOrPrefix: string): RunRow | undefined {
+    if (!idOrPrefix.trim()) throw new IndexError("E_INVALID", `Run id ${JSON.stringify(idOrPrefix)} is empty.`, "Give a run id or a unique prefix of one (orch run list).");
     const exact = this.getRun(idOrPrefix);
     if (exact) return exact;
-    const rows = this.stmt("SELECT run_id FROM runs WHERE run_id >= ? AND run_id < ? ORDER BY run_id LIMIT 2").all(idOrPrefix, `${idOrPrefix}\uffff`) as Row[];
-    if (rows.length > 1) throw new IndexError("E_INVALID", `Run id prefix "${idOrPrefix}" matches several runs.`, "Give more characters of the run id (orch run list).");
+    const rows = this.stmt("SELECT run_id FROM runs WHERE run_id >= ? AND run_id < ? ORDER BY started_at DESC, run_id DESC LIMIT 11").all(idOrPrefix, `${idOrPrefix}\uffff`) as Row[];
+    if (rows.length > 1) {
+      const ids = rows.slice(0, 10).map((r) => r.run_id as string);
+      throw new IndexError("E_INVALID", `Run id prefix "${idOrPrefix}" matches several runs: ${ids.join(", ")}${rows.length > 10 ? ", …" : ""}.`, "Give more characters of the run id (orch run list).");
+    }
     return rows[0] ? this.getRun(rows[0].run_id as string) : undefined;
   }
-  /** Runs, newest first. */
+  /** Every run id in the index with its status (for syncing from the journal). */
+  runStatuses(): Map<string, IndexedRunStatus> {
+    return new Map((this.stmt("SELECT run_id, status FROM runs").all() as Row[]).map((r) => [r.run_id as string, r.status as IndexedRunStatus]));
+  }
+  /** Runs, newest first (by start time: custom run ids sort anywhere). */
   listRuns(options: ListRunsOptions = {}): RunRow[] {
     const where: string[] = [];
     const args: unknown[] = [];
@@ -441,7 +592,7 @@ export class OrchIndex {
     }
     if (options.stack) (where.push("stack = ?"), args.push(options.stack));
     if (options.scheduleId) (where.push("schedule_id = ?"), args.push(options.scheduleId));
-    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY run_id DESC LIMIT ? OFFSET ?`;
+    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY started_at DESC, run_id DESC LIMIT ? OFFSET ?`;
     const runs = (this.db.prepare(sql).all(...args, options.limit ?? -1, options.offset ?? 0) as Row[]).map(toRun);
     const counts = this.stepCounts(runs.map((r) => r.runId));
     for (const run of runs) run.stepCounts = counts.get(run.runId) ?? {};
@@ -486,6 +637,16 @@ export class OrchIndex {
       return changed.changes > 0;
     });
   }
+  /** Marks a `running` run whose process is gone as stopped (a stop asked for after it died), with its unfinished steps. */
+  markStopped(runId: string, message: string): boolean {
+    return this.transaction(() => {
+      const t = now();
+      const error = JSON.stringify({ message, code: "E_CANCELLED" });
+      const changed = this.stmt("UPDATE runs SET status = 'stopped', finished_at = ?, error = ?, updated_at = ? WHERE run_id = ? AND status = 'running'").run(t, error, t, runId);
+      if (changed.changes) this.stmt("UPDATE steps SET status = 'stopped', finished_at = ?, error = ? WHERE run_id = ? AND status IN ('running', 'pending')").run(t, error, runId);
+      return changed.changes > 0;
+    });
+  }
   deleteRun(runId: string): void {
     this.transaction(() => {
       this.stmt("DELETE FROM steps WHERE run_id = ?").run(runId);
@@ -507,7 +668,7 @@ export class OrchIndex {
   listPipelines(): PipelineRow[] {
     const rows = this.stmt(
       `SELECT p.*, (SELECT count(*) FROM runs r WHERE r.pipeline = p.name) AS run_count,
-         (SELECT run_id FROM runs r WHERE r.pipeline = p.name ORDER BY run_id DESC LIMIT 1) AS last_run_id
+         (SELECT run_id FROM runs r WHERE r.pipeline = p.name ORDER BY started_at DESC, run_id DESC LIMIT 1) AS last_run_id
        FROM pipelines p ORDER BY p.name`,
     ).all() as Row[];
     return rows.map((row) => {
@@ -590,6 +751,7 @@ function toRun(row: Row): RunRow {
     startedAt: row.started_at,
     finishedAt: opt(row.finished_at),
     pid: opt(row.pid),
+    pidStartTime: opt(row.pid_start_time),
     host: opt(row.host),
     parameters: parse(row.parameters, {}),
     error: parse(row.error, undefined),

@@ -111,8 +111,16 @@ async function setup(options: RunOptions, allowInit: boolean) {
 }
 
 export async function run(spec: string, options: RunOptions): Promise<number> {
+  if (options.runId !== undefined) {
+    // Before anything is loaded or created: the id becomes a folder name and a CLI argument.
+    const { RUN_ID_PATTERN, assertValidRunId } = await import("@orch/core");
+    if (!RUN_ID_PATTERN.test(options.runId)) (assertValidRunId as (id: unknown) => void)(options.runId);
+  }
   const { project, index, params, stackName, context } = await setup(options, true);
   try {
+    if (options.runId !== undefined && index.getRun(options.runId)) {
+      throw new UsageError(`Run id "${options.runId}" is already taken by a run of pipeline ${index.getRun(options.runId)!.pipeline}.`, `Choose another --run-id (or leave it out for a generated one); to continue that run use: orch run resume ${options.runId}`);
+    }
     const { createLiveView } = await import("../live-view.js");
     const view = createLiveView({ quiet: Boolean(options.json) });
     context.observers.push(view);
@@ -170,6 +178,7 @@ async function registerSchedule(
   const { pipeline } = loaded;
   const schedule = pipeline.schedule!;
   const core = await import("@orch/core");
+  core.assertScheduleHasFuture(schedule, pipeline.name);
   const { stackFromIndex } = await import("../runtime.js");
   const { project, stackName, context } = options;
   const stack = await core.activateStack(await stackFromIndex(context, stackName), project.root);

@@ -28,8 +28,11 @@ export async function resumeRun(id: string, options: { json?: boolean }): Promis
   const project = requireProject();
   const index = openProjectIndex(project);
   try {
-    const run = requireRun(index, id);
-    if (run.status === "running") throw new UsageError(`Run ${run.runId} is still running.`, `Wait for it, or stop it first: orch run stop ${run.runId}`);
+    const run = requireRun(index, id, project);
+    if (run.status === "running") {
+      const owner = run.pid ? ` (owned by pid ${run.pid}${run.host ? ` on ${run.host}` : ""})` : "";
+      throw new UsageError(`Run ${run.runId} is still running${owner}; it has one owner at a time.`, `Wait for it, or stop it first: orch run stop ${run.runId}`);
+    }
     if (run.status === "succeeded") throw new UsageError(`Run ${run.runId} already succeeded; nothing to resume.`, "Start a new run with orch pipeline run.");
     const { ensureTypeScript } = await import("../runtime.js");
     await ensureTypeScript();

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import type { RunRow, StepRow } from "@orch/store-sqlite";
-import { displayStatus, localJournal, openProjectIndex, reconcileRuns, requireProject, requireRun } from "../context.js";
+import { displayStatus, goneOwner, localJournal, openProjectIndex, reconcileRemoteRuns, reconcileRuns, requireProject, requireRun, syncRemoteJournals, syncRunsFromJournals } from "../context.js";
 import { UsageError } from "../errors.js";
 import { STATUS_ICON, displayFlavor, duration, note, out, paint, printJson, printJsonLine, since, statusText, table } from "../output.js";
 
@@ -11,6 +11,7 @@ interface ListOptions {
   limit?: string;
   all?: boolean;
   json?: boolean;
+  sync?: boolean;
 }
 
 const STATUSES = ["running", "succeeded", "failed", "stopped", "interrupted"];
@@ -24,13 +25,17 @@ function stepSummary(run: RunRow): string {
 
 const runJson = (run: RunRow) => ({ ...run, ...(run.orchestrator ? { orchestrator: displayFlavor(run.orchestrator) } : {}), status: run.status, interrupted: Boolean(run.interrupted), displayStatus: displayStatus(run) });
 
-export function list(options: ListOptions): number {
+export async function list(options: ListOptions): Promise<number> {
   if (options.status && !STATUSES.includes(options.status)) throw new UsageError(`Unknown status "${options.status}".`, `Use one of: ${STATUSES.join(", ")}.`);
   const limit = options.all ? -1 : Number(options.limit ?? 50);
   if (!Number.isInteger(limit) || (limit < 1 && !options.all)) throw new UsageError(`--limit must be a positive integer, got "${options.limit}".`, "For example --limit 20, or --all.");
-  const index = openProjectIndex(requireProject());
+  const project = requireProject();
+  const index = openProjectIndex(project);
   try {
-    reconcileRuns(index);
+    // Runs started without the CLI (pipeline.run(), native schedulers) are only in the journal.
+    syncRunsFromJournals(index, project, { full: Boolean(options.sync) });
+    if (options.sync) await syncRemoteJournals(index, project, (message) => note(`warning: ${message}`));
+    await reconcileRemoteRuns(index, project, reconcileRuns(index));
     const runs = index.listRuns({ limit, ...(options.pipeline ? { pipeline: options.pipeline } : {}), ...(options.status ? { status: options.status } : {}), ...(options.stack ? { stack: options.stack } : {}) });
     if (options.json) {
       printJson(runs.map(runJson));
@@ -52,10 +57,15 @@ export function list(options: ListOptions): number {
   }
 }
 
-export function show(id: string, options: { json?: boolean }): number {
-  const index = openProjectIndex(requireProject());
+export async function show(id: string, options: { json?: boolean }): Promise<number> {
+  const project = requireProject();
+  const index = openProjectIndex(project);
   try {
-    const run = requireRun(index, id);
+    let run = requireRun(index, id, project);
+    if (run.status === "running") {
+      await reconcileRemoteRuns(index, project, reconcileRuns(index, [run]));
+      run = index.getRun(run.runId)!;
+    }
     const steps = index.getSteps(run.runId);
     const snapshot = localJournal(run)?.readSnapshot();
     const byId = new Map(steps.map((s) => [s.stepId, s]));
@@ -119,7 +129,7 @@ export async function logs(id: string, options: LogsOptions): Promise<number> {
   const project = requireProject();
   const index = openProjectIndex(project);
   try {
-    let run = requireRun(index, id);
+    let run = requireRun(index, id, project);
     const journal = localJournal(run);
     if (!journal) return await remoteLogs(run, options, index, project);
     // Steps that ran elsewhere (a pod) wrote more than the journal's log holds: ask their orchestrator,
@@ -189,8 +199,30 @@ export async function stop(id: string, options: { json?: boolean; grace?: string
   const project = requireProject();
   const index = openProjectIndex(project);
   try {
-    const run = requireRun(index, id);
+    const run = requireRun(index, id, project, { reconcile: false });
     if (run.status !== "running") throw new UsageError(`Run ${run.runId} is not running (status: ${displayStatus(run)}).`, run.status === "succeeded" ? "Nothing to stop." : `Resume it with: orch run resume ${run.runId}`);
+    // Its process is already gone (and its pid maybe reused): nothing to signal; the stop is recorded at once.
+    const gone = goneOwner(run);
+    if (gone) {
+      const message = `stopped: the process that ran it (pid ${gone.pid} on ${gone.host}) had already ended`;
+      localJournal(run)?.markEnded("stopped", message, "E_CANCELLED");
+      index.markStopped(run.runId, message);
+      out(`Run ${run.runId} stopped (its process, pid ${gone.pid}, had already ended).`);
+      // Still let the orchestrator clean up what the dead process left (step containers …); the run
+      // is recorded stopped already, so it does not wait for it.
+      try {
+        const { orchestratorForRun } = await import("./run-control.js");
+        const { orchestrator } = await orchestratorForRun(run, index, project);
+        try {
+          await orchestrator.stop?.(run.runId);
+        } finally {
+          await orchestrator.dispose?.();
+        }
+      } catch {
+        // best effort
+      }
+      return 0;
+    }
     const { orchestratorForRun } = await import("./run-control.js");
     const { orchestrator } = await orchestratorForRun(run, index, project);
     try {
@@ -228,9 +260,10 @@ export async function resume(id: string, options: { json?: boolean }): Promise<n
 }
 
 export function remove(id: string, options: { json?: boolean } = {}): number {
-  const index = openProjectIndex(requireProject());
+  const project = requireProject();
+  const index = openProjectIndex(project);
   try {
-    const run = requireRun(index, id);
+    const run = requireRun(index, id, project);
     if (run.status === "running") throw new UsageError(`Run ${run.runId} is still running.`, `Stop it first: orch run stop ${run.runId}`);
     const journal = localJournal(run);
     index.deleteRun(run.runId);

@@ -6,10 +6,22 @@ import { note, out, paint, printJson, table } from "../output.js";
 import { BIN_PATH } from "../paths.js";
 import { describeSchedule } from "./pipelines.js";
 
+/**
+ * A schedule as it stands now: one whose endTime has passed (or a run-once that ran) is `ended` and
+ * has no next run, even before `orch schedule serve` noticed.
+ */
+function current(schedule: ScheduleRow, now = new Date()): ScheduleRow {
+  const s = schedule.schedule as { endTime?: string };
+  const over = schedule.state === "active" && ((s.endTime !== undefined && Date.parse(s.endTime) <= now.getTime()) || (schedule.nextRunAt !== undefined && s.endTime !== undefined && Date.parse(schedule.nextRunAt) > Date.parse(s.endTime)));
+  if (over) return { ...schedule, state: "ended", nextRunAt: undefined };
+  if (schedule.state !== "active") return { ...schedule, nextRunAt: undefined };
+  return schedule;
+}
+
 export function list(options: { json?: boolean }): number {
   const index = openProjectIndex(requireProject());
   try {
-    const schedules = index.listSchedules();
+    const schedules = index.listSchedules().map((s) => current(s));
     if (options.json) printJson(schedules);
     else if (!schedules.length) out("No schedules. A pipeline with a `schedule` is registered by orch pipeline run FILE.");
     else
@@ -155,7 +167,7 @@ function isRunning(schedule: ScheduleRow, index: OrchIndex, children: Map<string
   if (!run || run.status !== "running") return false;
   reconcileRuns(index, [run]);
   const after = index.getRun(run.runId);
-  return after?.status === "running" && (!after.pid || processAlive(after.pid));
+  return after?.status === "running" && (!after.pid || processAlive(after.pid, after.pidStartTime));
 }
 
 async function startRun(schedule: ScheduleRow, project: Project, children: Map<string, Set<ChildProcess>>): Promise<string> {

@@ -5,6 +5,7 @@ import { createArtifactStore, type ComponentSpec } from "../plugins/stack.js";
 import { parseComponentConfig } from "../plugins/plugin.js";
 import { resolvePlugin } from "../plugins/resolve-plugin.js";
 import { findProjectRoot } from "../project.js";
+import { assertValidRunId } from "../names.js";
 import { executeRun } from "../run/execute-run.js";
 import { loadPipelineDefinition, loadStepDefinitions } from "../run/load-source.js";
 import { runStep } from "../run/step-runner.js";
@@ -48,6 +49,7 @@ export async function main(argv: string[]): Promise<number> {
       strict: true,
     });
     const runId = required(values["run-id"], "--run-id");
+    assertValidRunId(runId);
     const projectRoot = values["project-root"] ?? findProjectRoot();
     const store = await openStore(values["artifact-store"] ?? process.env.ORCH_ARTIFACT_STORE, projectRoot);
     const snapshot = parseSnapshot(await readJson(store, journalKeys.snapshot(runId)) ?? missingSnapshot(runId, store), `run ${runId}`);

@@ -42,9 +42,10 @@ export function componentFactory<S extends z.ZodType>(plugin: OrchestratorPlugin
   });
 }
 
-/** The built-in `local` artifact store, a folder (default `.orch/artifacts` in the project). */
+/** The built-in `local` artifact store, a folder (default `.orch/artifacts` in the project, or `$ORCH_HOME/artifacts`). */
 export function localArtifactStore(config: { path?: string } = {}): ComponentSpec<ArtifactStorePlugin> {
-  return { flavor: "local", config: { path: config.path ?? ".orch/artifacts" } };
+  const fallback = process.env.ORCH_HOME ? join(resolve(process.env.ORCH_HOME), "artifacts") : ".orch/artifacts";
+  return { flavor: "local", config: { path: config.path ?? fallback } };
 }
 
 /** The stack used when nothing else is active: local orchestrator, local artifact store. */

@@ -23,6 +23,9 @@ import { createScheduler, type LaunchOutcome, type NodeState } from "./scheduler
 import { runStep } from "./step-runner.js";
 import { createStepLog } from "./step-log.js";
 import { findProjectRoot } from "../project.js";
+import { assertValidRunId } from "../names.js";
+import { ownStartTime } from "./process-identity.js";
+import { acquireRunOwnership } from "./run-owner.js";
 
 /** Starts one step somewhere else (a container, a Kubernetes Job) and resolves when it has ended. */
 export type StepLauncher = (request: LaunchRequest) => Promise<LaunchResult>;
@@ -72,8 +75,37 @@ export interface ExecuteRunOptions {
  * Executes a snapshot: writes the journal (snapshot, run record, step records), schedules steps with
  * the topological scheduler and launches each in-process or through `launch`. Always ends the run
  * record in a final state, whatever happens.
+ *
+ * The calling process owns the run while it executes (runs/<runId>/owner.lock, see run-owner.ts): a
+ * second executor of the same run — a concurrent resume — is refused with E_RUN_LOCKED. A new run
+ * (not `resume`) under an id that already has a journal is refused with E_RUN_EXISTS.
  */
 export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome> {
+  const { store, runId } = options;
+  assertValidRunId(runId);
+  // (run.json only: a submitter may have stored the snapshot for this process to execute.)
+  if (!options.resume) await assertNewRunId(store, runId, { snapshot: false });
+  const ownership = await acquireRunOwnership(store, runId);
+  try {
+    // Checked again as the owner: a process that created the same id just before us has finished now.
+    if (!options.resume) await assertNewRunId(store, runId, { snapshot: false });
+    return await executeOwnedRun(options);
+  } finally {
+    await ownership.release().catch(() => {});
+  }
+}
+
+/** Refuses a run id that already has a journal in the store (two runs would merge their records). */
+export async function assertNewRunId(store: ArtifactStore, runId: string, check: { snapshot?: boolean } = {}): Promise<void> {
+  if ((await store.exists(journalKeys.run(runId))) || (check.snapshot !== false && (await store.exists(journalKeys.snapshot(runId))))) {
+    throw new OrchError("E_RUN_EXISTS", {
+      message: `Run id "${runId}" is already taken by a run in ${store.uri}.`,
+      hint: `Choose another --run-id (or leave it out for a generated one); to continue that run use: orch run resume ${runId}`,
+    });
+  }
+}
+
+async function executeOwnedRun(options: ExecuteRunOptions): Promise<RunOutcome> {
   const { store, runId } = options;
   let snapshot = options.snapshot;
   const observer = combineObservers([options.observer]);
@@ -90,10 +122,22 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
     parameters: snapshot.parameters,
     host: hostname(),
     pid: process.pid,
+    ...(ownStartTime() ? { pidStartTime: ownStartTime() } : {}),
   };
-  await store.write(journalKeys.snapshot(runId), serializeSnapshot(snapshot));
-  await writeRunRecord(store, run);
-  await observer.runStarted(run, snapshot);
+  try {
+    await store.write(journalKeys.snapshot(runId), serializeSnapshot(snapshot));
+    await writeRunRecord(store, run);
+    await observer.runStarted(run, snapshot);
+  } catch (error) {
+    // The run could not start (the store refused a write, the index failed): end it as failed with
+    // the reason where that can still be written, so nothing shows it as running forever.
+    run.status = "failed";
+    run.finishedAt = new Date().toISOString();
+    run.error = toErrorRecord(error);
+    await writeRunRecord(store, run).catch(() => {});
+    await Promise.resolve(observer.runFinished(run, [])).catch(() => {});
+    throw error;
+  }
 
   const onRecord = (record: StepRecord) => {
     records.set(record.stepId, record);

@@ -3,24 +3,37 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { OrchError } from "../errors.js";
 import type { Orchestrator } from "../plugins/plugin.js";
 import { readJson, type ArtifactStore } from "../store/artifact-store.js";
-import { FINISHED_STEP_STATUSES, journalKeys, readRunRecord, readStepRecord, readStepRecords, writeRunRecord, writeStepRecord, type StepRecord } from "../store/journal.js";
+import { FINISHED_STEP_STATUSES, journalKeys, readRunRecord, readStepRecord, readStepRecords, writeRunRecord, writeStepRecord, type RunRecord, type StepRecord } from "../store/journal.js";
+import { isProcessAlive } from "./process-identity.js";
 
 /** How often `logs(…, { follow: true })` looks at the log again. */
 const FOLLOW_POLL_MS = 500;
 /** Seconds the driving process gets to end a run after SIGINT before `stop` kills it. */
 export const DEFAULT_STOP_GRACE_SECONDS = 10;
 
+/** Whether the process recorded as driving a `running` run (on this host) is gone: dead pid, or a reused one. */
+export function runOwnerGone(run: Pick<RunRecord, "status" | "pid" | "host" | "pidStartTime">): boolean {
+  if (run.status !== "running" || !run.pid) return false;
+  if (run.host && run.host !== hostname()) return false; // cannot tell from here
+  return !isProcessAlive(run.pid, run.pidStartTime);
+}
+
 /**
  * `status`, `stop` and `logs` for flavors whose runs are driven by a process on this machine (local,
  * subprocess, …): status and logs come from the journal; stop asks the driving process (pid in
- * run.json) to stop, as Ctrl-C would, so it records the run as `stopped` itself. A process that does
- * not react within the grace period — its main thread busy in a step's synchronous code cannot run a
- * signal handler — is killed (SIGKILL), and the run and its unfinished steps are recorded `stopped` here.
+ * run.json) to stop, as Ctrl-C would, so it records the run as `stopped` itself. The pid is only
+ * signalled when it is still the process that started the run (same start time): a pid reused by
+ * another process is never signalled, and a run whose process is gone is recorded `stopped` at once.
+ * A process that does not react within the grace period — its main thread busy in a step's
+ * synchronous code cannot run a signal handler — is killed (SIGKILL), and the run and its unfinished
+ * steps are recorded `stopped` here.
  */
 export function processRunControls(store: ArtifactStore): Required<Pick<Orchestrator, "status" | "stop" | "logs">> {
   return {
     async status(runId) {
-      return (await readRunRecord(store, runId))?.status;
+      const run = await readRunRecord(store, runId);
+      // A run whose process died is over; `failed` is what the journal says once reconciled.
+      return run && runOwnerGone(run) ? "failed" : run?.status;
     },
     async stop(runId, options = {}) {
       const run = await readRunRecord(store, runId);
@@ -29,12 +42,16 @@ export function processRunControls(store: ArtifactStore): Required<Pick<Orchestr
         throw new OrchError("E_USAGE", { message: `Run ${runId} is driven by a process on host ${run.host}.`, hint: `Stop it on ${run.host}.` });
       }
       const pid = run.pid;
-      if (!signal(pid, "SIGINT")) return; // already gone
+      const owner = { ...run, pid };
+      if (runOwnerGone(owner) || !signal(pid, "SIGINT")) {
+        await recordStopped(store, runId, `stopped: the process that ran it (pid ${pid}) had already ended`);
+        return;
+      }
       if (pid === process.pid) return; // a run of this very process: its handler runs once we yield; never kill ourselves
       const graceSeconds = options.graceSeconds ?? DEFAULT_STOP_GRACE_SECONDS;
       const stillRunning = async () => {
         const now = await readRunRecord(store, runId);
-        return alive(pid) && now?.status === "running" && now.pid === pid;
+        return !runOwnerGone(owner) && now?.status === "running" && now.pid === pid;
       };
       const deadline = Date.now() + graceSeconds * 1000;
       while (Date.now() < deadline) {
@@ -43,8 +60,8 @@ export function processRunControls(store: ArtifactStore): Required<Pick<Orchestr
       }
       if (!(await stillRunning())) return;
       signal(pid, "SIGKILL");
-      for (let i = 0; i < 50 && alive(pid); i++) await sleep(100);
-      await recordKilled(store, runId, `The run was stopped: its process (pid ${pid}) did not end within ${graceSeconds}s of SIGINT (busy in a step's synchronous code?) and was killed.`);
+      for (let i = 0; i < 50 && !runOwnerGone(owner); i++) await sleep(100);
+      await recordStopped(store, runId, `The run was stopped: its process (pid ${pid}) did not end within ${graceSeconds}s of SIGINT (busy in a step's synchronous code?) and was killed.`);
     },
     async *logs(runId, stepId, options = {}) {
       // With follow: poll the log object (remote stores rewrite it while the step runs) and print new
@@ -73,11 +90,11 @@ async function followEnded(store: ArtifactStore, runId: string, stepId: string):
   const run = await readRunRecord(store, runId);
   if (run === undefined || run.status !== "running") return run !== undefined;
   // A run whose driving process on this host is gone (kill -9) will not write more.
-  return Boolean(run.pid && run.host === hostname() && !alive(run.pid));
+  return runOwnerGone(run);
 }
 
-/** Ends the journal of a run whose process was killed: the run and every unfinished step `stopped`. */
-async function recordKilled(store: ArtifactStore, runId: string, message: string): Promise<void> {
+/** Ends the journal of a run whose process is gone or was killed: the run and every unfinished step `stopped`. */
+async function recordStopped(store: ArtifactStore, runId: string, message: string): Promise<void> {
   const finishedAt = new Date().toISOString();
   const error = { code: "E_CANCELLED", message };
   const records = await readStepRecords(store, runId);
@@ -103,14 +120,5 @@ function signal(pid: number, name: NodeJS.Signals): boolean {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ESRCH") return false;
     throw error;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }

@@ -11,6 +11,8 @@ import type { RunRecord, StepRecord } from "../store/journal.js";
 import type { Snapshot } from "../snapshot/snapshot.js";
 import type { RunObserver } from "./observer.js";
 import { isEntrypointLoading, parkedNestedRun } from "./entrypoint-state.js";
+import { assertValidRunId } from "../names.js";
+import { assertNewRunId } from "./execute-run.js";
 
 export interface RunOptions<P = Record<string, unknown>> {
   /** A stack object, a stack name known to the host (the orch CLI), or the active/default stack. */
@@ -57,6 +59,8 @@ export async function runPipeline(pipeline: PipelineDefinition, options: RunOpti
       hint: "Don't run pipelines at the top level of a module that defines steps; put the run call in a separate main module.",
     });
   }
+  // Checked before anything is created: the id becomes a folder, a label and a CLI argument.
+  if (options.runId !== undefined) assertValidRunId(options.runId);
   if (pipeline.schedule) {
     // run() runs now; schedules are created by `orch pipeline run` (or the flavor's schedule()).
     process.stderr.write(`[orch] note: pipeline "${pipeline.name}" has a schedule; run() runs it once now. Create the schedule with: orch pipeline run <file>\n`);
@@ -73,6 +77,8 @@ export async function runPipeline(pipeline: PipelineDefinition, options: RunOpti
   });
 
   const runId = options.runId ?? newRunId();
+  // Every flavor journals into this store, wherever it executes: a taken id would merge two runs.
+  if (options.runId !== undefined) await assertNewRunId(stack.artifactStore, runId);
   const controller = new AbortController();
   options.signal?.addEventListener("abort", () => controller.abort(options.signal?.reason), { once: true });
   const stopOnSignal = () => {

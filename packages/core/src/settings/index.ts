@@ -4,6 +4,6 @@ export { type NormalizedResources, type ResourceSettings, ResourceSettingsSchema
 export { type RetryPolicy, type RetryPolicyInput, RetryPolicySchema, retryDelayMs } from "./retry.js";
 export { type CronExpression, type CronField, type CronFieldName, type CronItem, parseCronExpression } from "./cron-parser.js";
 export { isValidCron, nextCronTimes, parseCron, toAwsCron, toKfpCron, toQuartzCron } from "./cron.js";
-export { type Schedule, type ScheduleInput, ScheduleSchema, scheduleKind } from "./schedule.js";
+export { type Schedule, type ScheduleInput, ScheduleSchema, scheduleKind, assertScheduleHasFuture, scheduleIsOver } from "./schedule.js";
 export { isValidTimezone } from "./timezone.js";
 export { REDACTED, looksSecret, redactSecrets, schemaSecretFlag, secret } from "./secret.js";

@@ -72,3 +72,29 @@ export function scheduleKind(schedule: Pick<Schedule, "cron" | "intervalSeconds"
     hint: 'Set exactly one, e.g. { cron: "0 2 * * *" }.',
   });
 }
+
+/**
+ * Refuses a schedule that can never start a run when it is created at `now`: `runOnceAt` in the past,
+ * `endTime` already over. (Not part of the schema: compiling must not depend on the clock.)
+ */
+export function assertScheduleHasFuture(schedule: Pick<Schedule, "runOnceAt" | "endTime" | "startTime">, pipeline: string, now = new Date()): void {
+  if (schedule.runOnceAt !== undefined && Date.parse(schedule.runOnceAt) <= now.getTime()) {
+    throw new OrchError("E_SCHEDULE_INVALID", {
+      key: "runOnceAt",
+      message: `The schedule of pipeline "${pipeline}" has runOnceAt ${schedule.runOnceAt}, which is in the past (now ${now.toISOString()}), so it would never run.`,
+      hint: "Set runOnceAt to a future instant, or run the pipeline now with: orch pipeline run FILE --now",
+    });
+  }
+  if (schedule.endTime !== undefined && Date.parse(schedule.endTime) <= now.getTime()) {
+    throw new OrchError("E_SCHEDULE_INVALID", {
+      key: "endTime",
+      message: `The schedule of pipeline "${pipeline}" has endTime ${schedule.endTime}, which is in the past (now ${now.toISOString()}), so it would never run.`,
+      hint: "Move endTime into the future or remove it.",
+    });
+  }
+}
+
+/** Whether a schedule can still start runs at `now` (false once endTime has passed). */
+export function scheduleIsOver(schedule: Pick<Schedule, "endTime">, now = new Date()): boolean {
+  return schedule.endTime !== undefined && Date.parse(schedule.endTime) <= now.getTime();
+}

@@ -5,6 +5,8 @@ import { readJson, writeJson, type ArtifactStore } from "./artifact-store.js";
 export const journalKeys = {
   snapshot: (runId: string) => `runs/${runId}/snapshot.json`,
   run: (runId: string) => `runs/${runId}/run.json`,
+  /** The lock of the process that owns (drives) the run right now; see run/run-owner.ts. */
+  owner: (runId: string) => `runs/${runId}/owner.lock`,
   step: (runId: string, stepId: string) => `runs/${runId}/steps/${stepId}.json`,
   stepsPrefix: (runId: string) => `runs/${runId}/steps/`,
   log: (runId: string, stepId: string) => `runs/${runId}/logs/${stepId}.log`,
@@ -37,6 +39,8 @@ export interface RunRecord {
   /** Which process drives the run, so a crashed run can be told apart from a live one. */
   host?: string;
   pid?: number;
+  /** Start time of process `pid` (Linux: /proc/<pid>/stat starttime), so a reused pid is not taken for it. */
+  pidStartTime?: string;
   error?: ErrorRecord;
   /** Set (with status `failed`) when the process driving the run died before finishing it. */
   interrupted?: boolean;

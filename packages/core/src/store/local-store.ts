@@ -1,5 +1,6 @@
 import { createWriteStream } from "node:fs";
 import { appendFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { assertUsableStorePath } from "./store-path.js";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { randomBytes } from "node:crypto";
 import { pipeline } from "node:stream/promises";
@@ -15,9 +16,13 @@ export const localArtifactStoreConfigSchema = z
 
 export type LocalArtifactStoreConfig = z.output<typeof localArtifactStoreConfigSchema>;
 
-/** The built-in `local` artifact store: a folder, writes made atomic by temp file + rename. */
+/**
+ * The built-in `local` artifact store: a folder, writes made atomic by temp file + rename.
+ * Refuses (E_STORE_PATH_INVALID) a folder below a regular file or on a pseudo file system (/proc).
+ */
 export function createLocalArtifactStore(root: string): ArtifactStore {
   const base = resolve(root);
+  assertUsableStorePath(base);
   const madeDirs = new Set<string>();
   const pathOf = (key: string) => {
     assertSafeKey(key);
