@@ -59,7 +59,8 @@ describe("resume", () => {
     writeFileSync(gate, "open");
     const resumed = await project.orch(["run", "resume", runId, "--json"], { env: env() });
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(JSON.parse(resumed.stdout)).toMatchObject({ runId, status: "succeeded" });
+    // `first` ran again, so the resume does not claim to have reused it.
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ runId, status: "succeeded", reused: [] });
     expect(traceLines()).toEqual(["first", "second", "first", "second"]);
     const log = readFileSync(join(artifactsDir(), "runs", runId, "logs", "first.log"), "utf8");
     expect(log).toMatch(/resume: not reusing the earlier result of this step: output "output": .*; running it again/);

@@ -45,8 +45,9 @@ export async function resumeRun(id: string, options: { json?: boolean }): Promis
       const snapshot = core.parseSnapshot(JSON.parse(Buffer.from(bytes).toString("utf8")), `run ${run.runId}`);
       const pipeline = snapshot.pipeline.dynamic ? await core.loadPipelineDefinition(snapshot, project.root) : undefined;
       const definitions = snapshot.pipeline.dynamic ? undefined : await core.loadStepDefinitions(snapshot.order.map((s) => snapshot.steps[s]!), project.root);
-      const kept = index.getSteps(run.runId).filter((s) => s.status === "succeeded" || s.status === "cached").map((s) => s.stepId);
-      if (!options.json) note(`Resuming run ${run.runId} (${displayStatus(run)}); reusing ${kept.length ? kept.join(", ") : "no steps"}.`);
+      const finished = index.getSteps(run.runId).filter((s) => s.status === "succeeded" || s.status === "cached");
+      const kept = finished.map((s) => s.stepId);
+      if (!options.json) note(`Resuming run ${run.runId} (${displayStatus(run)}); reusing ${kept.length ? kept.join(", ") : "no steps"} unless an artifact of theirs is missing or damaged.`);
       const controller = new AbortController();
       const onSignal = () => {
         note(`\n[orch] stopping run ${run.runId}…`);
@@ -69,9 +70,18 @@ export async function resumeRun(id: string, options: { json?: boolean }): Promis
         process.removeListener("SIGTERM", onSignal);
         view.close();
       }
-      if (options.json) printJson({ runId: run.runId, status: result.run.status, reused: kept, steps: result.steps.map((s) => ({ id: s.stepId, status: s.status })) });
+      // A step the resume ran again (its artifact was gone) has a new record: it was not reused.
+      const startedBefore = new Map(finished.map((s) => [s.stepId, s.startedAt]));
+      const reused = result.steps.filter((s) => startedBefore.has(s.stepId) && startedBefore.get(s.stepId) === s.startedAt).map((s) => s.stepId);
+      const failed = result.steps.find((s) => s.status === "failed");
+      if (options.json) {
+        const error = result.run.error ?? failed?.error;
+        printJson({ runId: run.runId, status: result.run.status, reused, steps: result.steps.map((s) => ({ id: s.stepId, status: s.status })), ...(result.run.status !== "succeeded" && error ? { error } : {}) });
+      } else {
+        const rerun = kept.filter((id) => !reused.includes(id));
+        if (rerun.length) note(`Ran again because an artifact of theirs was missing or damaged: ${rerun.join(", ")}.`);
+      }
       if (result.run.status !== "succeeded") {
-        const failed = result.steps.find((s) => s.status === "failed");
         if (failed) note(`${paint.red("error:")} step ${failed.stepId} failed: ${failed.error?.message.split("\n")[0] ?? ""}`);
         return 1;
       }
