@@ -175,7 +175,7 @@ describe("errors while loading and compiling a pipeline (item 14)", () => {
 
   it.each([
     ["the project's .orch is a file", (dir: string) => project.write(join(dir, ".orch"), "not a folder"), /^error: Cannot mkdir .*\.orch: .*\.orch is a file, not a folder/m],
-    ["the index is not a database", (dir: string) => project.write(join(dir, ".orch", "orch.db"), "garbage ".repeat(1000)), /^error: The orch index .*orch\.db cannot be used: it is not an orch index/m],
+    ["the index is not a database", (dir: string) => project.write(join(dir, ".orch", "orch.db"), "garbage ".repeat(1000)), /^error: The orch index .*orch\.db is damaged \(not an SQLite database\); orch will not overwrite it/m],
   ])("an environment problem (%s) says what is wrong with which path, exit 2", async (_, setup, message) => {
     const dir = `env-${Math.random().toString(36).slice(2, 8)}`;
     project.write(join(dir, "package.json"), "{}");

@@ -197,14 +197,14 @@ export const artifactStoreChecks: Record<string, { title: string; check: StoreCh
     },
   },
   "key-characters": {
-    title: "stores keys with every allowed character ([A-Za-z0-9_.-] segments)",
+    title: "stores keys with every allowed character ([A-Za-z0-9_.-] segments, none ending in \".\")",
     async check(store) {
       const keys = [
         "artifacts/ABCDEFGHIJKLMNOPQRSTUVWXYZ/abcdefghijklmnopqrstuvwxyz/0123456789/data",
-        "artifacts/_-./a.b-c_d/data.tmp-1",
+        "artifacts/_.-/a.b-c_d/data.tmp-1",
         "runs/-lead/steps/.hidden",
         "runs/__/logs/...log",
-        "runs/a..b/steps/trailing.",
+        "runs/a..b/steps/.trailing_",
         `runs/${"long-".repeat(40)}x/run.json`,
       ];
       for (const key of keys) {
@@ -293,19 +293,20 @@ export const artifactStoreChecks: Record<string, { title: string; check: StoreCh
       await store.preflight!();
       if ((await store.list("runs/")).length + (await store.list("artifacts/")).length !== 0) fail("preflight", store, "preflight() left objects under runs/ or artifacts/; delete the probe.");
       for (const [name, create] of Object.entries(options.misconfigured ?? {})) {
-        const broken = await create();
+        // Refusing to open the store at all is as early as a preflight, and as good.
         let error: unknown;
         try {
+          const broken = await create();
           await broken.preflight?.();
         } catch (caught) {
           error = caught;
         }
-        if (error === undefined) fail("preflight", store, `preflight() resolved for the "${name}" store; it must reject.`);
+        if (error === undefined) fail("preflight", store, `opening the "${name}" store and its preflight() both succeeded; one of them must reject.`);
         const e = error as { name?: string; code?: unknown; hint?: unknown; message?: string };
         if (e.name !== "OrchError" || typeof e.code !== "string" || typeof e.hint !== "string" || !e.hint) {
           fail("preflight", store, `preflight() of the "${name}" store rejected with ${describeError(error)}; it must be an OrchError with a code and a hint saying how to fix it.`);
         }
-        if (!e.message?.includes(store.flavor)) fail("preflight", store, `preflight() of the "${name}" store says "${e.message}", which does not name the flavor "${store.flavor}".`);
+        if (!e.message?.toLowerCase().includes(store.flavor.toLowerCase())) fail("preflight", store, `preflight() of the "${name}" store says "${e.message}", which does not name the flavor "${store.flavor}".`);
       }
     },
   },

@@ -71,7 +71,12 @@ export interface ArtifactStore {
   env?(): Record<string, string>;
 }
 
-const KEY_PATTERN = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*\/?$/;
+/**
+ * Segments of `[A-Za-z0-9_.-]` that do not end in "." (Azure Blob Storage and Windows file systems drop
+ * trailing dots, so "a." and "a" would be one key there).
+ */
+const SEGMENT = "[A-Za-z0-9_.-]*[A-Za-z0-9_-]";
+const KEY_PATTERN = new RegExp(`^${SEGMENT}(/${SEGMENT})*/?$`);
 
 /** Keys are built from validated names; this guards the store against path tricks all the same. */
 export function assertSafeKey(key: string): void {
