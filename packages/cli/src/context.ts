@@ -129,6 +129,9 @@ function writable(file: string, dir: string): boolean {
 
 // ── liveness of runs ──────────────────────────────────────────────────────────────────────────────
 
+// processStartTime and processAlive are @orch/core's processStartTime / isProcessAlive, kept here
+// because the listing commands do not load core (it costs them about 170 ms); keep the two in step.
+
 /** A process's start time (Linux: /proc/<pid>/stat starttime); core records it as `pidStartTime`. */
 export function processStartTime(pid: number): string | undefined {
   try {
