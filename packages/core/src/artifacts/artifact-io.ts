@@ -4,7 +4,7 @@ import { newArtifactId } from "../ids.js";
 import { openReadStream, readJson, writeFromStream, writeJson, type ArtifactStore } from "../store/artifact-store.js";
 import { journalKeys, type ArtifactMeta, type OutputRecord } from "../store/journal.js";
 import { describeType, materializerById, pickMaterializer, type Materializer } from "./materializers.js";
-import { StreamedArtifact, StreamMeasure, type ByteSource } from "./streamed.js";
+import { NotBytesError, StreamedArtifact, StreamMeasure, type ByteSource } from "./streamed.js";
 
 /** Saves one step output: data first, then meta.json, whose presence marks the artifact complete. */
 export async function saveArtifact(
@@ -61,9 +61,10 @@ async function saveStreamedArtifact(store: ArtifactStore, value: unknown, where:
   } catch (cause) {
     // The store's writeStream already left nothing under the key; this removes the artifact folder too.
     await store.delete(`artifacts/${artifactId}/`).catch(() => {});
-    throw new OrchError("E_MATERIALIZER", {
+    // A source that fails (a read error, a lost connection) may work on a retry; non-bytes never will.
+    throw new OrchError(cause instanceof NotBytesError ? "E_MATERIALIZER" : "E_ARTIFACT_STREAM", {
       step: where.stepId,
-      message: `Step "${where.stepId}" output "${where.output}": streaming it into the artifact store with materializer "${materializer.id}" failed: ${(cause as Error)?.message ?? cause}`,
+      message: `Step "${where.stepId}" output "${where.output}": streaming it into the artifact store at ${store.uri} with materializer "${materializer.id}" failed: ${(cause as Error)?.message ?? cause}`,
       hint: "Fix the source of the stream (the file, the Readable or the async iterable the step returned); nothing was stored for this output.",
       cause,
     });

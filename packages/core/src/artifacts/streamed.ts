@@ -52,6 +52,9 @@ export function isByteSource(value: unknown): value is ByteSource {
   return proto !== Object.prototype && proto !== null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function";
 }
 
+/** A stream yielded something that is not bytes: a bug in the step, not worth a retry. */
+export class NotBytesError extends TypeError {}
+
 /** Sizes and sha256 of bytes as they stream past, in the same hex format as whole-value hashes. */
 export class StreamMeasure {
   private readonly hash = createHash("sha256");
@@ -61,7 +64,7 @@ export class StreamMeasure {
   async *pass(source: ByteSource): AsyncGenerator<Uint8Array> {
     for await (const chunk of source as AsyncIterable<Uint8Array | string>) {
       const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-      if (!(bytes instanceof Uint8Array)) throw new TypeError(`the stream yielded ${typeof bytes}, not bytes`);
+      if (!(bytes instanceof Uint8Array)) throw new NotBytesError(`the stream yielded ${typeof bytes}, not bytes (Buffer, Uint8Array or string)`);
       this.hash.update(bytes);
       this.size += bytes.byteLength;
       yield bytes;
