@@ -160,3 +160,9 @@ export async function openStreamValue(value: StreamValue): Promise<{ source: Byt
   if (value instanceof StreamedArtifact) return { source: value.stream(), ...(value.size !== undefined ? { size: value.size } : {}) };
   return { source: value };
 }
+
+/**
+ * The type a step output loads as: what the `stream` materializer saves loads as a
+ * {@link StreamedArtifact} handle; everything else as itself. Used by step handles and `load()`.
+ */
+export type Loaded<T> = T extends ArtifactSource | StreamedArtifact | Readable | AsyncGenerator<Uint8Array | string, unknown, unknown> ? StreamedArtifact : T;
