@@ -2,6 +2,7 @@ import { createHash, randomFillSync } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { pipeline } from "../dsl/pipeline.js";
 import { step } from "../dsl/step.js";
@@ -168,7 +169,11 @@ describe("the stream materializer", () => {
   it("takes a Readable, an async iterable of strings and an empty stream as they are", async () => {
     const readable = await saved(Readable.from([Buffer.from("ab"), Buffer.from("c")]));
     expect(readable.output.materializer).toBe("stream");
-    expect((await loadOutput<StreamedArtifact>(readable.store, readable.output)).size).toBe(3);
+    const handle = await loadOutput<StreamedArtifact>(readable.store, readable.output);
+    expect(handle.size).toBe(3);
+    // Logged or serialized, a handle shows the artifact, not the store behind it.
+    expect(JSON.parse(JSON.stringify(handle))).toEqual({ artifactId: readable.output.artifactId, size: 3, contentHash: readable.output.contentHash });
+    expect(inspect(handle)).toBe(`StreamedArtifact ${JSON.stringify(handle)}`);
 
     const strings = await saved(
       (async function* () {

@@ -4,6 +4,7 @@ import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { inspect } from "node:util";
 import { OrchError } from "../errors.js";
 import { openReadStream, type ArtifactStore } from "../store/artifact-store.js";
 
@@ -120,6 +121,15 @@ export class StreamedArtifact {
     const chunks: Buffer[] = [];
     for await (const chunk of this.stream()) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
+  }
+
+  /** What logs and JSON show: the artifact, not the store object behind it. */
+  toJSON(): { artifactId: string; size: number | undefined; contentHash: string | undefined } {
+    return { artifactId: this.artifactId, size: this.size, contentHash: this.contentHash };
+  }
+
+  [inspect.custom](): string {
+    return `StreamedArtifact ${JSON.stringify(this.toJSON())}`;
   }
 
   private async *verified(): AsyncGenerator<Uint8Array> {
