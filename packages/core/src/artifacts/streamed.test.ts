@@ -11,6 +11,8 @@ import { executeRun } from "../run/execute-run.js";
 import { createLocalArtifactStore } from "../store/local-store.js";
 import { journalKeys, readStepRecord } from "../store/journal.js";
 import { runIn, tempDir } from "../__fixtures__/test-stack.js";
+import { streamIn, streamPipeline } from "../__fixtures__/isolated-steps.js";
+import { findProjectRoot } from "../project.js";
 import { checkArtifact, loadOutput, saveArtifact } from "./artifact-io.js";
 import { defineClassMaterializer, registerMaterializer } from "./materializers.js";
 import { artifactFile, artifactStream, StreamedArtifact } from "./streamed.js";
@@ -155,6 +157,17 @@ describe("streamed artifacts in a pipeline (local store)", () => {
     const produce = step({ name: "produce" }, () => artifactFile(join(dir, "nope.bin")));
     const result = await pipeline({ name: "missing_file" }, () => void produce()).run(runIn(dir));
     expect(result.step("produce")).toMatchObject({ status: "failed", error: { code: "E_ARTIFACT_STREAM", message: expect.stringContaining("nope.bin") } });
+  });
+});
+
+describe("streamed artifacts in isolated steps (worker threads)", () => {
+  it("streams out of one worker and into the next", async () => {
+    const dir = tempDir();
+    const result = await streamPipeline.run({ ...runIn(dir), projectRoot: findProjectRoot() });
+    expect(result.status).toBe("succeeded");
+    expect(await result.load(streamIn)).toEqual({ size: 8 * MiB, declared: 8 * MiB });
+    const log = readFileSync(join(dir, "artifacts/runs", result.runId, "logs", "stream_in.log"), "utf8");
+    expect(log).not.toMatch(/running in-process/); // it really ran in a worker
   });
 });
 
