@@ -1,4 +1,5 @@
 import { loadArtifact, loadOutput, readArtifactMeta } from "./artifacts/artifact-io.js";
+import type { Loaded } from "./artifacts/streamed.js";
 import { OrchError } from "./errors.js";
 import type { StepRef } from "./run/run-pipeline.js";
 import type { ArtifactStore } from "./store/artifact-store.js";
@@ -42,7 +43,7 @@ export function createClient(store: ArtifactStore | string) {
     loadArtifact: <T = unknown>(artifactId: string) => loadArtifact<T>(artifactStore, artifactId),
     artifactMeta: (artifactId: string): Promise<ArtifactMeta | undefined> => readArtifactMeta(artifactStore, artifactId),
     /** Loads a step's output from a run; pass the step definition for a typed value. */
-    async loadOutput<R>(runId: string, step: StepRef<R> | string, options: { id?: string; output?: string } = {}): Promise<R> {
+    async loadOutput<R>(runId: string, step: StepRef<R> | string, options: { id?: string; output?: string } = {}): Promise<Loaded<R>> {
       const stepId = typeof step === "string" ? step : (options.id ?? step.name);
       const steps = await readStepRecords(artifactStore, runId);
       const record = steps.find((s) => s.stepId === stepId);
@@ -50,7 +51,7 @@ export function createClient(store: ArtifactStore | string) {
       if (!output) {
         throw new OrchError("E_ARTIFACT_NOT_FOUND", { step: stepId, message: `Run ${runId} has no output for step "${stepId}".`, hint: `Steps: ${steps.map((s) => s.stepId).join(", ")}` });
       }
-      return loadOutput<R>(artifactStore, output);
+      return loadOutput<Loaded<R>>(artifactStore, output);
     },
   };
 }

@@ -21,6 +21,7 @@ export type OrchErrorCode =
   | "E_MATERIALIZER"
   | "E_ARTIFACT_NOT_FOUND"
   | "E_ARTIFACT_CORRUPT"
+  | "E_ARTIFACT_STREAM"
   | "E_RUN_NOT_FOUND"
   | "E_RUN_EXISTS"
   | "E_RUN_LOCKED"

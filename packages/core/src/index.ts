@@ -83,8 +83,10 @@ export {
   bytesMaterializer,
   bufferMaterializer,
   v8Materializer,
+  streamMaterializer,
   type Materializer,
 } from "./artifacts/materializers.js";
+export { artifactFile, artifactStream, ArtifactSource, StreamedArtifact, type ByteSource, type Loaded } from "./artifacts/streamed.js";
 export { saveArtifact, loadArtifact, loadOutput, checkArtifact, readArtifactMeta, artifactExists, type ArtifactCheck } from "./artifacts/artifact-io.js";
 
 export {

@@ -1,6 +1,6 @@
 // Steps that run in worker threads (steps with a timeout are isolated): they must live in a module file.
 import { appendFileSync } from "node:fs";
-import { getStepContext, pipeline, step } from "../index.js";
+import { artifactStream, getStepContext, pipeline, step, type StreamedArtifact } from "../index.js";
 
 const busyFor = (ms: number) => {
   const end = Date.now() + ms;
@@ -51,3 +51,18 @@ export const flakyPipeline = pipeline({ name: "flaky_pipeline" }, () => void fla
 /** Exits its worker instead of returning. */
 export const quitter = step({ name: "quitter", timeout: 30, cache: false }, () => process.exit(3));
 export const quitterPipeline = pipeline({ name: "quitter_pipeline" }, () => void quitter());
+
+/** Streamed artifacts across worker threads: produced in one isolated step, read in another. */
+export const streamOut = step({ name: "stream_out", timeout: 60, cache: false }, () =>
+  artifactStream(
+    (async function* () {
+      for (let i = 0; i < 8; i++) yield Buffer.alloc(1024 * 1024, i);
+    })(),
+  ),
+);
+export const streamIn = step({ name: "stream_in", timeout: 60, cache: false }, async (big: StreamedArtifact) => {
+  let size = 0;
+  for await (const chunk of big.stream()) size += (chunk as Buffer).byteLength;
+  return { size, declared: big.size };
+});
+export const streamPipeline = pipeline({ name: "stream_pipeline" }, () => void streamIn(streamOut()));

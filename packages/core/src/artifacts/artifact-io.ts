@@ -1,9 +1,10 @@
 import { OrchError } from "../errors.js";
 import { sha256 } from "../hash.js";
 import { newArtifactId } from "../ids.js";
-import { readJson, writeJson, type ArtifactStore } from "../store/artifact-store.js";
+import { openReadStream, readJson, writeFromStream, writeJson, type ArtifactStore } from "../store/artifact-store.js";
 import { journalKeys, type ArtifactMeta, type OutputRecord } from "../store/journal.js";
 import { describeType, materializerById, pickMaterializer, type Materializer } from "./materializers.js";
+import { NotBytesError, StreamedArtifact, StreamMeasure, type ByteSource } from "./streamed.js";
 
 /** Saves one step output: data first, then meta.json, whose presence marks the artifact complete. */
 export async function saveArtifact(
@@ -14,9 +15,10 @@ export async function saveArtifact(
   picked?: Materializer,
 ): Promise<OutputRecord> {
   const materializer = picked ?? pickMaterializer(value, where);
+  if (materializer.saveStream) return saveStreamedArtifact(store, value, where, materializer);
   let data: Uint8Array | string;
   try {
-    data = await materializer.save(value);
+    data = await materializer.save!(value);
   } catch (cause) {
     throw new OrchError("E_MATERIALIZER", {
       step: where.stepId,
@@ -42,6 +44,54 @@ export async function saveArtifact(
   };
   await writeJson(store, journalKeys.artifactMeta(artifactId), meta);
   return { artifactId, materializer: materializer.id, contentHash };
+}
+
+/**
+ * The streaming save: the materializer's bytes go to the store's atomic `writeStream` while their
+ * size and sha256 are computed on the way, so a 2 GB value never sits in memory. meta.json is written
+ * only after the data is complete; a failing source leaves neither (the store discards the partial write).
+ */
+async function saveStreamedArtifact(store: ArtifactStore, value: unknown, where: { runId: string; stepId: string; output: string }, materializer: Materializer): Promise<OutputRecord> {
+  const artifactId = newArtifactId();
+  const dataKey = journalKeys.artifactData(artifactId);
+  const measure = new StreamMeasure();
+  try {
+    const source: ByteSource = await materializer.saveStream!(value);
+    await writeFromStream(store, dataKey, measure.pass(source));
+  } catch (cause) {
+    // The store's writeStream already left nothing under the key; this removes the artifact folder too.
+    await store.delete(`artifacts/${artifactId}/`).catch(() => {});
+    // A source that fails (a read error, a lost connection) may work on a retry; non-bytes never will.
+    throw new OrchError(cause instanceof NotBytesError ? "E_MATERIALIZER" : "E_ARTIFACT_STREAM", {
+      step: where.stepId,
+      message: `Step "${where.stepId}" output "${where.output}": streaming it into the artifact store at ${store.uri} with materializer "${materializer.id}" failed: ${(cause as Error)?.message ?? cause}`,
+      hint: "Fix the source of the stream (the file, the Readable or the async iterable the step returned); nothing was stored for this output.",
+      cause,
+    });
+  }
+  const contentHash = measure.digest();
+  const meta: ArtifactMeta = {
+    artifactId,
+    materializer: materializer.id,
+    contentHash,
+    size: measure.size,
+    runId: where.runId,
+    stepId: where.stepId,
+    output: where.output,
+    createdAt: new Date().toISOString(),
+    type: describeType(value),
+  };
+  await writeJson(store, journalKeys.artifactMeta(artifactId), meta);
+  return { artifactId, materializer: materializer.id, contentHash };
+}
+
+/** Size and sha256 of the bytes under `key`, read as a stream (bounded memory whatever the size). */
+async function hashStored(store: ArtifactStore, key: string): Promise<{ size: number; contentHash: string } | undefined> {
+  const source = await openReadStream(store, key);
+  if (!source) return undefined;
+  const measure = new StreamMeasure();
+  for await (const _ of measure.pass(source));
+  return { size: measure.size, contentHash: measure.digest() };
 }
 
 export async function readArtifactMeta(store: ArtifactStore, artifactId: string): Promise<ArtifactMeta | undefined> {
@@ -106,6 +156,20 @@ async function checkArtifactOrThrow(store: ArtifactStore, output: Pick<OutputRec
     if (meta.contentHash !== output.contentHash) return { ok: false, reason: `artifact ${output.artifactId}: its meta.json records another content hash than the step that produced it` };
     return { ok: true };
   }
+  if (meta.size > HASH_CHECK_LIMIT) {
+    // Large data (ORCH_VERIFY_ARTIFACTS=hash, or a store without size()) is hashed as a stream.
+    const stored = await hashStored(store, dataKey);
+    if (!stored) return { ok: false, reason: `the data of artifact ${output.artifactId} is missing from the artifact store` };
+    const problem =
+      stored.size !== meta.size
+        ? `its data is ${stored.size} bytes, but ${meta.size} were saved (truncated or replaced)`
+        : meta.contentHash !== output.contentHash
+          ? "its meta.json records another content hash than the step that produced it"
+          : shouldHash(meta.size) && stored.contentHash !== meta.contentHash
+            ? "its data does not match the content hash recorded when it was saved (changed on disk)"
+            : undefined;
+    return problem ? { ok: false, reason: `artifact ${output.artifactId}: ${problem}` } : { ok: true };
+  }
   const data = await store.read(dataKey);
   if (!data) return { ok: false, reason: `the data of artifact ${output.artifactId} is missing from the artifact store` };
   const problem = dataProblem(data, meta, output.contentHash);
@@ -117,6 +181,10 @@ async function checkArtifactOrThrow(store: ArtifactStore, output: Pick<OutputRec
  * up to HASH_CHECK_LIMIT) against `contentHash` (from the step record) or, without it, meta.json.
  */
 export async function loadArtifact<T = unknown>(store: ArtifactStore, artifactId: string, materializerId?: string, expected: { contentHash?: string } = {}): Promise<T> {
+  // Streaming materializers are known before any data is read (a 2 GB artifact is never read whole).
+  const knownId = materializerId ?? (await readArtifactMeta(store, artifactId).catch(() => undefined))?.materializer;
+  const streaming = knownId === undefined ? undefined : materializerById(knownId);
+  if (streaming?.loadStream) return loadStreamedArtifact<T>(store, artifactId, streaming, expected);
   const [meta, data] = await Promise.all([readArtifactMeta(store, artifactId).catch(() => undefined), store.read(journalKeys.artifactData(artifactId))]);
   const id = materializerId ?? meta?.materializer;
   if (id === undefined || data === undefined) {
@@ -132,6 +200,12 @@ export async function loadArtifact<T = unknown>(store: ArtifactStore, artifactId
       hint: "Re-run the step that produced it (caching and `orch run resume` recompute damaged artifacts).",
     });
   }
+  const materializer = registeredMaterializer(artifactId, id);
+  if (materializer.loadStream) return loadStreamedArtifact<T>(store, artifactId, materializer, expected);
+  return (await materializer.load!(data)) as T;
+}
+
+function registeredMaterializer(artifactId: string, id: string): Materializer {
   const materializer = materializerById(id);
   if (!materializer) {
     throw new OrchError("E_MATERIALIZER", {
@@ -139,7 +213,40 @@ export async function loadArtifact<T = unknown>(store: ArtifactStore, artifactId
       hint: `Import the module that calls registerMaterializer() for "${id}" before loading the artifact.`,
     });
   }
-  return (await materializer.load(data)) as T;
+  return materializer;
+}
+
+/**
+ * The streaming load: checks meta and the stored size without reading the data, then hands the
+ * materializer a {@link StreamedArtifact}, whose streams check size and content hash as they are read.
+ */
+async function loadStreamedArtifact<T>(store: ArtifactStore, artifactId: string, materializer: Materializer, expected: { contentHash?: string }): Promise<T> {
+  const dataKey = journalKeys.artifactData(artifactId);
+  const [meta, size] = await Promise.all([
+    readArtifactMeta(store, artifactId).catch(() => undefined),
+    store.size ? store.size(dataKey) : store.exists(dataKey).then((found) => (found ? -1 : undefined)),
+  ]);
+  if (size === undefined) {
+    throw new OrchError("E_ARTIFACT_NOT_FOUND", {
+      message: `Artifact ${artifactId} is not in the artifact store at ${store.uri}.`,
+      hint: "It may have been deleted; re-run the step that produced it (caching and `orch run resume` recompute missing artifacts).",
+    });
+  }
+  const problem =
+    meta && size >= 0 && size !== meta.size
+      ? `its data is ${size} bytes, but ${meta.size} were saved (truncated or replaced)`
+      : meta && expected.contentHash && meta.contentHash !== expected.contentHash
+        ? "its meta.json records another content hash than the step that produced it"
+        : undefined;
+  if (problem) {
+    throw new OrchError("E_ARTIFACT_CORRUPT", {
+      message: `Artifact ${artifactId} in the artifact store at ${store.uri} cannot be trusted: ${problem}.`,
+      hint: "Re-run the step that produced it (caching and `orch run resume` recompute damaged artifacts).",
+    });
+  }
+  const verifyHash = process.env.ORCH_VERIFY_ARTIFACTS !== "size";
+  const artifact = new StreamedArtifact(store, dataKey, artifactId, meta?.size, expected.contentHash ?? meta?.contentHash, verifyHash);
+  return (await materializer.loadStream!(artifact)) as T;
 }
 
 /** Loads a step output recorded in a step record, checked against the record's content hash. */

@@ -1,31 +1,49 @@
 import v8 from "node:v8";
 import { OrchError } from "../errors.js";
 import { inspectValue } from "./value-shape.js";
+import { isStreamValue, openStreamValue, type ByteSource, type StreamedArtifact, type StreamValue } from "./streamed.js";
 
 /**
- * A materializer turns a step output into bytes and back. `json`, `bytes`, `buffer` and `v8` are
- * built in (see pickMaterializer); class instances need one registered by the user (a model, a data frame), because JSON would save their
- * fields and load a plain object without the methods.
+ * A materializer turns a step output into bytes and back. `json`, `bytes`, `buffer`, `v8` and
+ * `stream` are built in (see pickMaterializer); class instances need one registered by the user (a
+ * model, a data frame), because JSON would save their fields and load a plain object without the methods.
+ *
+ * Whole-value materializers implement `save`/`load` (the fast path for small values). Materializers of
+ * large values implement `saveStream`/`loadStream` instead, so the value is never held in memory as
+ * one buffer: the bytes are hashed and sized while they stream into the store, and `loadStream` gets
+ * a {@link StreamedArtifact} to read from. A materializer needs one of each pair; when it has both,
+ * the streaming one is used.
  */
 export interface Materializer<T = unknown> {
   /** Stable id stored with the artifact; loading looks the materializer up by it. */
   id: string;
   /** True for values this materializer saves. User materializers are asked before the built-ins. */
   canSave(value: unknown): boolean;
-  save(value: T): Uint8Array | string | Promise<Uint8Array | string>;
-  load(data: Uint8Array): T | Promise<T>;
+  save?(value: T): Uint8Array | string | Promise<Uint8Array | string>;
+  load?(data: Uint8Array): T | Promise<T>;
+  /** The value's bytes as a Readable or an async iterable, streamed into the store. */
+  saveStream?(value: T): ByteSource | Promise<ByteSource>;
+  /** The value back from a handle on the stored bytes (`artifact.stream()`, `artifact.toFile(path)`). */
+  loadStream?(artifact: StreamedArtifact): T | Promise<T>;
 }
 
 export function defineMaterializer<T>(materializer: Materializer<T>): Materializer<T> {
+  const missing = !materializer.save && !materializer.saveStream ? "save or saveStream" : !materializer.load && !materializer.loadStream ? "load or loadStream" : undefined;
+  if (missing) {
+    throw new OrchError("E_MATERIALIZER", {
+      message: `Materializer "${materializer.id}" has no ${missing}.`,
+      hint: "Give it save(value) → bytes and load(bytes) → value, or saveStream(value) → Readable and loadStream(artifact) → value for large values.",
+    });
+  }
   return Object.freeze({ ...materializer });
 }
 
 /** A materializer for instances of one class: the common case (`defineClassMaterializer(Model, …)`). */
 export function defineClassMaterializer<T>(
   cls: abstract new (...args: never[]) => T,
-  options: { id: string; save(value: T): Uint8Array | string | Promise<Uint8Array | string>; load(data: Uint8Array): T | Promise<T> },
+  options: Omit<Materializer<T>, "canSave">,
 ): Materializer<T> {
-  return defineMaterializer({ id: options.id, canSave: (value) => value instanceof cls, save: options.save, load: options.load });
+  return defineMaterializer({ ...options, canSave: (value) => value instanceof cls });
 }
 
 const textDecoder = new TextDecoder();
@@ -67,7 +85,18 @@ export const v8Materializer = defineMaterializer<unknown>({
   load: (data) => v8.deserialize(data),
 });
 
-const BUILT_IN: readonly Materializer[] = [jsonMaterializer, bytesMaterializer, bufferMaterializer, v8Materializer] as Materializer[];
+/**
+ * Large values, streamed: `artifactFile(path)`, `artifactStream(readable)`, a Node Readable or an
+ * async iterable of bytes returned by a step. Loads as a {@link StreamedArtifact} handle, never as one buffer.
+ */
+export const streamMaterializer = defineMaterializer<StreamValue>({
+  id: "stream",
+  canSave: isStreamValue,
+  saveStream: async (value) => (await openStreamValue(value)).source,
+  loadStream: (artifact) => artifact,
+});
+
+const BUILT_IN: readonly Materializer[] = [jsonMaterializer, bytesMaterializer, bufferMaterializer, v8Materializer, streamMaterializer] as Materializer[];
 
 const userMaterializers: Materializer[] = [];
 
@@ -89,6 +118,7 @@ export function materializerById(id: string): Materializer | undefined {
  */
 export function pickMaterializer(value: unknown, where: { stepId: string; output: string }): Materializer {
   for (const m of userMaterializers) if (m.canSave(value)) return m;
+  if (isStreamValue(value)) return streamMaterializer as Materializer;
   if (Buffer.isBuffer(value)) return bufferMaterializer as Materializer;
   if (value instanceof Uint8Array) return bytesMaterializer as Materializer;
   const shape = inspectValue(value, `outputs.${where.output}`);

@@ -4,6 +4,8 @@ import { pipeline } from "./pipeline.js";
 import { step } from "./step.js";
 import type { StepOutput } from "./step-output.js";
 import type { RunResult } from "../run/run-pipeline.js";
+import { Readable } from "node:stream";
+import { artifactFile, artifactStream, type StreamedArtifact } from "../artifacts/streamed.js";
 
 const loadText = step({ name: "load_text" }, () => "hello");
 const loadCount = step({ name: "load_count" }, async () => 3);
@@ -96,5 +98,26 @@ describe("type holes", () => {
       takesWeak({});
       takesModel(new Map([["a", 1]]));
     });
+  });
+});
+
+describe("streamed outputs", () => {
+  const file = step({ name: "file" }, () => artifactFile("/tmp/x"));
+  const gen = step({ name: "gen" }, () => (async function* () { yield Buffer.from("x"); })());
+  const parts = step({ name: "parts", outputs: ["big", "n"] }, () => ({ big: artifactStream(Readable.from([])), n: 1 }));
+  const takesHandle = step({ name: "takes_handle" }, (a: StreamedArtifact) => a.size);
+
+  it("types what the stream materializer saves as a StreamedArtifact handle downstream and on load", async () => {
+    pipeline({ name: "t_stream" }, () => {
+      expectTypeOf(file()).toEqualTypeOf<StepOutput<StreamedArtifact>>();
+      expectTypeOf(gen()).toEqualTypeOf<StepOutput<StreamedArtifact>>();
+      expectTypeOf(parts().big).toEqualTypeOf<StepOutput<StreamedArtifact>>();
+      expectTypeOf(parts().n).toEqualTypeOf<StepOutput<number>>();
+      takesHandle(file());
+      // @ts-expect-error — a handle is not a Buffer
+      repeat(file(), 1);
+    });
+    const result = {} as RunResult;
+    expectTypeOf(result.load(file)).toEqualTypeOf<Promise<StreamedArtifact>>();
   });
 });

@@ -6,6 +6,7 @@ import type { StepContext } from "../run/step-context.js";
 import { currentBuilder } from "./builder.js";
 import { stepCodeHash } from "./code-hash.js";
 import type { StepArgs, StepOutput } from "./step-output.js";
+import type { Loaded } from "../artifacts/streamed.js";
 
 export type StepHook<R> = (context: StepContext, output: R) => void | Promise<void>;
 export type FailureHook = (context: StepContext, error: unknown) => void | Promise<void>;
@@ -23,10 +24,10 @@ export interface StepOptions<O extends readonly string[]> extends StepSettingsIn
 
 /** What calling a step returns inside a pipeline: one handle, or one per declared output. */
 export type StepOutputs<R, O extends readonly string[]> = [O] extends [never]
-  ? StepOutput<R>
+  ? StepOutput<Loaded<R>>
   : // A declared output missing from R (only with the definition's type error suppressed) is typed
     // `unknown`, which fits no typed parameter, rather than `never`, which would fit every one.
-    { [K in O[number]]: StepOutput<K extends keyof R ? R[K] : unknown> };
+    { [K in O[number]]: StepOutput<K extends keyof R ? Loaded<R[K]> : unknown> };
 
 /** Declared output names that the function's return type does not have (e.g. a typo: "tset"). */
 export type MissingOutputs<R, O extends readonly string[]> = [O] extends [never] ? never : Exclude<O[number], keyof R>;

@@ -7,6 +7,7 @@ import { findProjectRoot } from "../project.js";
 import { checkCapabilities } from "../plugins/capabilities.js";
 import { activateStack, resolveStack, type StackDefinition } from "../plugins/stack.js";
 import type { ArtifactStore } from "../store/artifact-store.js";
+import type { Loaded } from "../artifacts/streamed.js";
 import type { RunRecord, StepRecord } from "../store/journal.js";
 import type { Snapshot } from "../snapshot/snapshot.js";
 import type { RunObserver } from "./observer.js";
@@ -44,8 +45,8 @@ export interface RunResult {
   /** The record of one step invocation (by id: `train`, `train_2` …). */
   step(id: string): StepRecord | undefined;
   /** Loads an output of a step. Pass the step definition for a typed value; the id defaults to its name. */
-  load<R, K extends keyof R & string>(step: StepRef<R>, options: { id?: string; output: K }): Promise<R[K]>;
-  load<R>(step: StepRef<R>, options?: { id?: string }): Promise<R>;
+  load<R, K extends keyof R & string>(step: StepRef<R>, options: { id?: string; output: K }): Promise<Loaded<R[K]>>;
+  load<R>(step: StepRef<R>, options?: { id?: string }): Promise<Loaded<R>>;
   load(stepId: string, options?: { output?: string }): Promise<unknown>;
 }
 
