@@ -7,11 +7,12 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ListObjectsV2Command, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { compilePipeline, newRunId, parseComponentConfig, type ArtifactStore } from "@orch/core";
+import { compilePipeline, newRunId, parseComponentConfig, readRunRecord, readStepRecords, type ArtifactStore } from "@orch/core";
 import s3Plugin from "@orch/plugin-s3";
 import plugin from "./index.js";
 import { createKubernetesOrchestrator } from "./runtime.js";
-import { createHarness, projectRoot, type Harness } from "../test/harness.js";
+import { scheduledRunId } from "./manifests.js";
+import { createHarness, projectRoot, until, type Harness } from "../test/harness.js";
 import { quickstart } from "../test/fixtures/project/src/pipeline.js";
 import { startS3rver, type S3rverHandle } from "../../s3/test/s3rver.js";
 
@@ -137,6 +138,34 @@ describe("kubernetes with the s3 store", () => {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
+    }
+  });
+
+  it("runs a CronJob's runs with the credentials from the schedule's Secret", async () => {
+    h = await createHarness();
+    const store = await openS3("scheduled", true);
+    const runtime = createKubernetesOrchestrator(parseComponentConfig(plugin, h.config), { projectRoot, stackName: "k8s", artifactStore: store });
+    try {
+      const { snapshot } = compilePipeline(quickstart, { rows: 4 }, { projectRoot });
+      const { id } = await runtime.schedule!(snapshot, { cron: "0 2 * * *", catchup: false, allowOverlap: false });
+      const [secret] = h.server.list("secrets");
+      expect(secret!.metadata.name).toBe(`${id}-config`);
+      expect(Object.keys(secret!.data).filter((k) => k.startsWith("store-env.")).sort()).toEqual(["store-env.AWS_ACCESS_KEY_ID", "store-env.AWS_SECRET_ACCESS_KEY"]);
+      const job = h.server.triggerCronJob("default", id, new Date("2030-01-07T01:00:00Z"));
+      const runId = scheduledRunId(job.metadata.name);
+      await until(async () => (await readRunRecord(store, runId))?.status === "succeeded", "the scheduled run", 60_000);
+      expect((await readStepRecords(store, runId)).map((r) => r.status)).toEqual(["succeeded", "succeeded", "succeeded"]);
+      expect(await bucketJson(`scheduled/runs/${runId}/run.json`)).toMatchObject({ status: "succeeded" });
+      // The step Jobs the scheduled orchestrator pod created read the same keys of the schedule's Secret.
+      const stepJobs = h.server.list("jobs", `orch.dev/run-id=${runId},orch.dev/component=step`);
+      expect(stepJobs).toHaveLength(3);
+      for (const stepJob of stepJobs) {
+        expect(stepJob.spec.template.spec.containers[0].env).toContainEqual({ name: "AWS_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: secret!.metadata.name, key: "store-env.AWS_SECRET_ACCESS_KEY" } } });
+        expect(JSON.stringify(stepJob)).not.toContain(server.credentials.secretAccessKey);
+      }
+      await runtime.deleteSchedule!(id);
+    } finally {
+      await runtime.dispose?.();
     }
   });
 });
