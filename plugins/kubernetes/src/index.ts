@@ -103,7 +103,7 @@ export const configSchema = z
       })
       .strict()
       .optional()
-      .describe("Mount a volume with the local artifact store in every pod; without it pods get the store's own path (same machine only)."),
+      .describe("Mount a volume with the local artifact store in every pod; without it pods get the store's own path (same machine only). Not mounted when the stack's store is remote (s3, gcs, azure)."),
     podSettings: podSettingsSchema.default({}).describe("Pod settings of every step pod (a step's settings.kubernetes overrides them)."),
     orchestratorPodSettings: podSettingsSchema.default({}).describe("Pod settings of the orchestrator pod."),
     orchestratorResources: ResourceSettingsSchema.optional().describe("Resources of the orchestrator pod."),
@@ -127,6 +127,10 @@ export const configSchema = z
       .string()
       .optional()
       .describe("Set by the plugin in the orchestrator pod: the Secret with the run's configuration, which step pods read the artifact store from."),
+    storeEnv: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/))
+      .optional()
+      .describe("Set by the plugin in the orchestrator pod: names of the artifact store's credential variables in configSecret (store-env.NAME), passed on to step pods."),
   })
   .strict();
 
@@ -149,7 +153,8 @@ const plugin = defineOrchestrator({
     stop: true,
     logs: true,
     parallel: true,
-    // A local store works when a ReadWriteMany volume is mounted in every pod (artifactStoreVolume).
+    // A remote store (s3, gcs, azure) needs no volume: its credentials reach every pod from the run's
+    // Secret. A local store works when a ReadWriteMany volume is mounted in every pod (artifactStoreVolume).
     requires: { remoteArtifactStore: false, containerRegistry: false },
   },
   async create(config, context) {

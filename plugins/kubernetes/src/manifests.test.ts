@@ -161,3 +161,44 @@ describe("config", () => {
     await expect(noImage.compile!(snapshot())).rejects.toThrow(/needs an image/);
   });
 });
+
+describe("a remote store's credentials", () => {
+  // A remote store: its describe() has no secret; env() has the credentials (azure: a connection string with "=" and ";").
+  const connection = "DefaultEndpointsProtocol=http;AccountName=dev;AccountKey=c2VjcmV0LWtleQ==;";
+  const remote = {
+    ...createLocalArtifactStore(join(projectRoot, ".orch-never-written")),
+    flavor: "azure",
+    uri: "az://runs/orch",
+    describe: () => ({ flavor: "azure", config: { path: "az://runs/orch" } }),
+    env: () => ({ AZURE_STORAGE_CONNECTION_STRING: connection }),
+  };
+  const remoteRuntime = (extra: Record<string, unknown> = {}) => createKubernetesOrchestrator(config(extra), { projectRoot, stackName: "k8s", artifactStore: remote });
+
+  it("go to the Secret as store-env.NAME and to every pod through secretKeyRef; the orchestrator pod learns only the names", async () => {
+    const files = await remoteRuntime({ artifactStoreVolume: { claimName: "orch-artifacts", mountPath: "/orch" } }).compile!(snapshot());
+    const secret = parse(files["config-secret.yaml"]!) as any;
+    expect(secret.stringData["store-env.AZURE_STORAGE_CONNECTION_STRING"]).toBe(connection);
+    expect(JSON.parse(secret.stringData["artifact-store"])).toEqual({ flavor: "azure", config: { path: "az://runs/orch" } });
+    const inPod = JSON.parse(secret.stringData.orchestrator).config;
+    expect(inPod.storeEnv).toEqual(["AZURE_STORAGE_CONNECTION_STRING"]);
+    expect(JSON.stringify(inPod)).not.toContain("AccountKey");
+    const jobs = [parse(files["orchestrator-job.yaml"]!), ...parseAllDocuments(files["step-jobs.yaml"]!).map((d) => d.toJSON())] as any[];
+    for (const job of jobs) {
+      expect(JSON.stringify(job)).not.toContain("AccountKey");
+      expect(job.spec.template.spec.volumes).toBeUndefined();
+      expect(job.spec.template.spec.containers[0].env).toContainEqual({ name: "AZURE_STORAGE_CONNECTION_STRING", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "store-env.AZURE_STORAGE_CONNECTION_STRING" } } });
+    }
+    // In the orchestrator pod (config from the Secret, store opened without the credentials): the step Jobs it makes read the same keys.
+    const podRuntime = createKubernetesOrchestrator(parseComponentConfig(plugin, inPod), { projectRoot, stackName: "in-cluster", artifactStore: { ...remote, env: () => ({}) } });
+    const step = parseAllDocuments((await podRuntime.compile!(snapshot()))["step-jobs.yaml"]!)[0]!.toJSON() as any;
+    expect(step.spec.template.spec.containers[0].env).toContainEqual({ name: "AZURE_STORAGE_CONNECTION_STRING", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "store-env.AZURE_STORAGE_CONNECTION_STRING" } } });
+  });
+
+  it("a local store keeps its volume and passes no store-env keys", async () => {
+    const files = await runtime({ artifactStoreVolume: { claimName: "orch-artifacts", mountPath: "/orch" } }).compile!(snapshot());
+    const secret = parse(files["config-secret.yaml"]!) as any;
+    expect(Object.keys(secret.stringData).filter((k) => k.startsWith("store-env."))).toEqual([]);
+    const orchestrator = parse(files["orchestrator-job.yaml"]!) as any;
+    expect(orchestrator.spec.template.spec.volumes).toEqual([{ name: "orch-artifacts", persistentVolumeClaim: { claimName: "orch-artifacts" } }]);
+  });
+});

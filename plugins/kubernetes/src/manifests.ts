@@ -97,10 +97,17 @@ export function podArtifactStore(config: KubernetesOrchestratorConfig, store: { 
   return store;
 }
 
-/** The config the orchestrator pod creates this plugin with: in-cluster credentials, nothing from this machine. */
-export function inClusterConfig(config: KubernetesOrchestratorConfig, secretName: string): Record<string, unknown> {
-  const { kubeconfig: _kubeconfig, kubernetesContext: _context, ...rest } = config;
-  return { ...rest, inCluster: true, synchronous: true, configSecret: secretName };
+/** True when the pods open the store from a volume or a path (the built-in local store), false for a bucket. */
+export const isLocalStore = (store: { flavor: string }) => store.flavor === "local";
+
+/**
+ * The config the orchestrator pod creates this plugin with: in-cluster credentials, nothing from this
+ * machine. `storeEnv` carries the names (never the values) of the store's credential variables, so the
+ * step Jobs that pod creates read the same keys of the Secret.
+ */
+export function inClusterConfig(config: KubernetesOrchestratorConfig, secretName: string, storeEnv: readonly string[] = []): Record<string, unknown> {
+  const { kubeconfig: _kubeconfig, kubernetesContext: _context, storeEnv: _storeEnv, ...rest } = config;
+  return { ...rest, inCluster: true, synchronous: true, configSecret: secretName, ...(storeEnv.length ? { storeEnv: [...storeEnv] } : {}) };
 }
 
 /** The Secret holding a run's configuration (orchestrator config, artifact store): `<orchestrator Job>-config`. */
@@ -121,7 +128,19 @@ export const SECRET_KEYS = {
   podEnv: (name: string) => `pod-env.${name}`,
   /** `orchestrator-env.NAME`: orchestratorPodSettings.env of the component config. */
   orchestratorEnv: (name: string) => `orchestrator-env.${name}`,
+  /** `store-env.NAME`: the artifact store's `env()` (a remote store's credentials), for every pod. */
+  storeEnv: (name: string) => `store-env.${name}`,
 } as const;
+
+/** Names of the store's credential variables the pods read from the Secret: known from `env()` where the run is submitted, from the config in the orchestrator pod. */
+export function storeEnvNames(input: ManifestInput): string[] {
+  return input.storeEnv ? Object.keys(input.storeEnv).sort() : [...(input.config.storeEnv ?? [])];
+}
+
+/** The store's credential variables as secretKeyRef entries: the values stay in the Secret. */
+function storeEnvFromSecret(input: ManifestInput, secret: string): Record<string, unknown>[] {
+  return storeEnvNames(input).map((name) => fromSecret(name, secret, SECRET_KEYS.storeEnv(name)));
+}
 
 const fromSecret = (name: string, secret: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: secret, key } } });
 
@@ -144,8 +163,9 @@ export function configSecret(input: ManifestInput, name: string, owner?: { kind:
     },
     type: "Opaque",
     stringData: {
-      [SECRET_KEYS.orchestrator]: orchestratorSpec(config, name),
+      [SECRET_KEYS.orchestrator]: orchestratorSpec(config, name, storeEnvNames(input)),
       [SECRET_KEYS.artifactStore]: JSON.stringify(input.podStore),
+      ...Object.fromEntries(Object.entries(input.storeEnv ?? {}).map(([key, value]) => [SECRET_KEYS.storeEnv(key), value])),
       ...Object.fromEntries(Object.entries(config.podSettings.env ?? {}).map(([key, value]) => [SECRET_KEYS.podEnv(key), value])),
       ...Object.fromEntries(Object.entries(config.orchestratorPodSettings.env ?? {}).map(([key, value]) => [SECRET_KEYS.orchestratorEnv(key), value])),
     },
@@ -207,6 +227,8 @@ interface PodSpecOptions {
   settings: PodSettings;
   serviceAccount?: string;
   resources?: Record<string, Record<string, string>>;
+  /** Mount artifactStoreVolume: only for a local store (a bucket needs no volume). */
+  storeVolume: boolean;
   /** Variables of settings.env whose value comes from the component config: read from its Secret. */
   configEnv?: { secret: string; key: (name: string) => string; names: ReadonlySet<string> };
 }
@@ -215,7 +237,7 @@ function podTemplate(config: KubernetesOrchestratorConfig, options: PodSpecOptio
   const { settings } = options;
   const volumes: Record<string, unknown>[] = [];
   const mounts: Record<string, unknown>[] = [];
-  if (config.artifactStoreVolume) {
+  if (config.artifactStoreVolume && options.storeVolume) {
     volumes.push({ name: STORE_VOLUME, persistentVolumeClaim: { claimName: config.artifactStoreVolume.claimName } });
     mounts.push({ name: STORE_VOLUME, mountPath: config.artifactStoreVolume.mountPath, ...(config.artifactStoreVolume.subPath ? { subPath: config.artifactStoreVolume.subPath } : {}) });
   }
@@ -277,6 +299,11 @@ export interface ManifestInput {
   snapshot: Snapshot;
   /** The artifact store spec the pods open (see podArtifactStore). */
   podStore: { flavor: string; config: Record<string, unknown> };
+  /**
+   * The store's `env()` where the run is submitted (a remote store's credentials): written to the
+   * Secret. Absent in the orchestrator pod, which knows only the names (config key storeEnv).
+   */
+  storeEnv?: Record<string, string>;
   /** The stack the run was submitted on (recorded in the run's journal by the orchestrator pod). */
   stack?: string;
 }
@@ -301,10 +328,12 @@ export function stepJob(input: ManifestInput, runId: string, step: SnapshotStep)
       env: [
         // From the run's (or its schedule's) Secret: a remote store's spec can hold credentials.
         fromSecret("ORCH_ARTIFACT_STORE", secret, SECRET_KEYS.artifactStore),
+        ...storeEnvFromSecret(input, secret),
         { name: "ORCH_RUN_ID", value: runId },
         { name: "ORCH_STEP_ID", value: step.id },
       ],
       settings,
+      storeVolume: isLocalStore(input.podStore),
       configEnv: { secret, key: SECRET_KEYS.podEnv, names: configEnvNames },
       ...(serviceAccount ? { serviceAccount } : {}),
       ...(resourceRequirements(step.settings.resources) ? { resources: resourceRequirements(step.settings.resources)! } : {}),
@@ -357,8 +386,14 @@ function orchestratorJobSpec(input: ManifestInput, command: string[], secretName
         command,
         // The component config and the store spec come from the Secret, never from args: args and
         // annotations are readable by anyone who can list Jobs or pods.
-        env: [fromSecret("ORCH_ARTIFACT_STORE", secretName, SECRET_KEYS.artifactStore), fromSecret("ORCH_ORCHESTRATOR", secretName, SECRET_KEYS.orchestrator), ...extraEnv],
+        env: [
+          fromSecret("ORCH_ARTIFACT_STORE", secretName, SECRET_KEYS.artifactStore),
+          ...storeEnvFromSecret(input, secretName),
+          fromSecret("ORCH_ORCHESTRATOR", secretName, SECRET_KEYS.orchestrator),
+          ...extraEnv,
+        ],
         settings,
+        storeVolume: isLocalStore(input.podStore),
         configEnv: { secret: secretName, key: SECRET_KEYS.orchestratorEnv, names: new Set(Object.keys(settings.env ?? {})) },
         ...(config.serviceAccount ? { serviceAccount: config.serviceAccount } : {}),
         ...(resourceRequirements(config.orchestratorResources) ? { resources: resourceRequirements(config.orchestratorResources)! } : {}),
@@ -369,8 +404,8 @@ function orchestratorJobSpec(input: ManifestInput, command: string[], secretName
   };
 }
 
-function orchestratorSpec(config: KubernetesOrchestratorConfig, secretName: string): string {
-  return JSON.stringify({ flavor: "kubernetes", ...(config.pluginPackage ? { package: config.pluginPackage } : {}), config: inClusterConfig(config, secretName) });
+function orchestratorSpec(config: KubernetesOrchestratorConfig, secretName: string, storeEnv: readonly string[]): string {
+  return JSON.stringify({ flavor: "kubernetes", ...(config.pluginPackage ? { package: config.pluginPackage } : {}), config: inClusterConfig(config, secretName, storeEnv) });
 }
 
 /** The Job whose pod runs the whole run: `orch-entrypoint orchestrate … --resume`. */

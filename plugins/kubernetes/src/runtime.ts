@@ -190,12 +190,17 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
   const store = context.artifactStore;
   const namespace = config.kubernetesNamespace;
   const podStore = podArtifactStore(config, store.describe());
+  // A remote store's credentials (env() of the store this process opened). In the orchestrator pod the
+  // store was opened from describe() plus these variables, so env() is empty there and the names come
+  // from the config (storeEnv) instead.
+  const storeEnv = config.configSecret ? undefined : (store.env?.() ?? {});
   // With `build` and no `image`, the image is built (and pushed) at the first submit or schedule.
   let builtImage: string | undefined;
   const input = (snapshot: Snapshot): ManifestInput => ({
     config: config.image || !config.build ? config : { ...config, image: builtImage ?? IMAGE_BUILT_AT_SUBMIT },
     snapshot,
     podStore,
+    ...(storeEnv ? { storeEnv } : {}),
     // In the orchestrator pod the stack is not known (it is "in-cluster"), and nothing there needs it.
     ...(context.stackName && context.stackName !== "in-cluster" ? { stack: context.stackName } : {}),
   });

@@ -45,7 +45,8 @@ if (opensslMissing) console.warn(`[orch] kubernetes tests: ${opensslMissing}, so
 
 export async function createHarness(options: FakeApiServerOptions & { config?: Partial<KubernetesOrchestratorConfigInput> } = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), "orch-k8s-"));
-  const podEnv: Record<string, string> = {};
+  // options.podEnv: what the platform gives every pod (e.g. workload identity's credentials).
+  const podEnv: Record<string, string> = { ...options.podEnv };
   const server = await startFakeApiServer({
     nodes: structuredClone(DEFAULT_NODES),
     // Real back-off and grace periods, 100× faster (FAKE_KUBE_TIME_SCALE=1 for real time).

@@ -2,14 +2,19 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readdir, readFile, rename, rm } from "node:fs/promises";
 import { join, sep } from "node:path";
-import { compiledModulePath, sha256, type Snapshot } from "@orch/core";
+import { compiledModulePath, pluginCandidates, sha256, type Snapshot } from "@orch/core";
 
 /** A bundle of orch-entrypoint, @orch/core and the snapshot's modules, ready to run with plain node. */
 export interface CompiledProject {
   /** Folder holding `orch-entrypoint.js` and the modules (`src/steps.ts` → `src/steps.js`); ORCH_COMPILED_ROOT. */
   dir: string;
   entrypoint: string;
+  /** The bundled artifact-store plugin (`storeFlavor`), for ORCH_ARTIFACT_STORE's `package`. */
+  storePlugin?: string;
 }
+
+/** The bundle's entry for the artifact-store plugin: re-exports the plugin package found from the project. */
+const STORE_PLUGIN_ENTRY = "orch-store-plugin";
 
 /**
  * Step containers spend most of their start-up in the TypeScript loader (tsx) compiling core and the
@@ -18,8 +23,8 @@ export interface CompiledProject {
  * so the user's own dependencies still resolve from the project's node_modules. Core and its
  * dependencies are bundled; the user's dependencies stay external.
  */
-export async function precompileProject(options: { projectRoot: string; coreDir: string; snapshot: Snapshot }): Promise<CompiledProject> {
-  const { projectRoot, coreDir, snapshot } = options;
+export async function precompileProject(options: { projectRoot: string; coreDir: string; snapshot: Snapshot; storeFlavor?: string }): Promise<CompiledProject> {
+  const { projectRoot, coreDir, snapshot, storeFlavor } = options;
   const { build } = await import("esbuild");
   const fromSource = existsSync(join(coreDir, "src", "entrypoint", "bin.ts"));
   const coreEntry = join(coreDir, fromSource ? "src/index.ts" : "dist/index.js");
@@ -30,6 +35,10 @@ export async function precompileProject(options: { projectRoot: string; coreDir:
     // The worker thread that runs attempts of steps with a timeout (core looks for it at run/step-worker.js).
     { in: join(coreDir, fromSource ? "src/run/step-worker.ts" : "dist/run/step-worker.js"), out: "run/step-worker" },
     ...[...modules].filter(Boolean).map((module) => ({ in: join(projectRoot, module), out: compiledModulePath(module) })),
+    // A plugin store (s3, gcs, azure …) is bundled too, against the same copy of core: plain node in
+    // the container could otherwise not load a plugin that is TypeScript source, and would load a
+    // second core beside the bundled one.
+    ...(storeFlavor ? [{ in: STORE_PLUGIN_ENTRY, out: "store-plugin" }] : []),
   ];
   const compiledRoot = join(projectRoot, ".orch", "compiled");
   const staging = join(compiledRoot, `.staging-${randomBytes(4).toString("hex")}`);
@@ -44,6 +53,8 @@ export async function precompileProject(options: { projectRoot: string; coreDir:
       platform: "node",
       target: "node20",
       logLevel: "silent",
+      // Workspace packages export TypeScript sources under @orch/source (what tsx runs with).
+      ...(fromSource ? { conditions: ["@orch/source"] } : {}),
       // Bundled CommonJS dependencies of core may call require(); give the ESM bundle one.
       banner: { js: "import { createRequire as __orchCreateRequire } from 'node:module'; const require = __orchCreateRequire(import.meta.url);" },
       plugins: [
@@ -52,6 +63,14 @@ export async function precompileProject(options: { projectRoot: string; coreDir:
           setup(bundle) {
             // Every import of @orch/core (the user's and the entrypoint's) is the same bundled copy.
             bundle.onResolve({ filter: /^@orch\/core$/ }, () => ({ path: coreEntry }));
+            // The store plugin under the first package name core's resolver would find for its flavor.
+            bundle.onResolve({ filter: new RegExp(`^${STORE_PLUGIN_ENTRY}$`) }, async () => {
+              for (const name of pluginCandidates(storeFlavor!)) {
+                const found = await bundle.resolve(name, { resolveDir: projectRoot, kind: "import-statement" });
+                if (!found.errors.length) return { path: found.path };
+              }
+              return { errors: [{ text: `no artifact-store plugin for flavor "${storeFlavor}" in ${projectRoot} (tried ${pluginCandidates(storeFlavor!).join(", ")})` }] };
+            });
             // The user's own packages stay external and load from the project's node_modules.
             bundle.onResolve({ filter: /^[^./]/ }, (args) => (userCode(args.importer) && !args.path.startsWith("node:") ? { external: true } : undefined));
           },
@@ -61,7 +80,7 @@ export async function precompileProject(options: { projectRoot: string; coreDir:
     const dir = join(compiledRoot, await hashTree(staging));
     if (existsSync(dir)) await rm(staging, { recursive: true, force: true });
     else await rename(staging, dir);
-    return { dir, entrypoint: join(dir, "orch-entrypoint.js") };
+    return { dir, entrypoint: join(dir, "orch-entrypoint.js"), ...(storeFlavor ? { storePlugin: join(dir, "store-plugin.js") } : {}) };
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
     throw error;

@@ -46,6 +46,8 @@ export interface PreparedImage {
   built: boolean;
   /** Environment every step container gets (ORCH_COMPILED_ROOT for a precompiled bundle). */
   env?: Record<string, string>;
+  /** The artifact-store plugin bundled with the precompiled project: the containers load it by path. */
+  storePackage?: string;
 }
 
 /** Runs driven by this process, so stop() can end them from the inside (no new steps start). */
@@ -216,8 +218,15 @@ async function withPrecompiledBundle(prepared: PreparedImage, config: LocalDocke
   if (!config.precompile || config.image) return prepared;
   const projectRoot = await realpath(context.projectRoot);
   try {
-    const compiled = await precompileProject({ projectRoot, coreDir: await coreDirectory(projectRoot), snapshot });
-    return { ...prepared, command: ["node", compiled.entrypoint], mounts: [...prepared.mounts, compiled.dir], env: { ...prepared.env, ORCH_COMPILED_ROOT: compiled.dir } };
+    const store = context.artifactStore;
+    const compiled = await precompileProject({ projectRoot, coreDir: await coreDirectory(projectRoot), snapshot, ...(store.flavor !== "local" ? { storeFlavor: store.flavor } : {}) });
+    return {
+      ...prepared,
+      command: ["node", compiled.entrypoint],
+      mounts: [...prepared.mounts, compiled.dir],
+      env: { ...prepared.env, ORCH_COMPILED_ROOT: compiled.dir },
+      ...(compiled.storePlugin ? { storePackage: compiled.storePlugin } : {}),
+    };
   } catch (error) {
     process.stderr.write(`[orch] ${DISPLAY}: could not precompile the pipeline (${(error as Error)?.message ?? error}); steps run through tsx instead.\n`);
     return prepared;
@@ -277,7 +286,8 @@ export interface ContainerSpecInput {
 export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreateOptions {
   const { config, prepared, runId, step, store } = input;
   const stepSettings: LocalDockerStepSettings = settingsSchema.parse(step.settings.flavors[FLAVOR] ?? {});
-  const storeSpec = store.describe();
+  // With a precompiled bundle, the store plugin bundled with it (by path).
+  const storeSpec = prepared.storePackage ? { ...store.describe(), package: prepared.storePackage } : store.describe();
   const binds = prepared.mounts.map((path) => `${path}:${path}:ro`);
   if (store.flavor === "local") binds.push(`${store.uri}:${store.uri}:rw`);
   const uid = /^\d+/.exec(input.user)?.[0];

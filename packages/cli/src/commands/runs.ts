@@ -131,7 +131,17 @@ export async function logs(id: string, options: LogsOptions): Promise<number> {
   try {
     let run = requireRun(index, id, project);
     const journal = localJournal(run);
-    if (!journal) return await remoteLogs(run, options, index, project);
+    if (!journal) {
+      try {
+        return await remoteLogs(run, options, index, project);
+      } catch (error) {
+        // The stack it ran on is not registered here (a run synced from a bucket): the journal's logs
+        // in that bucket still tell what each step logged.
+        if (!(error instanceof UsageError)) throw error;
+        note(`${error.message} Showing the run's journal log only.`);
+        return await storeLogs(run, options, index, project, error);
+      }
+    }
     // Steps that ran elsewhere (a pod) wrote more than the journal's log holds: ask their orchestrator,
     // whose logs() merges its own output with the journal's lines. Without it (stack gone), the journal.
     if (run.orchestrator && !JOURNAL_LOG_FLAVORS.has(run.orchestrator)) {
@@ -176,6 +186,25 @@ export async function logs(id: string, options: LogsOptions): Promise<number> {
   } finally {
     index.close();
   }
+}
+
+/** The step logs of a run's journal in a registered remote artifact store (the one whose uri is the run's). */
+async function storeLogs(run: RunRow, options: LogsOptions, index: ReturnType<typeof openProjectIndex>, project: ReturnType<typeof requireProject>, why: UsageError): Promise<number> {
+  const core = await import("@orch/core");
+  const candidates = index.listComponents("artifact-store").filter((c) => (c.package || c.flavor.replace(/_/g, "-") !== "local") && c.flavor.replace(/_/g, "-") === run.storeFlavor?.replace(/_/g, "-"));
+  for (const component of candidates) {
+    const { store } = await core.createArtifactStore({ name: component.name, flavor: component.flavor, config: component.config, ...(component.package ? { package: component.package } : {}) }, project.root);
+    if (store.uri !== run.storeUri) continue;
+    const ids = index.getSteps(run.runId).map((s) => s.stepId);
+    if (options.step && !ids.includes(options.step)) throw new UsageError(`Run ${run.runId} has no step "${options.step}".`, `Steps: ${ids.join(", ") || "none yet"}.`);
+    for (const stepId of options.step ? [options.step] : ids) {
+      const bytes = await store.read(core.journalKeys.log(run.runId, stepId));
+      const text = bytes ? Buffer.from(bytes).toString("utf8") : "";
+      for (const line of text.split("\n")) if (line) printLogLine(stepId, line, options, options.step ? "" : `${paint.dim(`${stepId} |`, process.stdout)} `);
+    }
+    return 0;
+  }
+  throw new UsageError(`${why.message} Its journal is in ${run.storeUri ?? "an artifact store"}, which no registered artifact store opens.`, why.hint ?? `Register that store (orch artifact-store register …) or the stack ${run.stack ?? ""}.`);
 }
 
 async function remoteLogs(run: RunRow, options: LogsOptions, index: ReturnType<typeof openProjectIndex>, project: ReturnType<typeof requireProject>): Promise<number> {
