@@ -79,8 +79,8 @@ describe.skipIf(problem !== undefined)("local_docker orchestrator + s3 store", (
     const { inContainers } = (await import(join(project, "src", "pipeline.ts"))) as { inContainers: PipelineDefinition };
     const stack = defineStack({
       name: "docker-s3",
-      // precompile: false — the containers run the TypeScript sources through tsx with the @orch/source
-      // condition, as in this workspace nothing is built (an installed plugin ships dist/).
+      // precompile: false — this test covers the tsx path (TypeScript sources through the @orch/source
+      // condition); the precompiled path with an s3 store is local-docker's quickstart-s3.test.ts.
       orchestrator: localDocker({ baseImage: BASE_IMAGE, mountSource: true, network: "host", precompile: false }),
       artifactStore: s3({ path: `s3://${BUCKET}/docker`, endpoint: server.endpoint, forcePathStyle: true, ...server.credentials }),
     });

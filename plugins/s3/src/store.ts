@@ -162,9 +162,15 @@ export function createS3Store(config: S3ArtifactStoreConfig, options: S3StoreOpt
         const upload = new Upload({ client, params: { Bucket: bucket, Key, Body }, partSize: config.partSize, queueSize: config.queueSize, leavePartsOnError: false });
         const abort = () => void upload.abort().catch(() => {});
         options.signal?.addEventListener("abort", abort, { once: true });
+        // When the source fails, lib-storage aborts the upload; if that abort is refused too, its error
+        // would hide the real cause. Remember the source's error and report that one.
+        let sourceError: unknown;
+        Body.once("error", (error) => (sourceError ??= error));
         try {
           options.signal?.throwIfAborted();
           await upload.done();
+        } catch (error) {
+          throw sourceError ?? error;
         } finally {
           options.signal?.removeEventListener("abort", abort);
         }

@@ -106,9 +106,10 @@ describe("local orchestrator + s3 store: a 512 MiB streamed artifact", () => {
       ),
     );
     const result = await pipeline({ name: "broken_on_s3" }, () => void broken()).run({ stack: stack(), projectRoot: project, handleSignals: false });
-    // The message names the output and the store; its tail is the SDK's error, which on s3rver is the
-    // refused AbortMultipartUpload rather than the source's own error (s3rver lacks that call).
+    // The message names the output and the store, and ends with the source's own error — not the
+    // refused AbortMultipartUpload that s3rver answers when lib-storage cleans up.
     expect(result.step("broken")).toMatchObject({ status: "failed", attempts: 2, error: { code: "E_ARTIFACT_STREAM", message: expect.stringContaining(`"broken" output "output": streaming it into the artifact store at s3://${BUCKET}/big`) } });
+    expect(result.step("broken")?.error?.message).toContain("sensor unplugged");
     const after = await sdk.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "big/artifacts/" }));
     expect(after.KeyCount).toBe(before.KeyCount);
   }, 120_000);
