@@ -5,7 +5,7 @@
  * plain AWS SDK.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -100,8 +100,8 @@ describe("local orchestrator + s3 store: the orch CLI", () => {
   afterAll(() => rmSync(project, { recursive: true, force: true }));
   const orchBin = join(pluginRoot, "node_modules", ".bin", "orch");
 
-  function orch(args: string[], env: Record<string, string> = {}) {
-    const child = spawn(orchBin, args, { cwd: project, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  function orch(args: string[], env: Record<string, string> = {}, cwd = project) {
+    const child = spawn(orchBin, args, { cwd, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d));
@@ -109,8 +109,8 @@ describe("local orchestrator + s3 store: the orch CLI", () => {
     const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
     return Object.assign(done, { output: () => stdout, child });
   }
-  async function ok(args: string[]) {
-    const result = await orch(args);
+  async function ok(args: string[], cwd = project) {
+    const result = await orch(args, {}, cwd);
     expect(result.code, `orch ${args.join(" ")}\n${result.stdout}\n${result.stderr}`).toBe(0);
     return result;
   }
@@ -204,5 +204,33 @@ export const gated = pipeline({ name: "gated", cache: false }, () => { report(sl
     expect(result.stderr).toMatch(/\[s3\] preflight on s3:\/\/no-such-bucket\/cli .*bucket "no-such-bucket" does not exist/);
     expect(result.stderr).toMatch(/hint: Create it \(aws s3 mb s3:\/\/no-such-bucket\)/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("takes credentials from {{env.NAME}} references, so the index never holds them", { timeout: 120_000 }, async () => {
+    // A project of its own: the index must hold no credential at all.
+    const own = mkdtempSync(join(tmp, "byref-"));
+    mkdirSync(join(own, "node_modules", "@orch"), { recursive: true });
+    symlinkSync(pluginRoot, join(own, "node_modules", "@orch", "plugin-s3"), "dir");
+    writeFileSync(join(own, "package.json"), JSON.stringify({ name: "s3-byref", private: true, type: "module" }));
+    writeFileSync(join(own, "pipeline.ts"), `import { pipeline, step } from "@orch/core";\nconst one = step({ name: "one" }, () => 1);\nexport const p = pipeline({ name: "byref" }, () => { one(); });\n`);
+    await ok(["init"], own);
+    await ok([
+      "artifact-store", "register", "byref", "--flavor=s3", `--path=s3://${BUCKET}/byref`, `--endpoint=${server.endpoint}`, "--force_path_style=true",
+      "--access_key_id={{env.ORCH_TEST_S3_KEY_ID}}", "--secret_access_key={{env.ORCH_TEST_S3_SECRET}}",
+    ], own);
+    await ok(["stack", "register", "byref", "-o", "default", "-a", "byref", "--set"], own);
+    const described = await ok(["artifact-store", "describe", "byref"], own);
+    expect(described.stdout).toContain("{{env.ORCH_TEST_S3_SECRET}}"); // shown: a reference is no secret
+    expect(readFileSync(join(own, ".orch", "orch.db")).includes(server.credentials.accessKeyId)).toBe(false);
+
+    const credentials = { ORCH_TEST_S3_KEY_ID: server.credentials.accessKeyId, ORCH_TEST_S3_SECRET: server.credentials.secretAccessKey };
+    const withEnv = await orch(["pipeline", "run", "pipeline.ts", "--run-id", "run-byref-1"], credentials, own);
+    expect(withEnv.code, withEnv.stderr).toBe(0);
+    expect(JSON.parse(await bucketText("byref/runs/run-byref-1/run.json"))).toMatchObject({ status: "succeeded" });
+
+    const withoutEnv = await orch(["pipeline", "run", "pipeline.ts"], {}, own);
+    expect(withoutEnv.code).toBe(2);
+    expect(withoutEnv.stderr).toMatch(/error: \[s3\] accessKeyId: refers to the environment variable ORCH_TEST_S3_KEY_ID \(\{\{env\.ORCH_TEST_S3_KEY_ID\}\}\), which is not set\./);
+    expect(withoutEnv.stderr).toMatch(/hint: Set ORCH_TEST_S3_KEY_ID in the environment/);
   });
 });

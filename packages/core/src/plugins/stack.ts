@@ -5,6 +5,7 @@ import { assertValidName, canonicalFlavor } from "../names.js";
 import { createLocalArtifactStore, localArtifactStoreConfigSchema } from "../store/local-store.js";
 import type { ArtifactStore } from "../store/artifact-store.js";
 import { parseComponentConfig, type OrchestratorPlugin, type ArtifactStorePlugin } from "./plugin.js";
+import { resolveEnvReferences } from "../settings/env-references.js";
 import { resolvePlugin } from "./resolve-plugin.js";
 
 /**
@@ -67,7 +68,7 @@ export async function activateStack(stack: StackDefinition, projectRoot: string)
   const orchestratorPlugin =
     stack.orchestrator.plugin ??
     (await resolvePlugin("orchestrator", stack.orchestrator.flavor, { projectRoot, ...(stack.orchestrator.package ? { package: stack.orchestrator.package } : {}) }));
-  const orchestratorConfig = parseComponentConfig(orchestratorPlugin, stack.orchestrator.config);
+  const orchestratorConfig = parseComponentConfig(orchestratorPlugin, resolveEnvReferences(stack.orchestrator.config, orchestratorPlugin.flavor));
   const { store, remote } = await createArtifactStore(stack.artifactStore, projectRoot);
   // A wrong bucket or missing credentials fails here, with the store's own error, not inside a step.
   await store.preflight?.();
@@ -78,7 +79,7 @@ export async function activateStack(stack: StackDefinition, projectRoot: string)
     artifactStore: store,
     artifactStoreRemote: remote,
     ...(stack.containerRegistry
-      ? { containerRegistry: { flavor: canonicalFlavor(stack.containerRegistry.flavor), config: stack.containerRegistry.config ?? {} } }
+      ? { containerRegistry: { flavor: canonicalFlavor(stack.containerRegistry.flavor), config: resolveEnvReferences(stack.containerRegistry.config ?? {}, stack.containerRegistry.flavor) } }
       : {}),
   };
 }
@@ -87,11 +88,11 @@ export async function activateStack(stack: StackDefinition, projectRoot: string)
 export async function createArtifactStore(spec: ComponentSpec<ArtifactStorePlugin>, projectRoot: string): Promise<{ store: ArtifactStore; remote: boolean }> {
   const flavor = canonicalFlavor(spec.flavor);
   if (flavor === "local" && !spec.plugin && !spec.package) {
-    const config = parseComponentConfig({ flavor: "local", configSchema: localArtifactStoreConfigSchema }, spec.config);
+    const config = parseComponentConfig({ flavor: "local", configSchema: localArtifactStoreConfigSchema }, resolveEnvReferences(spec.config, "local"));
     return { store: createLocalArtifactStore(resolve(projectRoot, config.path)), remote: false };
   }
   const plugin = spec.plugin ?? (await resolvePlugin("artifact-store", flavor, { projectRoot, ...(spec.package ? { package: spec.package } : {}) }));
-  const config = parseComponentConfig(plugin, spec.config);
+  const config = parseComponentConfig(plugin, resolveEnvReferences(spec.config, plugin.flavor));
   return { store: await plugin.create(config, { projectRoot }), remote: plugin.remote };
 }
 

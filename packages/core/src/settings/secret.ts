@@ -4,6 +4,7 @@
  * place that prints or logs a component config redacts it with `redactSecrets` first.
  */
 import { z } from "zod";
+import { isEnvReference } from "./env-references.js";
 
 /** What a redacted value is replaced with. */
 export const REDACTED = "********";
@@ -97,7 +98,8 @@ function redact(value: unknown, schema: z.ZodType | undefined, depth: number): u
     const fieldSchema = childSchema(schema, key);
     const flag = schemaSecretFlag(fieldSchema);
     const hide = flag ?? looksSecret(key);
-    result[key] = hide && child !== undefined && child !== null && child !== "" ? REDACTED : redact(child, fieldSchema, depth + 1);
+    // An {{env.NAME}} reference holds no secret, and seeing it tells where the value comes from.
+    result[key] = hide && child !== undefined && child !== null && child !== "" && !isEnvReference(child) ? REDACTED : redact(child, fieldSchema, depth + 1);
   }
   return result;
 }
