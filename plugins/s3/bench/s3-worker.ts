@@ -5,6 +5,7 @@
 import { Readable } from "node:stream";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { artifactStream, loadOutput, saveArtifact, type OutputRecord, type StreamedArtifact } from "@orch/core";
 import { configSchema } from "../src/schema.js";
 import { createS3Store } from "../src/store.js";
 
@@ -38,10 +39,17 @@ const store = createS3Store(configSchema.parse({ path: `s3://${bucket}/store`, e
 const client = new S3Client({ region: "us-east-1", endpoint, forcePathStyle: true, credentials, requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED" });
 
 const ops: Record<string, (n: number, key: string) => Promise<unknown>> = {
-  "store-save": (n, key) => store.writeStream!(`artifacts/${key}/data`, bytes(n), { size: n }),
+  // What a step does: return artifactStream(…) (saved by the stream materializer: size and sha256 on
+  // the way, meta.json after the data), and a downstream step reading the StreamedArtifact it is given.
+  "store-save": async (n, key) => {
+    const record = await saveArtifact(store, artifactStream(bytes(n), { size: n }), { runId: "bench", stepId: key, output: "output" });
+    await store.write(`bench/${key}.json`, JSON.stringify(record)); // for the load, in another process
+  },
   "store-load": async (n, key) => {
-    const read = await drain((await store.readStream!(`artifacts/${key}/data`)) as AsyncIterable<Buffer>);
-    if (read !== n) throw new Error(`store read ${read} bytes, expected ${n}`);
+    const record = JSON.parse(Buffer.from((await store.read(`bench/${key}.json`))!).toString("utf8")) as OutputRecord;
+    const artifact = await loadOutput<StreamedArtifact>(store, record);
+    const read = await drain(artifact.stream() as AsyncIterable<Buffer>);
+    if (read !== n) throw new Error(`artifact read ${read} bytes, expected ${n}`);
   },
   "plain-save": (n, key) => new Upload({ client, params: { Bucket: bucket, Key: `plain/${key}`, Body: bytes(n) } }).done(),
   "plain-load": async (n, key) => {

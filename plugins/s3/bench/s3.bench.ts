@@ -1,5 +1,5 @@
 // s3 store benchmarks (issue 12), on s3rver (a real S3 protocol server, in its own process on 127.0.0.1):
-//  1. save + load of a 1 GiB artifact through the store's writeStream/readStream vs a plain
+//  1. save + load of a 1 GiB artifact through orch (saveArtifact / loadOutput with the stream materializer) vs a plain
 //     @aws-sdk/lib-storage Upload and GetObject of the same bytes (lib-storage defaults), with the peak
 //     RSS growth of the client. Each operation runs in a fresh process (s3-worker.ts) so every RSS
 //     number starts from the same baseline; two rounds, the second in the opposite order, and the
@@ -52,13 +52,13 @@ export async function run(): Promise<BenchResult[]> {
     const ours = mean("store-save", "ms") + mean("store-load", "ms");
     const plain = mean("plain-save", "ms") + mean("plain-load", "ms");
     results.push(
-      { name: `save ${gib} GiB: store writeStream`, value: mean("store-save", "ms"), unit: "ms" },
+      { name: `save ${gib} GiB: orch artifact (streamed)`, value: mean("store-save", "ms"), unit: "ms" },
       { name: `save ${gib} GiB: plain lib-storage Upload`, value: mean("plain-save", "ms"), unit: "ms" },
-      { name: `load ${gib} GiB: store readStream`, value: mean("store-load", "ms"), unit: "ms" },
+      { name: `load ${gib} GiB: orch artifact (streamed)`, value: mean("store-load", "ms"), unit: "ms" },
       { name: `load ${gib} GiB: plain GetObject`, value: mean("plain-load", "ms"), unit: "ms" },
-      { name: "save+load: store / plain SDK", value: ours / plain, unit: "×", budget: 1.3 },
-      { name: "peak RSS growth, store save", value: mean("store-save", "rssMiB"), unit: "MiB", budget: 150 },
-      { name: "peak RSS growth, store load", value: mean("store-load", "rssMiB"), unit: "MiB", budget: 150 },
+      { name: "save+load: orch artifact / plain SDK", value: ours / plain, unit: "×", budget: 1.3 },
+      { name: "peak RSS growth, orch artifact save", value: mean("store-save", "rssMiB"), unit: "MiB", budget: 150 },
+      { name: "peak RSS growth, orch artifact load", value: mean("store-load", "rssMiB"), unit: "MiB", budget: 150 },
       { name: "peak RSS growth, plain Upload (reference)", value: mean("plain-save", "rssMiB"), unit: "MiB" },
       { name: "peak RSS growth, plain GetObject (reference)", value: mean("plain-load", "rssMiB"), unit: "MiB" },
     );

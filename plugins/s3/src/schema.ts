@@ -67,8 +67,8 @@ export const configSchema = z
       .number()
       .int()
       .min(5 * MiB)
-      .default(8 * MiB)
-      .describe("Part size in bytes of multipart uploads (streamed artifacts); S3's minimum is 5 MiB."),
+      .default(5 * MiB)
+      .describe("Part size in bytes of multipart uploads (streamed artifacts); S3's minimum is 5 MiB. Raised for an upload of known size that would need more than S3's 10,000 parts; a stream of unknown size can be up to 10,000 parts."),
     queueSize: z.number().int().min(1).max(64).default(4).describe("Parts uploaded at once; memory use of a streamed upload is about partSize × queueSize."),
     logFlushSeconds: z
       .number()

@@ -159,7 +159,9 @@ export function createS3Store(config: S3ArtifactStoreConfig, options: S3StoreOpt
         // Multipart for anything above one part (memory: partSize × queueSize); a single PUT below.
         // S3 shows the object only when CompleteMultipartUpload succeeds, so readers never see half of it;
         // on failure lib-storage aborts the upload (leavePartsOnError: false) and nothing is left.
-        const upload = new Upload({ client, params: { Bucket: bucket, Key, Body }, partSize: config.partSize, queueSize: config.queueSize, leavePartsOnError: false });
+        // S3 allows 10,000 parts: a large upload of known size gets parts big enough to fit.
+        const partSize = Math.max(config.partSize, options.size ? Math.ceil(options.size / 10_000) : 0);
+        const upload = new Upload({ client, params: { Bucket: bucket, Key, Body }, partSize, queueSize: config.queueSize, leavePartsOnError: false });
         const abort = () => void upload.abort().catch(() => {});
         options.signal?.addEventListener("abort", abort, { once: true });
         // When the source fails, lib-storage aborts the upload; if that abort is refused too, its error

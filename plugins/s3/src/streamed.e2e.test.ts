@@ -100,7 +100,7 @@ describe("local orchestrator + s3 store: a 512 MiB streamed artifact", () => {
     const broken = step({ name: "broken", retry: { maxRetries: 1 } }, () =>
       artifactStream(
         (async function* () {
-          for (let i = 0; i < 20; i++) yield Buffer.alloc(MiB, i); // past two 8 MiB parts
+          for (let i = 0; i < 20; i++) yield Buffer.alloc(MiB, i); // past two 5 MiB parts
           throw new Error("sensor unplugged");
         })(),
       ),
