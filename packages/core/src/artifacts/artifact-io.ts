@@ -29,18 +29,26 @@ export async function saveArtifact(
   }
   const bytes = typeof data === "string" ? Buffer.from(data) : data;
   const artifactId = newArtifactId();
-  const contentHash = sha256(bytes);
   await store.write(journalKeys.artifactData(artifactId), bytes);
+  return writeArtifactMeta(store, { artifactId, materializer, contentHash: sha256(bytes), size: bytes.byteLength, value, where });
+}
+
+/** Writes meta.json — after the data, so its presence means the artifact is whole — and the output record. */
+async function writeArtifactMeta(
+  store: ArtifactStore,
+  saved: { artifactId: string; materializer: Materializer; contentHash: string; size: number; value: unknown; where: { runId: string; stepId: string; output: string } },
+): Promise<OutputRecord> {
+  const { artifactId, materializer, contentHash, where } = saved;
   const meta: ArtifactMeta = {
     artifactId,
     materializer: materializer.id,
     contentHash,
-    size: bytes.byteLength,
+    size: saved.size,
     runId: where.runId,
     stepId: where.stepId,
     output: where.output,
     createdAt: new Date().toISOString(),
-    type: describeType(value),
+    type: describeType(saved.value),
   };
   await writeJson(store, journalKeys.artifactMeta(artifactId), meta);
   return { artifactId, materializer: materializer.id, contentHash };
@@ -69,20 +77,7 @@ async function saveStreamedArtifact(store: ArtifactStore, value: unknown, where:
       cause,
     });
   }
-  const contentHash = measure.digest();
-  const meta: ArtifactMeta = {
-    artifactId,
-    materializer: materializer.id,
-    contentHash,
-    size: measure.size,
-    runId: where.runId,
-    stepId: where.stepId,
-    output: where.output,
-    createdAt: new Date().toISOString(),
-    type: describeType(value),
-  };
-  await writeJson(store, journalKeys.artifactMeta(artifactId), meta);
-  return { artifactId, materializer: materializer.id, contentHash };
+  return writeArtifactMeta(store, { artifactId, materializer, contentHash: measure.digest(), size: measure.size, value, where });
 }
 
 /** Size and sha256 of the bytes under `key`, read as a stream (bounded memory whatever the size). */

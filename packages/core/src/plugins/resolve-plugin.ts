@@ -21,7 +21,7 @@ export function registerPlugin(plugin: AnyPlugin): void {
   registered.set(`${plugin.kind}:${plugin.flavor}`, plugin);
 }
 
-/** Package names tried for a flavor, in order (DESIGN §5). */
+/** Package names tried for a flavor, in order (docs/architecture.md). */
 export function pluginCandidates(flavor: string): string[] {
   const id = canonicalFlavor(flavor);
   if (id.startsWith("@")) {

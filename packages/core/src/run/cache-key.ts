@@ -2,7 +2,7 @@ import { hashJson } from "../hash.js";
 import type { SnapshotStep } from "../snapshot/snapshot.js";
 
 /**
- * The cache key of a step execution (DESIGN §6): step name, code hash (+ cacheVersion), literal
+ * The cache key of a step execution (docs/architecture.md): step name, code hash (+ cacheVersion), literal
  * parameters, the content hashes of input artifacts and their materializers, and the settings that
  * change results. Resources, retries and timeouts do not change what a step computes, so they are out.
  */

@@ -33,7 +33,7 @@ export const PipelineSettingsSchema = StepSettingsInputSchema.extend({
     .describe("fail-fast stops launching steps at the first failure; continue-on-failure only skips what depends on it."),
 }).strict();
 
-/** The one document every orchestrator consumes (DESIGN §3). */
+/** The one document every orchestrator consumes. */
 export const SnapshotSchema = z
   .object({
     schemaVersion: z.literal(SNAPSHOT_SCHEMA_VERSION),

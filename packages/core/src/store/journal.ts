@@ -1,7 +1,7 @@
 import type { ErrorRecord } from "../errors.js";
 import { readJson, writeJson, type ArtifactStore } from "./artifact-store.js";
 
-/** Where everything lives in an artifact store (DESIGN §6). The only place these paths are spelled. */
+/** Where everything lives in an artifact store (docs/architecture.md). The only place these paths are spelled. */
 export const journalKeys = {
   snapshot: (runId: string) => `runs/${runId}/snapshot.json`,
   run: (runId: string) => `runs/${runId}/run.json`,
