@@ -1,24 +1,16 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { parseComponentConfig } from "@orch/core";
 import { probePluginEntry } from "@orch/testkit";
-import { startS3rver, type S3rverHandle } from "../test/s3rver.js";
+import { useS3rver } from "../test/s3rver.js";
 import plugin, { configSchema, s3 } from "./index.js";
 import { createS3Store } from "./store.js";
 
 const BUCKET = "orch-plugin";
-let server: S3rverHandle;
-let n = 0;
-beforeAll(async () => {
-  server = await startS3rver([BUCKET]);
-});
-afterAll(async () => server?.stop());
-
-const config = (extra: Record<string, unknown> = {}) =>
-  configSchema.parse({ path: `s3://${BUCKET}/p${++n}`, endpoint: server.endpoint, forcePathStyle: true, ...server.credentials, ...extra });
+const { server: s3rver, config } = useS3rver(BUCKET, "p");
 
 describe("artifact store: s3 — declaration", () => {
   it("is an artifact-store plugin of flavor s3 that keeps data remotely", () => {
@@ -81,7 +73,7 @@ describe("artifact store: s3 — behaviour on s3rver", () => {
     const store = createS3Store(config({ sessionToken: "tok" }));
     const described = JSON.stringify(store.describe());
     expect(described).not.toMatch(/S3RVER|tok/);
-    expect(store.describe().config).toMatchObject({ endpoint: server.endpoint, forcePathStyle: true });
+    expect(store.describe().config).toMatchObject({ endpoint: s3rver().endpoint, forcePathStyle: true });
     expect(store.env!()).toEqual({ AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_SESSION_TOKEN: "tok" });
     expect(createS3Store(configSchema.parse({ path: "s3://bucket-x" })).env!()).toEqual({});
   });
@@ -136,7 +128,7 @@ describe("artifact store: s3 — behaviour on s3rver", () => {
     for (const key of Object.keys(process.env)) if (key.startsWith("AWS_")) delete process.env[key];
     Object.assign(process.env, { AWS_EC2_METADATA_DISABLED: "true", AWS_CONFIG_FILE: "/nonexistent/config", AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials" });
     try {
-      const store = createS3Store(configSchema.parse({ path: `s3://${BUCKET}/nocreds`, endpoint: server.endpoint, forcePathStyle: true, maxAttempts: 1 }));
+      const store = createS3Store(configSchema.parse({ path: `s3://${BUCKET}/nocreds`, endpoint: s3rver().endpoint, forcePathStyle: true, maxAttempts: 1 }));
       await expect(store.preflight!()).rejects.toMatchObject({ code: "E_CONFIG_INVALID", message: expect.stringMatching(/no AWS credentials were found/), hint: expect.stringMatching(/AWS_ACCESS_KEY_ID/) });
     } finally {
       for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];

@@ -1,20 +1,11 @@
-import { afterAll, beforeAll, describe } from "vitest";
+import { describe } from "vitest";
 import { testArtifactStore } from "@orch/testkit";
-import { startS3rver, type S3rverHandle } from "../test/s3rver.js";
+import { useS3rver } from "../test/s3rver.js";
 import { configSchema } from "./schema.js";
 import { createS3Store } from "./store.js";
 
 const BUCKET = "orch-conformance";
-let server: S3rverHandle;
-let n = 0;
-
-beforeAll(async () => {
-  server = await startS3rver([BUCKET]);
-});
-afterAll(async () => server?.stop());
-
-const config = (extra: Record<string, unknown> = {}) =>
-  configSchema.parse({ path: `s3://${BUCKET}/t${++n}`, endpoint: server.endpoint, forcePathStyle: true, ...server.credentials, ...extra });
+const { config } = useS3rver(BUCKET, "t");
 
 describe("store: s3 (s3rver)", () => {
   testArtifactStore({

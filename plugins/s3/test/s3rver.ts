@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll } from "vitest";
+import { configSchema } from "../src/schema.js";
 
 /** A running s3rver: its endpoint on 127.0.0.1, the credentials it accepts, and how to stop it. */
 export interface S3rverHandle {
@@ -48,5 +50,27 @@ export async function startS3rver(buckets: string[] = []): Promise<S3rverHandle>
       }
       await rm(directory, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * For a test file: one s3rver with `bucket` for the whole file (started in beforeAll, stopped in
+ * afterAll), and `config()` giving a parsed s3 store config under a fresh prefix on each call.
+ */
+export function useS3rver(bucket: string, prefix: string) {
+  let server: S3rverHandle | undefined;
+  let n = 0;
+  beforeAll(async () => {
+    server = await startS3rver([bucket]);
+  });
+  afterAll(async () => server?.stop());
+  const running = () => {
+    if (!server) throw new Error("s3rver is not running (useS3rver's beforeAll has not run)");
+    return server;
+  };
+  return {
+    server: running,
+    config: (extra: Record<string, unknown> = {}) =>
+      configSchema.parse({ path: `s3://${bucket}/${prefix}${++n}`, endpoint: running().endpoint, forcePathStyle: true, ...running().credentials, ...extra }),
   };
 }
