@@ -71,7 +71,19 @@ interface PodLike extends KubeObject {
 }
 
 const isPodOfJob = (pod: PodLike, jobName: string) => pod.metadata?.labels?.["batch.kubernetes.io/job-name"] === jobName || pod.metadata?.labels?.["job-name"] === jobName;
-const byCreation = (a: PodLike, b: PodLike) => String(a.metadata?.creationTimestamp ?? "").localeCompare(String(b.metadata?.creationTimestamp ?? "")) || String(a.metadata?.name).localeCompare(String(b.metadata?.name));
+const createdAt = (pod: PodLike) => {
+  const stamp = pod.metadata?.creationTimestamp;
+  return stamp instanceof Date ? stamp.getTime() : Date.parse(String(stamp ?? "")) || 0;
+};
+/**
+ * Attempt order. creationTimestamp has one-second resolution, so a crash and the Job controller's
+ * replacement often share it; a Job runs one pod at a time, so within a second an ended (Failed) pod
+ * came before the one that replaced it. The name is only the last resort (its suffix is random).
+ */
+const byCreation = (a: PodLike, b: PodLike) =>
+  createdAt(a) - createdAt(b) ||
+  Number(b.status?.phase === "Failed") - Number(a.status?.phase === "Failed") ||
+  String(a.metadata?.name).localeCompare(String(b.metadata?.name));
 const terminatedState = (pod: PodLike, container: string) => pod.status?.containerStatuses?.find((c) => c.name === container)?.state?.terminated;
 
 /**
@@ -391,7 +403,7 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
             }
           }
           // Pending since the follow began or the pod was made (a retry's pod gets its own time to start).
-          const pendingSince = Math.max(startedAt, Date.parse(String(pod.metadata?.creationTimestamp ?? "")) || 0);
+          const pendingSince = Math.max(startedAt, createdAt(pod));
           if (pod.status?.phase === "Pending" && !pod.metadata?.deletionTimestamp && Date.now() - pendingSince > config.stepStartTimeoutSeconds * 1000) {
             const why = pod.status.conditions?.find((c) => c.status === "False" && c.message)?.message ?? "still Pending";
             return finish({ stuck: `pod ${pod.metadata?.name} did not start within ${config.stepStartTimeoutSeconds}s (stepStartTimeoutSeconds): ${why}` });

@@ -101,7 +101,7 @@ describe("fake API server", () => {
     (body.spec as any).backoffLimit = 2;
     await batch.createNamespacedJob({ namespace: "default", body });
     await until(async () => (await batch.readNamespacedJob({ name: "backoff", namespace: "default" })).status?.conditions?.some((c) => c.type === "Failed"), "the Job to fail");
-    const created = podsOf("backoff").map((p) => Date.parse(p.metadata.creationTimestamp)).sort();
+    const created = podsOf("backoff").map((p) => server!.createdAtMs.get(`pods/${p.metadata.name}`)!).sort((a, b) => a - b);
     const ended = server!.terminated.map((t) => t.pod);
     expect(created).toHaveLength(3);
     expect(ended).toHaveLength(3);

@@ -107,6 +107,8 @@ export class FakeApiServer {
   readonly requests: RecordedRequest[] = [];
   /** Names of objects created, in order (kind/name), including pods created by the Job controller. */
   readonly created: string[] = [];
+  /** When each object was created, in milliseconds (kind/name → ms); creationTimestamp itself has whole seconds, as in Kubernetes. */
+  readonly createdAtMs = new Map<string, number>();
   readonly timeScale: number;
   /** Every container that ended, in order: pod name, exit code and termination reason. */
   readonly terminated: { pod: string; exitCode: number; reason: string }[] = [];
@@ -383,12 +385,15 @@ export class FakeApiServer {
     const object: Obj = kind === "secrets" ? normalizeSecret(structuredClone(body)) : structuredClone(body);
     object.apiVersion = KIND_META[kind].apiVersion;
     object.kind = KIND_META[kind].kind;
-    object.metadata = { ...object.metadata, namespace: ns, uid: randomUUID(), creationTimestamp: new Date().toISOString(), generation: 1 };
+    const now = new Date();
+    // metav1.Time serializes RFC 3339 with whole seconds: a crash and its replacement often share one.
+    object.metadata = { ...object.metadata, namespace: ns, uid: randomUUID(), creationTimestamp: now.toISOString().replace(/\.\d+Z$/, "Z"), generation: 1 };
     if (kind === "jobs") object.status = {};
     if (kind === "pods") object.status = { phase: "Pending" };
     if (kind === "persistentvolumeclaims") object.status = { phase: "Pending" };
     this.objects[kind].set(`${ns}/${object.metadata.name}`, object);
     this.created.push(`${kind}/${object.metadata.name}`);
+    this.createdAtMs.set(`${kind}/${object.metadata.name}`, now.getTime());
     this.emit(kind, "ADDED", object);
     if (kind === "jobs") this.jobStarted(object);
     if (kind === "pods") this.runPod(object);
