@@ -8,48 +8,10 @@ import { dirname, join, resolve } from "node:path";
 import { openIndex, type OrchIndex, type RunRow } from "@orch/store-sqlite";
 import { UsageError } from "./errors.js";
 
-export interface Project {
-  /** The folder holding `.orch/` (source paths and plugins are resolved from here). */
-  root: string;
-  /** The `.orch/` folder. */
-  home: string;
-  dbFile: string;
-}
+export { codeRoot, findProject, projectAt, type Project } from "./project.js";
+import { findProject, projectAt, type Project } from "./project.js";
 
 export const DEFAULT_ARTIFACTS_PATH = ".orch/artifacts";
-
-/**
- * The project: the nearest folder upwards holding `.orch/`. With ORCH_HOME, the state lives there
- * (anywhere) and the project — where plugins are installed and source paths are relative to — is
- * the nearest folder upwards from `cwd` holding a package.json (else `cwd`).
- */
-export function findProject(cwd = process.cwd()): Project | undefined {
-  if (process.env.ORCH_HOME) {
-    const home = resolve(process.env.ORCH_HOME);
-    return existsSync(home) ? projectAt(codeRoot(cwd), home) : undefined;
-  }
-  const dir = findUp(resolve(cwd), ".orch");
-  return dir ? projectAt(dir, join(dir, ".orch")) : undefined;
-}
-
-/** Where the user's code and its node_modules live: the nearest package.json upwards, else `cwd`. */
-export function codeRoot(cwd = process.cwd()): string {
-  return findUp(resolve(cwd), "package.json") ?? resolve(cwd);
-}
-
-function findUp(start: string, name: string): string | undefined {
-  let dir = start;
-  for (;;) {
-    if (existsSync(join(dir, name))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
-}
-
-export function projectAt(root: string, home = join(root, ".orch")): Project {
-  return { root, home, dbFile: join(home, "orch.db") };
-}
 
 export function requireProject(): Project {
   const project = findProject();
@@ -211,7 +173,7 @@ function stackOfRun(index: OrchIndex, project: Project | undefined, folder: stri
 }
 
 /** Copies a run and its steps from its journal into the index. */
-function syncRunFromJournal(index: OrchIndex, run: Pick<RunRow, "runId" | "storeUri" | "storeFlavor" | "scheduleId">, journal: NonNullable<ReturnType<typeof localJournal>>, project?: Project): boolean {
+export function syncRunFromJournal(index: OrchIndex, run: Pick<RunRow, "runId" | "storeUri" | "storeFlavor" | "scheduleId">, journal: NonNullable<ReturnType<typeof localJournal>>, project?: Project): boolean {
   const record = journal.readRun();
   if (!record || readonlyIndex(index)) return false;
   const stack = stackOfRun(index, project, run.storeUri, record);
@@ -357,35 +319,6 @@ export async function syncRemoteJournals(index: OrchIndex, project: Project, war
     }
   }
   return synced;
-}
-
-/**
- * Runs shown as running that execute elsewhere (no process on this host): asks their orchestrator's
- * status() — loading @orch/core and the plugin, so only when there are such runs.
- */
-export async function reconcileRemoteRuns(index: OrchIndex, project: Project, runs: RunRow[]): Promise<void> {
-  if (!runs.length || readonlyIndex(index)) return;
-  const { orchestratorForRun } = await import("./commands/run-control.js");
-  for (const run of runs) {
-    try {
-      const { orchestrator } = await orchestratorForRun(run, index, project);
-      try {
-        const status = await orchestrator.status?.(run.runId);
-        if (status && status !== "running") {
-          const journal = localJournal(run);
-          if (journal?.readRun()?.status === status) syncRunFromJournal(index, run, journal);
-          else {
-            const error = status === "succeeded" ? undefined : { message: `the ${orchestrator.flavor} orchestrator reports the run as ${status}` };
-            index.upsertRun({ ...run, status, finishedAt: run.finishedAt ?? new Date().toISOString(), error: run.error ?? error });
-          }
-        }
-      } finally {
-        await orchestrator.dispose?.();
-      }
-    } catch {
-      // The backend cannot be asked now (offline, plugin missing): show what the index knows.
-    }
-  }
 }
 
 interface JournalRun {

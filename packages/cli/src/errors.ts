@@ -1,6 +1,7 @@
 import { statSync } from "node:fs";
 import { resolve, sep } from "node:path";
 import { clip, isJsonMode, paint, printJson } from "./output.js";
+import { findProject } from "./project.js";
 
 /** A usage or configuration problem found by the CLI itself (exit code 2). */
 export class UsageError extends Error {
@@ -141,7 +142,6 @@ export function reportError(report: ErrorReport, error?: unknown, options: { std
 /** The index file of the project, for naming it in SQLite errors (without opening anything). */
 async function indexFile(): Promise<string | undefined> {
   try {
-    const { findProject } = await import("./context.js");
     return findProject()?.dbFile;
   } catch {
     return undefined;

@@ -11,6 +11,13 @@
  *
  * @module
  */
+import { setPipelineRunner } from "./dsl/pipeline.js";
+import { runPipeline } from "./run/run-pipeline.js";
+
+// `pipeline.run()` is sugar for runPipeline(), which activates a stack: a layer the DSL does not import.
+// The entry connects the two once (this is why package.json lists this file under `sideEffects`).
+setPipelineRunner(runPipeline);
+
 export { z } from "zod";
 
 export { OrchError, isOrchError, toErrorRecord, type OrchErrorCode, type ErrorRecord } from "./errors.js";

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import type { RunRow, StepRow } from "@orch/store-sqlite";
-import { displayStatus, goneOwner, localJournal, openProjectIndex, reconcileRemoteRuns, reconcileRuns, requireProject, requireRun, syncRemoteJournals, syncRunsFromJournals } from "../context.js";
+import { displayStatus, goneOwner, localJournal, openProjectIndex, reconcileRuns, requireProject, requireRun, syncRemoteJournals, syncRunsFromJournals } from "../context.js";
 import { UsageError } from "../errors.js";
+import { reconcileRemoteRuns } from "../remote-runs.js";
 import { STATUS_ICON, displayFlavor, duration, note, out, paint, printJson, printJsonLine, since, statusText, table } from "../output.js";
 
 interface ListOptions {

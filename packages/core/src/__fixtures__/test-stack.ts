@@ -4,6 +4,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
+// Tests define pipelines from the DSL modules; the entry connects their run() to runPipeline, as it does for users.
+import "../index.js";
 import { defineOrchestrator } from "../plugins/plugin.js";
 import { defineStack, type StackDefinition } from "../plugins/stack.js";
 import { executeRun } from "../run/execute-run.js";

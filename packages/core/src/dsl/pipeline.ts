@@ -3,9 +3,9 @@ import { OrchError } from "../errors.js";
 import { assertValidName } from "../names.js";
 import { callerFile } from "../project.js";
 import { ScheduleSchema, type Schedule, type ScheduleInput } from "../settings/index.js";
-import { PipelineSettingsSchema, type PipelineSettings } from "../snapshot/snapshot.js";
 import type { RunOptions, RunResult } from "../run/run-pipeline.js";
-import { validateSettings, type StepSettingsInput } from "./settings.js";
+import { PipelineSettingsSchema, validateSettings, type PipelineSettings, type StepSettingsInput } from "./settings.js";
+import { describeZodIssues } from "../zod-issues.js";
 
 /** Context a dynamic pipeline function receives while it runs. */
 export interface DynamicPipelineContext {
@@ -70,12 +70,30 @@ export function pipeline<S extends z.ZodType | undefined = undefined, P extends 
     schedule: parsedSchedule,
     sourceFile,
     async run(runOptions) {
-      const { runPipeline } = await import("../run/run-pipeline.js");
-      return runPipeline(definition, runOptions ?? {});
+      if (!pipelineRunner) {
+        throw new OrchError("E_USAGE", {
+          message: `pipeline "${options.name}".run() has no runner: @orch/core's entry was not loaded in this process.`,
+          hint: 'Import from "@orch/core" (its entry connects run() to the stack and the orchestrator).',
+        });
+      }
+      return pipelineRunner(definition, runOptions ?? {});
     },
   };
   if (sourceFile) pipelinesBySource.set(`${sourceFile}#${options.name}`, definition);
   return Object.freeze(definition);
+}
+
+type PipelineRunner = (pipeline: PipelineDefinition, options: RunOptions<unknown>) => Promise<RunResult>;
+let pipelineRunner: PipelineRunner | undefined;
+
+/**
+ * Connects `pipeline.run()` to the code that activates a stack and submits the run. `run()` is sugar
+ * for `runPipeline(definition, options)`, which sits layers above the DSL (stacks, plugins, the
+ * orchestrator): the DSL does not import it, core's entry (index.ts) registers it once. This keeps
+ * `@orch/core`'s layers one-way (settings < dsl < snapshot < runner < plugins < host).
+ */
+export function setPipelineRunner(runner: PipelineRunner): void {
+  pipelineRunner = runner;
 }
 
 /** Pipelines by defining module and name, so orch-entrypoint can run a dynamic pipeline's function. */
@@ -88,9 +106,8 @@ export function registeredPipeline(sourceFile: string, name: string): PipelineDe
 function validateSchedule(schedule: ScheduleInput, where: string): Schedule {
   const parsed = ScheduleSchema.safeParse(schedule);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
   throw new OrchError("E_SCHEDULE_INVALID", {
-    message: `Invalid schedule for ${where}: ${issue.path.length ? `${issue.path.join(".")}: ` : ""}${issue.message}`,
+    message: `Invalid schedule for ${where}: ${describeZodIssues(parsed.error).text}`,
     hint: 'Give exactly one of cron ("0 2 * * *"), intervalSeconds or runOnceAt.',
   });
 }

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { OrchError } from "../errors.js";
 import { canonicalFlavor } from "../names.js";
 import { ResourceSettingsSchema, RetryPolicySchema } from "../settings/index.js";
+import { describeZodIssues } from "../zod-issues.js";
 
 /** RetryPolicy with every field optional and no defaults, so layers merge field by field. */
 const RetryOverridesSchema = z
@@ -48,6 +49,15 @@ export const MergedStepSettingsSchema = z
   .strict();
 export type MergedStepSettings = z.output<typeof MergedStepSettingsSchema>;
 
+/** A pipeline's own settings: the step settings every step inherits, plus how failures spread. */
+export const PipelineSettingsSchema = StepSettingsInputSchema.extend({
+  executionMode: z
+    .enum(["fail-fast", "continue-on-failure"])
+    .default("fail-fast")
+    .describe("fail-fast stops launching steps at the first failure; continue-on-failure only skips what depends on it."),
+}).strict();
+export type PipelineSettings = z.output<typeof PipelineSettingsSchema>;
+
 const SETTING_KEYS = new Set(Object.keys(StepSettingsInputSchema.shape));
 
 /** Picks the settings fields out of step/pipeline options and validates them, naming `where` on error. */
@@ -60,11 +70,10 @@ export function parseStepSettings(options: Record<string, unknown>, where: strin
 export function validateSettings<S extends z.ZodType>(schema: S, raw: unknown, where: string): z.output<S> {
   const parsed = schema.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const key = issue.path.join(".") || (issue.code === "unrecognized_keys" ? issue.keys.join(", ") : "");
+  const problems = describeZodIssues(parsed.error);
   throw new OrchError("E_SETTINGS_INVALID", {
-    key,
-    message: `Invalid settings for ${where}: ${key ? `${key}: ` : ""}${issue.message}`,
+    key: problems.key,
+    message: `Invalid settings for ${where}: ${problems.text}`,
     hint: "Check the setting's spelling and type (see ResourceSettings, RetryPolicy and the flavor's settings in its README).",
   });
 }

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { OrchError } from "../errors.js";
 import { displayFlavor } from "../names.js";
+import { describeZodIssues } from "../zod-issues.js";
 import type { Snapshot } from "../snapshot/snapshot.js";
 import type { ArtifactStore } from "../store/artifact-store.js";
 import type { RunRecord, StepRecord } from "../store/journal.js";
@@ -144,12 +145,11 @@ function assertFlavorId(flavor: string) {
 export function parseComponentConfig<S extends z.ZodType>(plugin: { flavor: string; configSchema: S }, config: unknown): z.output<S> {
   const parsed = plugin.configSchema.safeParse(config ?? {});
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const key = issue.code === "unrecognized_keys" ? issue.keys.join(", ") : issue.path.join(".");
+  const problems = describeZodIssues(parsed.error);
   throw new OrchError("E_CONFIG_INVALID", {
     flavor: plugin.flavor,
-    key,
-    message: `[orch] [${displayFlavor(plugin.flavor)}] ${key ? `${key}: ` : ""}${issue.message}`,
+    key: problems.key,
+    message: `[orch] [${displayFlavor(plugin.flavor)}] ${problems.text}`,
     hint: `See the configuration keys of the ${displayFlavor(plugin.flavor)} flavor in its README (or: orch orchestrator flavor list).`,
   });
 }

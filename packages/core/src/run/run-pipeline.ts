@@ -81,7 +81,7 @@ export async function runPipeline(pipeline: PipelineDefinition, options: RunOpti
   // Every flavor journals into this store, wherever it executes: a taken id would merge two runs.
   if (options.runId !== undefined) await assertNewRunId(stack.artifactStore, runId);
   const controller = new AbortController();
-  options.signal?.addEventListener("abort", () => controller.abort(options.signal?.reason), { once: true });
+  const forwardAbort = () => controller.abort(options.signal?.reason);
   const stopOnSignal = () => {
     process.stderr.write(`\n[orch] stopping run ${runId}: no new steps start; running steps are told to stop (Ctrl-C again to exit now)\n`);
     process.removeListener("SIGINT", stopOnSignal);
@@ -89,17 +89,23 @@ export async function runPipeline(pipeline: PipelineDefinition, options: RunOpti
     controller.abort(new OrchError("E_CANCELLED", { message: "The run was stopped by a signal." }));
   };
   const handleSignals = options.handleSignals ?? true;
-  if (handleSignals) {
-    process.on("SIGINT", stopOnSignal);
-    process.on("SIGTERM", stopOnSignal);
-  }
-  const orchestrator = await plugin.create(stack.orchestrator.config, {
-    projectRoot,
-    stackName: stack.name,
-    artifactStore: stack.artifactStore,
-    ...(stack.containerRegistry ? { containerRegistry: stack.containerRegistry } : {}),
-  });
+  // Every listener added here is removed in `finally`, whatever throws (create, preflight, submit):
+  // a long-lived host (`orch schedule serve`) calls run() many times, and a leaked SIGINT listener
+  // would keep Ctrl-C from ending it.
+  let orchestrator: Awaited<ReturnType<typeof plugin.create>> | undefined;
   try {
+    if (options.signal?.aborted) forwardAbort();
+    else options.signal?.addEventListener("abort", forwardAbort, { once: true });
+    if (handleSignals) {
+      process.on("SIGINT", stopOnSignal);
+      process.on("SIGTERM", stopOnSignal);
+    }
+    orchestrator = await plugin.create(stack.orchestrator.config, {
+      projectRoot,
+      stackName: stack.name,
+      artifactStore: stack.artifactStore,
+      ...(stack.containerRegistry ? { containerRegistry: stack.containerRegistry } : {}),
+    });
     await orchestrator.preflight?.(snapshot);
     const handle = await orchestrator.submit(snapshot, {
       runId,
@@ -111,11 +117,10 @@ export async function runPipeline(pipeline: PipelineDefinition, options: RunOpti
     const outcome = await handle.wait();
     return createRunResult(outcome.run, outcome.steps, outcome.snapshot ?? snapshot, stack.artifactStore);
   } finally {
-    if (handleSignals) {
-      process.removeListener("SIGINT", stopOnSignal);
-      process.removeListener("SIGTERM", stopOnSignal);
-    }
-    await orchestrator.dispose?.();
+    options.signal?.removeEventListener("abort", forwardAbort);
+    process.removeListener("SIGINT", stopOnSignal);
+    process.removeListener("SIGTERM", stopOnSignal);
+    await orchestrator?.dispose?.();
   }
 }
 

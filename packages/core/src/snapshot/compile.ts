@@ -6,6 +6,7 @@ import type { PipelineDefinition } from "../dsl/pipeline.js";
 import type { StepDefinition } from "../dsl/step.js";
 import { findProjectRoot, toProjectPath } from "../project.js";
 import { userFrame } from "../user-frame.js";
+import { describeZodIssues } from "../zod-issues.js";
 import { declaresNoParams, refuseUnknownParams, schemaParamKeys, trackParamReads } from "./params.js";
 import { SNAPSHOT_SCHEMA_VERSION, type Snapshot, type SnapshotStep } from "./snapshot.js";
 
@@ -84,11 +85,10 @@ export function validateParams(pipeline: PipelineDefinition, params: unknown): R
   if (pipeline.paramsSchema) {
     const parsed = pipeline.paramsSchema.safeParse(value);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      const key = issue.path.join(".");
+      const problems = describeZodIssues(parsed.error);
       throw new OrchError("E_PARAMS_INVALID", {
-        key,
-        message: `Invalid parameters for pipeline "${pipeline.name}": ${key ? `${key}: ` : ""}${issue.message}`,
+        key: problems.key,
+        message: `Invalid parameters for pipeline "${pipeline.name}": ${problems.text}`,
         hint: "Pass parameters that match the pipeline's params schema (orch pipeline run … --param key=value).",
       });
     }

@@ -1,7 +1,11 @@
 import { z } from "zod";
 import { OrchError } from "../errors.js";
-import { MergedStepSettingsSchema, StepSettingsInputSchema } from "../dsl/settings.js";
+import { MergedStepSettingsSchema, PipelineSettingsSchema } from "../dsl/settings.js";
 import { ScheduleSchema } from "../settings/index.js";
+import { describeZodIssues } from "../zod-issues.js";
+
+// Declared with the DSL (a pipeline validates them when it is defined); re-exported with the snapshot that stores them.
+export { PipelineSettingsSchema, type PipelineSettings } from "../dsl/settings.js";
 
 export const SNAPSHOT_SCHEMA_VERSION = 1;
 
@@ -25,13 +29,6 @@ export const SnapshotStepSchema = z
     settings: MergedStepSettingsSchema,
   })
   .strict();
-
-export const PipelineSettingsSchema = StepSettingsInputSchema.extend({
-  executionMode: z
-    .enum(["fail-fast", "continue-on-failure"])
-    .default("fail-fast")
-    .describe("fail-fast stops launching steps at the first failure; continue-on-failure only skips what depends on it."),
-}).strict();
 
 /** The one document every orchestrator consumes. */
 export const SnapshotSchema = z
@@ -59,15 +56,13 @@ export const SnapshotSchema = z
 
 export type Snapshot = z.output<typeof SnapshotSchema>;
 export type SnapshotStep = z.output<typeof SnapshotStepSchema>;
-export type PipelineSettings = z.output<typeof PipelineSettingsSchema>;
 
 /** Validates JSON read from disk or received from another process. */
 export function parseSnapshot(value: unknown, origin: string): Snapshot {
   const parsed = SnapshotSchema.safeParse(value);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
     throw new OrchError("E_SNAPSHOT_INVALID", {
-      message: `The snapshot from ${origin} is not valid: ${issue.path.join(".")}: ${issue.message}`,
+      message: `The snapshot from ${origin} is not valid: ${describeZodIssues(parsed.error).text}`,
       hint: "It was written by an incompatible orch version or edited by hand; compile the pipeline again.",
     });
   }
