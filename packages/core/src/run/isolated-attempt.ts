@@ -201,7 +201,7 @@ function bootOptions(projectRoot: string): { entry: string; tsx?: { api?: string
 }
 
 function hasTypeScriptLoader(): boolean {
-  return /\btsx\b/.test([...process.execArgv, process.env.NODE_OPTIONS ?? ""].join(" ")) || "__vitest_worker__" in globalThis;
+  return /\btsx\b/.test([...process.execArgv, process.env.NODE_OPTIONS ?? ""].join(" "));
 }
 
 /** The project's tsx, else the one this process preloaded (`--import <tsx>`, e.g. the orch CLI's own), else core's. */

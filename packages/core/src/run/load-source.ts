@@ -64,8 +64,8 @@ export function compiledModulePath(modulePath: string): string {
 
 function ensureTypeScriptLoader(projectRoot: string, modulePath: string): Promise<void> {
   const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ""].join(" ");
-  // Already loaded with --import tsx, or inside a vitest worker, which transforms TypeScript itself.
-  if (/\btsx\b/.test(flags) || "__vitest_worker__" in globalThis) return Promise.resolve();
+  // Already loaded with --import tsx.
+  if (/\btsx\b/.test(flags)) return Promise.resolve();
   typescriptLoader ??= (async () => {
     let api: URL;
     try {
