@@ -33,7 +33,7 @@ const CORE_LAYERS = [
 ];
 // Files at the top although their folder is lower: the package entries, and two runner files that
 // are host code (run-pipeline activates a stack and submits the run; step-worker is a worker-thread entry).
-const HOST_FILES = new Set(["src/index.ts", "src/host.ts", "src/plugin.ts", "src/client.ts", "src/run/run-pipeline.ts", "src/run/step-worker.ts"]);
+const HOST_FILES = new Set(["src/index.ts", "src/host.ts", "src/host-light.ts", "src/plugin.ts", "src/client.ts", "src/run/run-pipeline.ts", "src/run/step-worker.ts"]);
 // Tests and their fixtures may import any layer.
 const TEST_FILE = /(\.test\.ts|\.test-d\.ts)$|__fixtures__\//;
 

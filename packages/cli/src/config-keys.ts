@@ -3,7 +3,8 @@
  * schema: snake_case, kebab-case and camelCase keys, values parsed as the schema expects, unknown
  * keys named with the closest valid one, secrets redacted for printing.
  */
-import { closestMatch, redactSecrets, z } from "@orch/core";
+import { z } from "@orch/core";
+import { closestMatch, redactSecrets } from "@orch/core/host";
 import { UsageError } from "./errors.js";
 
 type AnySchema = z.ZodType;

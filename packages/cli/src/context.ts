@@ -1,10 +1,12 @@
 /**
  * Finding the project (`.orch/` upwards, or ORCH_HOME), opening its index, and reading the journal of
- * runs kept in a local artifact store — all without loading @orch/core, so listing commands stay fast.
+ * runs kept in a local artifact store — without loading @orch/core's runner or plugin loader (only the
+ * Node-only `@orch/core/host/light`), so listing commands stay fast.
  */
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { isProcessAlive } from "@orch/core/host/light";
 import { openIndex, type OrchIndex, type RunRow } from "@orch/store-sqlite";
 import { UsageError } from "./errors.js";
 
@@ -91,31 +93,6 @@ function writable(file: string, dir: string): boolean {
 
 // ── liveness of runs ──────────────────────────────────────────────────────────────────────────────
 
-// processStartTime and processAlive are @orch/core's processStartTime / isProcessAlive, kept here
-// because the listing commands do not load core (it costs them about 170 ms); keep the two in step.
-
-/** A process's start time (Linux: /proc/<pid>/stat starttime); core records it as `pidStartTime`. */
-export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether `pid` is alive and, when `startTime` is known, still the process that recorded it (not a reused pid). */
-export function processAlive(pid: number, startTime?: string): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
-  }
-  if (startTime === undefined) return true;
-  const now = processStartTime(pid);
-  return now === undefined || now === startTime;
-}
-
 /**
  * Reconciles runs the index shows as running, from their journal (run.json) when it is in a local
  * folder, else from the index row:
@@ -143,7 +120,7 @@ export function reconcileRuns(index: OrchIndex, runs: RunRow[] = index.runningRu
       elsewhere.push(run);
       continue;
     }
-    if (processAlive(owner.pid, owner.startTime) || readonlyIndex(index)) continue; // (read-only: shown as stored)
+    if (isProcessAlive(owner.pid, owner.startTime) || readonlyIndex(index)) continue; // (read-only: shown as stored)
     const message = `interrupted: the process that ran it (pid ${owner.pid} on ${owner.host ?? host}) ended without finishing the run`;
     if (index.markInterrupted(run.runId, message)) journal?.markInterrupted(message);
   }
@@ -276,7 +253,7 @@ export async function syncRemoteJournals(index: OrchIndex, project: Project, war
   if (readonlyIndex(index)) return 0;
   const remote = index.listComponents("artifact-store").filter((c) => c.package || c.flavor.replace(/_/g, "-") !== "local");
   if (!remote.length) return 0;
-  const core = await import("@orch/core");
+  const core = await import("@orch/core/host");
   let synced = 0;
   for (const component of remote) {
     try {
@@ -386,7 +363,7 @@ export function goneOwner(run: RunRow): { pid: number; host: string } | undefine
   const pid = record?.pid ?? run.pid;
   const host = (record ? (record.host as string | undefined) : run.host) ?? hostname();
   const startTime = record ? (record.pidStartTime as string | undefined) : run.pidStartTime;
-  if (!pid || host !== hostname() || processAlive(pid, startTime)) return undefined;
+  if (!pid || host !== hostname() || isProcessAlive(pid, startTime)) return undefined;
   return { pid, host };
 }
 

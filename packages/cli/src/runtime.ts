@@ -6,25 +6,8 @@ import { spawnSync } from "node:child_process";
 import { hostname } from "node:os";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import {
-  OrchError,
-  canonicalFlavor,
-  displayFlavor,
-  journalKeys,
-  secret,
-  localArtifactStoreConfigSchema,
-  resolvePlugin,
-  setStackResolver,
-  userFrame,
-  writeRunRecord,
-  z,
-  type ComponentSpec,
-  type Orchestrator,
-  type OrchestratorPlugin,
-  type RunObserver,
-  type StackDefinition,
-  type StepRecord,
-} from "@orch/core";
+import { OrchError, secret, z, type ComponentSpec, type Orchestrator, type OrchestratorPlugin, type RunObserver, type StackDefinition, type StepRecord } from "@orch/core";
+import { canonicalFlavor, displayFlavor, journalKeys, localArtifactStoreConfigSchema, resolvePlugin, setStackResolver, userFrame, writeRunRecord } from "@orch/core/host";
 import type { ComponentKind, ComponentRow, OrchIndex } from "@orch/store-sqlite";
 import type { Project } from "./context.js";
 import { UsageError } from "./errors.js";

@@ -20,19 +20,16 @@ setPipelineRunner(runPipeline);
 
 export { z } from "zod";
 
-export { OrchError, isOrchError, toErrorRecord, type OrchErrorCode, type ErrorRecord } from "./errors.js";
-export { NAME_PATTERN, RUN_ID_PATTERN, assertValidName, assertValidRunId, canonicalFlavor, displayFlavor } from "./names.js";
-export { canonicalJson, hashJson, sha256 } from "./hash.js";
+export { OrchError, isOrchError, type OrchErrorCode, type ErrorRecord } from "./errors.js";
+export { canonicalFlavor, displayFlavor } from "./flavors.js";
+export { sha256 } from "./hash.js";
 export { newRunId } from "./ids.js";
-export { findProjectRoot } from "./project.js";
-export { closestMatch } from "./suggest.js";
-export { userFrame } from "./user-frame.js";
 
 export * from "./settings/index.js";
 
-export { step, isStepDefinition, type StepDefinition, type StepOptions, type StepOutputs, type InvocationOptions, type StepHook, type FailureHook } from "./dsl/step.js";
+export { step, type StepDefinition, type StepOptions, type StepOutputs, type InvocationOptions, type StepHook, type FailureHook } from "./dsl/step.js";
 export { StepOutput, type Arg, type StepArgs } from "./dsl/step-output.js";
-export { pipeline, isPipelineDefinition, type PipelineDefinition, type PipelineOptions, type DynamicPipelineContext } from "./dsl/pipeline.js";
+export { pipeline, type PipelineDefinition, type PipelineOptions, type DynamicPipelineContext } from "./dsl/pipeline.js";
 export { StepSettingsInputSchema, MergedStepSettingsSchema, type StepSettingsInput, type MergedStepSettings } from "./dsl/settings.js";
 
 export { compile, compilePipeline, serializeSnapshot, type CompileOptions, type CompiledPipeline } from "./snapshot/compile.js";
@@ -47,22 +44,16 @@ export {
   type PipelineSettings,
 } from "./snapshot/snapshot.js";
 
-export { createScheduler, type Scheduler, type SchedulerOptions, type LaunchOutcome, type NodeState } from "./run/scheduler.js";
-export { runStep, type RunStepOptions } from "./run/step-runner.js";
-export { executeRun, assertNewRunId, type ExecuteRunOptions, type RunOutcome, type StepLauncher, type LaunchRequest, type LaunchResult } from "./run/execute-run.js";
+export { executeRun, type ExecuteRunOptions, type RunOutcome, type StepLauncher, type LaunchRequest, type LaunchResult } from "./run/execute-run.js";
 export { getStepContext, type StepContext, type StepLogger } from "./run/step-context.js";
-export { setStepOutputRoute, type StepOutputRoute } from "./run/output-capture.js";
-export { combineObservers, type RunObserver } from "./run/observer.js";
-export { createRunResult, type RunOptions, type RunResult, type StepRef } from "./run/run-pipeline.js";
-export { computeCacheKey } from "./run/cache-key.js";
-export { processRunControls, runOwnerGone, DEFAULT_STOP_GRACE_SECONDS } from "./run/process-run-controls.js";
-export { EXIT_SHUTDOWN, EXIT_STOPPED, requestRunStop, readStopRequest, clearStopRequest, watchTermination, type StopRequest, type TerminationWatch } from "./entrypoint/stop-request.js";
-export { acquireRunOwnership, type OwnerLock, type RunOwnership } from "./run/run-owner.js";
-export { processStartTime, isProcessAlive } from "./run/process-identity.js";
-export { importUserModule, loadStepDefinitions, loadPipelineDefinition, compiledModulePath } from "./run/load-source.js";
+export { type RunObserver } from "./run/observer.js";
+export { type RunOptions, type RunResult, type StepRef } from "./run/run-pipeline.js";
+export { processRunControls } from "./run/process-run-controls.js";
+export { EXIT_STOPPED, requestRunStop, clearStopRequest, watchTermination, type StopRequest, type TerminationWatch } from "./entrypoint/stop-request.js";
+export { loadPipelineDefinition, compiledModulePath } from "./run/load-source.js";
 
 export { type ArtifactStore, type WriteStreamOptions, readJson, writeJson, openReadStream, writeFromStream } from "./store/artifact-store.js";
-export { createLocalArtifactStore, localArtifactStoreConfigSchema, type LocalArtifactStoreConfig } from "./store/local-store.js";
+export { createLocalArtifactStore, type LocalArtifactStoreConfig } from "./store/local-store.js";
 export {
   journalKeys,
   readRunRecord,
@@ -70,9 +61,7 @@ export {
   readStepRecord,
   readStepRecords,
   writeStepRecord,
-  listRunIds,
   FINISHED_STEP_STATUSES,
-  COMPLETED_STEP_STATUSES,
   type RunRecord,
   type RunStatus,
   type StepRecord,
@@ -85,7 +74,6 @@ export {
   defineMaterializer,
   defineClassMaterializer,
   registerMaterializer,
-  materializerById,
   jsonMaterializer,
   bytesMaterializer,
   bufferMaterializer,
@@ -94,7 +82,7 @@ export {
   type Materializer,
 } from "./artifacts/materializers.js";
 export { artifactFile, artifactStream, ArtifactSource, StreamedArtifact, type ByteSource, type Loaded } from "./artifacts/streamed.js";
-export { saveArtifact, loadArtifact, loadOutput, checkArtifact, readArtifactMeta, artifactExists, type ArtifactCheck } from "./artifacts/artifact-io.js";
+export { saveArtifact, loadArtifact, loadOutput } from "./artifacts/artifact-io.js";
 
 export {
   ORCH_PLUGIN_API,
@@ -111,15 +99,11 @@ export {
   type SubmitContext,
   type RunHandle,
 } from "./plugins/plugin.js";
-export { resolvePlugin, registerPlugin, pluginCandidates, FIRST_PARTY_FLAVORS, type PluginKind } from "./plugins/resolve-plugin.js";
-export { detectPackageManager, installCommand, type PackageManager } from "./plugins/package-manager.js";
+export { resolvePlugin } from "./plugins/resolve-plugin.js";
+export { pluginCandidates } from "./flavors.js";
 export { checkCapabilities, type CapabilityCheckOptions } from "./plugins/capabilities.js";
 export {
   defineStack,
-  defaultStack,
-  activateStack,
-  resolveStack,
-  setStackResolver,
   componentFactory,
   localArtifactStore,
   createArtifactStore,

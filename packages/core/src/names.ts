@@ -29,25 +29,5 @@ export function assertValidRunId(runId: unknown): asserts runId is string {
   }
 }
 
-const FLAVOR_PATTERN = /^(@[a-z0-9][a-z0-9-._]*(\/[a-z][a-z0-9]*(-[a-z0-9]+)*)?|[a-z][a-z0-9]*(-[a-z0-9]+)*)$/;
-
-/**
- * Canonical flavor id: trimmed, lower-case, `_` → `-` (`local_docker` → `local-docker`).
- * Validated because it becomes part of a package specifier we import.
- */
-export function canonicalFlavor(flavor: string): string {
-  const id = flavor.trim().toLowerCase().replace(/_/g, "-");
-  if (!FLAVOR_PATTERN.test(id)) {
-    throw new OrchError("E_NAME_INVALID", {
-      message: `Invalid flavor ${JSON.stringify(flavor)}.`,
-      hint: `Flavors are lower-case words joined by "-" or "_" (e.g. "local_docker"), optionally scoped ("@acme/gpu").`,
-      flavor,
-    });
-  }
-  return id;
-}
-
-/** `local-docker` → `local_docker`: the id users see in settings keys and the CLI (ZenML spelling). */
-export function displayFlavor(flavor: string): string {
-  return canonicalFlavor(flavor).replace(/-/g, "_");
-}
+// Flavor names live with the rest of the naming rules for plugins.
+export { canonicalFlavor, displayFlavor } from "./flavors.js";

@@ -12,7 +12,7 @@ function extraArgs(command: Command): string[] {
 
 async function register(kind: ComponentKind, name: string, options: Options, command: Command): Promise<number> {
   const project = requireProject();
-  const core = await import("@orch/core");
+  const core = await import("@orch/core/host");
   const assertValidName: typeof core.assertValidName = core.assertValidName;
   const { parseComponentConfig } = core;
   const { componentSchema } = await import("../runtime.js");
@@ -38,7 +38,7 @@ async function update(kind: ComponentKind, name: string, options: Options, comma
   const index = openProjectIndex(project);
   try {
     const current = index.requireComponent(kind, name);
-    const { parseComponentConfig } = await import("@orch/core");
+    const { parseComponentConfig } = await import("@orch/core/host");
     const { componentSchema } = await import("../runtime.js");
     const { configFromArgs, parseKeyValueArgs, camelKey, redact } = await import("../config-keys.js");
     const { schema, flavor } = await componentSchema(kind, current.flavor, project, current.package);

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
+import { FIRST_PARTY_FLAVORS, displayFlavor, firstPartyFlavor, flavorOfPackage as canonicalFlavorOfPackage, pluginCandidates } from "@orch/core/host/light";
 import type { ComponentKind } from "@orch/store-sqlite";
 import { findProject } from "../context.js";
 import { UsageError } from "../errors.js";
@@ -21,16 +22,20 @@ interface InstalledPackage {
   keywords: string[];
 }
 
-const FIRST_PARTY = ["local", "local-docker", "kubernetes", "kubeflow", "airflow", "vertex", "sagemaker", "azureml", "databricks"];
-const PLUGIN_NAME = /^(?:@orch\/plugin-([a-z0-9-]+)|orch-plugin-([a-z0-9-]+)|(@[a-z0-9][a-z0-9-._]*)\/orch-plugin-([a-z0-9-]+))$/;
-
-/** The flavor a package name provides by naming convention (`@orch/plugin-local-docker` → `local_docker`). */
+/** The flavor a package name provides by naming convention, as users write it (`@orch/plugin-local-docker` → `local_docker`). */
 export function flavorOfPackage(name: string): string | undefined {
-  const m = PLUGIN_NAME.exec(name);
-  if (!m) return undefined;
-  const id = m[1] ?? m[2] ?? `${m[3]}/${m[4]}`;
-  return id.replace(/-/g, "_");
+  const id = canonicalFlavorOfPackage(name);
+  return id === undefined ? undefined : id.replace(/-/g, "_");
 }
+
+const firstPartyRow = (entry: (typeof FIRST_PARTY_FLAVORS)[number], installed: InstalledPackage | undefined): FlavorInfo => ({
+  flavor: displayFlavor(entry.flavor),
+  package: entry.package,
+  installed: Boolean(installed),
+  ...(installed ? { version: installed.version } : {}),
+  source: "first-party",
+  kind: entry.kind,
+});
 
 /** orch plugin packages visible from `root` (its node_modules and those of every parent folder). */
 export function installedPlugins(root: string): InstalledPackage[] {
@@ -70,7 +75,7 @@ function candidatesIn(modules: string): string[] {
       try {
         for (const sub of readdirSync(join(modules, entry))) {
           const name = `${entry}/${sub}`;
-          if (PLUGIN_NAME.test(name)) names.push(name);
+          if (canonicalFlavorOfPackage(name) !== undefined) names.push(name);
         }
       } catch {
         // unreadable scope
@@ -90,7 +95,7 @@ export async function listFlavors(kind: ComponentKind, root: string): Promise<Fl
   const rows: FlavorInfo[] = [];
   if (kind === "artifact-store") rows.push({ flavor: "local", installed: true, source: "built-in" });
   const wanted = kind === "orchestrator" ? "orchestrator" : "artifact-store";
-  const { resolvePlugin } = await import("@orch/core");
+  const { resolvePlugin } = await import("@orch/core/host");
   for (const pkg of installed) {
     const flavor = flavorOfPackage(pkg.name)!;
     let pluginKind: string | undefined;
@@ -105,11 +110,8 @@ export async function listFlavors(kind: ComponentKind, root: string): Promise<Fl
     if (pluginKind !== wanted && pluginKind !== "unknown") continue;
     rows.push({ flavor, package: pkg.name, installed: true, version: pkg.version, source: pkg.name.startsWith("@orch/") ? "first-party" : "third-party", kind: pluginKind });
   }
-  if (kind === "orchestrator") {
-    for (const id of FIRST_PARTY) {
-      const name = `@orch/plugin-${id}`;
-      if (!rows.some((r) => r.package === name)) rows.push({ flavor: id.replace(/-/g, "_"), package: name, installed: false, source: "first-party" });
-    }
+  for (const entry of FIRST_PARTY_FLAVORS) {
+    if (entry.kind === wanted && !rows.some((r) => r.package === entry.package)) rows.push(firstPartyRow(entry, undefined));
   }
   const order = (r: FlavorInfo) => (r.source === "built-in" ? 0 : r.source === "first-party" ? 1 : 2);
   return rows.sort((a, b) => order(a) - order(b) || a.flavor.localeCompare(b.flavor));
@@ -122,16 +124,13 @@ function projectRoot(): string {
 export async function list(options: { json?: boolean }): Promise<number> {
   const root = projectRoot();
   const installed = installedPlugins(root);
-  const rows: FlavorInfo[] = FIRST_PARTY.map((id) => {
-    const pkg = installed.find((p) => p.name === `@orch/plugin-${id}`);
-    return { flavor: id.replace(/-/g, "_"), package: `@orch/plugin-${id}`, installed: Boolean(pkg), ...(pkg ? { version: pkg.version } : {}), source: "first-party" as const };
-  });
+  const rows: FlavorInfo[] = FIRST_PARTY_FLAVORS.map((entry) => firstPartyRow(entry, installed.find((p) => p.name === entry.package)));
   for (const pkg of installed) {
     if (rows.some((r) => r.package === pkg.name)) continue;
     rows.push({ flavor: flavorOfPackage(pkg.name)!, package: pkg.name, installed: true, version: pkg.version, source: pkg.name.startsWith("@orch/") ? "first-party" : "third-party" });
   }
   if (options.json) printJson(rows);
-  else out(table(["FLAVOR", "PACKAGE", "INSTALLED", "SOURCE"], rows.map((r) => [r.flavor, r.package!, r.installed ? r.version || "yes" : "no", r.source])));
+  else out(table(["FLAVOR", "KIND", "PACKAGE", "INSTALLED", "SOURCE"], rows.map((r) => [r.flavor, r.kind ?? "", r.package!, r.installed ? r.version || "yes" : "no", r.source])));
   return 0;
 }
 
@@ -142,14 +141,27 @@ export function installSpec(arg: string): string {
     if (!existsSync(resolve(path))) throw new UsageError(`${arg} does not exist.`, "Give a plugin folder or a .tgz made with npm pack.");
     return `file:${resolve(path)}`;
   }
-  if (PLUGIN_NAME.test(arg.replace(/@[^@/]+$/, "")) || arg.includes("/")) return arg;
-  const id = arg.trim().toLowerCase().replace(/_/g, "-");
-  if (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*(@.+)?$/.test(id)) throw new UsageError(`Invalid flavor "${arg}".`, "Give a flavor (kubernetes, local_docker), a package name or a path.");
-  return `@orch/plugin-${id}`;
+  if (canonicalFlavorOfPackage(arg.replace(/@[^@/]+$/, "")) !== undefined || arg.includes("/")) return arg;
+  const [, flavor = "", version] = /^([^@]*)(@.+)?$/.exec(arg.trim()) ?? [];
+  let entry: ReturnType<typeof firstPartyFlavor>;
+  try {
+    entry = firstPartyFlavor(flavor);
+  } catch {
+    throw new UsageError(`Invalid flavor "${arg}".`, "Give a flavor (kubernetes, local_docker), a package name or a path.");
+  }
+  if (!entry) {
+    // Only packages this repository publishes are installed by flavor name; anything else is named in full.
+    const known = FIRST_PARTY_FLAVORS.map((e) => displayFlavor(e.flavor)).join(", ");
+    throw new UsageError(
+      `orch publishes no plugin for flavor "${flavor}" (first-party flavors: ${known}).`,
+      `Install a third-party plugin by its package name (by convention ${pluginCandidates(flavor).slice(1).join(" or ")} or @scope/orch-plugin-${flavor.toLowerCase().replace(/_/g, "-")}), or give a path or .tgz.`,
+    );
+  }
+  return `${entry.package}${version ?? ""}`;
 }
 
 async function packageManagerCommand(root: string, verb: "add" | "remove", specs: string[]): Promise<[string, string[]]> {
-  const { detectPackageManager } = await import("@orch/core");
+  const { detectPackageManager } = await import("@orch/core/host");
   const manager = detectPackageManager(root);
   if (manager === "npm") return ["npm", [verb === "add" ? "install" : "uninstall", "--no-audit", "--no-fund", ...specs]];
   return [manager, [verb, ...specs]];
@@ -183,8 +195,13 @@ export async function uninstall(args: string[], options: { dryRun?: boolean; jso
   const installed = installedPlugins(root).map((p) => p.name);
   const names = args.map((arg) => {
     if (installed.includes(arg)) return arg;
-    const id = arg.trim().toLowerCase().replace(/_/g, "-");
-    const match = [`@orch/plugin-${id}`, `orch-plugin-${id}`].find((n) => installed.includes(n));
+    let candidates: string[] = [];
+    try {
+      candidates = pluginCandidates(arg);
+    } catch {
+      // not a flavor name: only an installed package name matches
+    }
+    const match = candidates.find((n) => installed.includes(n));
     if (!match) throw new UsageError(`No installed plugin for "${arg}".`, "See installed plugins with: orch integration list");
     return match;
   });

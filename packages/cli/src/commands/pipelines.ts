@@ -70,7 +70,7 @@ export async function loadPipelineExport(spec: string, project: Project): Promis
   const absolute = resolve(file);
   if (!existsSync(absolute)) throw new UsageError(`Pipeline file ${file} does not exist.`, "Give the path of a .ts/.js file that exports a pipeline, optionally FILE#exportName.");
   const { importFile } = await import("../runtime.js");
-  const { isPipelineDefinition } = await import("@orch/core");
+  const { isPipelineDefinition } = await import("@orch/core/host");
   const module = await importFile(absolute, project.root);
   const pipelines = Object.entries(module).filter(([, value]) => isPipelineDefinition(value)) as [string, PipelineDefinition][];
   let chosen: [string, PipelineDefinition] | undefined;
@@ -113,7 +113,7 @@ async function setup(options: RunOptions, allowInit: boolean) {
 export async function run(spec: string, options: RunOptions): Promise<number> {
   if (options.runId !== undefined) {
     // Before anything is loaded or created: the id becomes a folder name and a CLI argument.
-    const { RUN_ID_PATTERN, assertValidRunId } = await import("@orch/core");
+    const { RUN_ID_PATTERN, assertValidRunId } = await import("@orch/core/host");
     if (!RUN_ID_PATTERN.test(options.runId)) (assertValidRunId as (id: unknown) => void)(options.runId);
   }
   const { project, index, params, stackName, context } = await setup(options, true);
@@ -133,7 +133,7 @@ export async function run(spec: string, options: RunOptions): Promise<number> {
     }
     const { pipeline } = loaded;
     if (pipeline.schedule && !options.now) return await registerSchedule(loaded, { project, params: await params(pipeline), stackName, context, json: options.json });
-    const { newRunId } = await import("@orch/core");
+    const { newRunId } = await import("@orch/core/host");
     const runId = options.runId ?? newRunId();
     let result;
     try {
@@ -177,7 +177,7 @@ async function registerSchedule(
 ): Promise<number> {
   const { pipeline } = loaded;
   const schedule = pipeline.schedule!;
-  const core = await import("@orch/core");
+  const core = await import("@orch/core/host");
   core.assertScheduleHasFuture(schedule, pipeline.name);
   const { stackFromIndex } = await import("../runtime.js");
   const { project, stackName, context } = options;
@@ -250,7 +250,7 @@ export async function compile(spec: string, options: RunOptions): Promise<number
   const { project, index, params, stackName, context } = await setup(options, false);
   try {
     const loaded = await loadPipelineExport(spec, project);
-    const core = await import("@orch/core");
+    const core = await import("@orch/core/host");
     const { stackFromIndex } = await import("../runtime.js");
     const stack = await core.activateStack(await stackFromIndex(context, stackName), project.root);
     const { snapshot } = core.compilePipeline(loaded.pipeline, await params(loaded.pipeline), { projectRoot: project.root });

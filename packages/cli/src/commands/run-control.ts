@@ -6,7 +6,7 @@ import type { RecordingContext } from "../runtime.js";
 
 /** The orchestrator of the stack a run ran on (created; dispose it when done). */
 export async function orchestratorForRun(run: RunRow, index: OrchIndex, project: Project, observers: RecordingContext["observers"] = []) {
-  const core = await import("@orch/core");
+  const core = await import("@orch/core/host");
   const { installStackResolver, stackFromIndex } = await import("../runtime.js");
   const context: RecordingContext = { index, project, observers, resolutions: 0, ...(run.scheduleId ? { scheduleId: run.scheduleId } : {}) };
   installStackResolver(context);

@@ -191,7 +191,7 @@ export async function logs(id: string, options: LogsOptions): Promise<number> {
 
 /** The step logs of a run's journal in a registered remote artifact store (the one whose uri is the run's). */
 async function storeLogs(run: RunRow, options: LogsOptions, index: ReturnType<typeof openProjectIndex>, project: ReturnType<typeof requireProject>, why: UsageError): Promise<number> {
-  const core = await import("@orch/core");
+  const core = await import("@orch/core/host");
   const candidates = index.listComponents("artifact-store").filter((c) => (c.package || c.flavor.replace(/_/g, "-") !== "local") && c.flavor.replace(/_/g, "-") === run.storeFlavor?.replace(/_/g, "-"));
   for (const component of candidates) {
     const { store } = await core.createArtifactStore({ name: component.name, flavor: component.flavor, config: component.config, ...(component.package ? { package: component.package } : {}) }, project.root);

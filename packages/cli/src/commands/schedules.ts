@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import type { OrchIndex, ScheduleRow } from "@orch/store-sqlite";
-import { openProjectIndex, processAlive, reconcileRuns, requireProject, type Project } from "../context.js";
+import { isProcessAlive } from "@orch/core/host/light";
+import { openProjectIndex, reconcileRuns, requireProject, type Project } from "../context.js";
 import { UsageError } from "../errors.js";
 import { note, out, paint, printJson, table } from "../output.js";
 import { BIN_PATH } from "../paths.js";
@@ -46,7 +47,7 @@ export async function remove(id: string, options: { json?: boolean } = {}): Prom
     if (!schedule) throw new UsageError(`Schedule "${id}" is not registered.`, "List schedules with: orch schedule list");
     id = schedule.id;
     if (schedule.managedBy === "native" && schedule.nativeId) {
-      const core = await import("@orch/core");
+      const core = await import("@orch/core/host");
       const { installStackResolver, stackFromIndex } = await import("../runtime.js");
       const context = { index, project, observers: [], resolutions: 0 };
       installStackResolver(context);
@@ -72,7 +73,7 @@ async function firstRunAt(schedule: Record<string, any>, now: Date): Promise<Dat
   const start = schedule.startTime ? new Date(schedule.startTime) : undefined;
   if (schedule.runOnceAt) return new Date(schedule.runOnceAt);
   if (schedule.intervalSeconds) return start ?? now;
-  const { nextCronTimes } = await import("@orch/core");
+  const { nextCronTimes } = await import("@orch/core/host");
   // catchup: from the start time (missed times since then run); otherwise from now.
   const from = start && (schedule.catchup || start > now) ? new Date(start.getTime() - 1000) : now;
   return nextCronTimes(schedule.cron, from, 1, schedule.timezone)[0];
@@ -87,7 +88,7 @@ async function nextRunAfter(schedule: Record<string, any>, due: Date, now: Date)
     if (!schedule.catchup && next <= now.getTime()) next += Math.ceil((now.getTime() - next + 1) / step) * step;
     return new Date(next);
   }
-  const { nextCronTimes } = await import("@orch/core");
+  const { nextCronTimes } = await import("@orch/core/host");
   return nextCronTimes(schedule.cron, schedule.catchup ? due : now, 1, schedule.timezone)[0];
 }
 
@@ -167,11 +168,11 @@ function isRunning(schedule: ScheduleRow, index: OrchIndex, children: Map<string
   if (!run || run.status !== "running") return false;
   reconcileRuns(index, [run]);
   const after = index.getRun(run.runId);
-  return after?.status === "running" && (!after.pid || processAlive(after.pid, after.pidStartTime));
+  return after?.status === "running" && (!after.pid || isProcessAlive(after.pid, after.pidStartTime));
 }
 
 async function startRun(schedule: ScheduleRow, project: Project, children: Map<string, Set<ChildProcess>>): Promise<string> {
-  const { newRunId } = await import("@orch/core");
+  const { newRunId } = await import("@orch/core/host");
   const runId = newRunId();
   const args = [BIN_PATH, "pipeline", "run", `${schedule.sourceFile}${schedule.exportName ? `#${schedule.exportName}` : ""}`, "--now", "--stack", schedule.stack, "--run-id", runId, "--schedule-id", schedule.id];
   for (const [key, value] of Object.entries(schedule.parameters)) args.push("--param", `${key}=${JSON.stringify(value)}`);

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { OrchError } from "../errors.js";
-import { displayFlavor } from "../names.js";
+import { FLAVOR_ID_PATTERN, displayFlavor } from "../flavors.js";
 import { describeZodIssues } from "../zod-issues.js";
 import type { Snapshot } from "../snapshot/snapshot.js";
 import type { ArtifactStore } from "../store/artifact-store.js";
@@ -13,8 +13,6 @@ import type { Schedule } from "../settings/index.js";
  * (via `defineOrchestrator`); core refuses plugins built for another major contract.
  */
 export const ORCH_PLUGIN_API = 1;
-
-const FLAVOR_ID = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 /** What an orchestrator flavor can honour; core checks a run against it before submitting. */
 export interface OrchestratorCapabilities {
@@ -132,7 +130,7 @@ export function defineArtifactStore<S extends z.ZodType>(definition: Omit<Artifa
 export type AnyPlugin = OrchestratorPlugin | ArtifactStorePlugin;
 
 function assertFlavorId(flavor: string) {
-  if (!FLAVOR_ID.test(flavor)) {
+  if (!FLAVOR_ID_PATTERN.test(flavor)) {
     throw new OrchError("E_PLUGIN_INVALID", {
       flavor,
       message: `Plugin flavor "${flavor}" is not a canonical flavor id.`,

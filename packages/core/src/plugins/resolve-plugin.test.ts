@@ -58,19 +58,33 @@ describe("resolvePlugin", () => {
     expect(error.message).toBe('Package "@acme/orch-plugin-tpu" provides flavor "gpu", not "tpu".');
   });
 
-  it("names every package tried and the install command for the project's package manager", async () => {
+  it("names every package tried and the install command of a first-party flavor for the project's package manager", async () => {
+    const root = project({}, { "pnpm-lock.yaml": "lockfileVersion: '9.0'\n" });
+    const error = await resolveError(resolvePlugin("orchestrator", "local_docker", { projectRoot: root }));
+    expect(error.code).toBe("E_FLAVOR_NOT_FOUND");
+    expect(error.message).toContain("Tried: @orch/plugin-local-docker, orch-plugin-local-docker");
+    expect(error.hint).toBe("Install it with: pnpm add @orch/plugin-local-docker");
+  });
+
+  it("never hints at installing a package this repository does not publish (a planned flavor)", async () => {
     const root = project({}, { "pnpm-lock.yaml": "lockfileVersion: '9.0'\n" });
     const error = await resolveError(resolvePlugin("orchestrator", "kubeflow", { projectRoot: root }));
     expect(error.code).toBe("E_FLAVOR_NOT_FOUND");
     expect(error.message).toContain("Tried: @orch/plugin-kubeflow, orch-plugin-kubeflow");
-    expect(error.hint).toBe("Install it with: pnpm add @orch/plugin-kubeflow");
+    expect(error.message).toContain("orch publishes no plugin for it; first-party orchestrator flavors: local, local_docker, kubernetes.");
+    expect(error.hint).not.toMatch(/pnpm add|npm install/);
+    expect(error.message).not.toContain("Did you mean");
   });
 
-  it("suggests the closest first-party flavor for a typo", async () => {
+  it("suggests the closest first-party flavor of the asked kind for a typo, and installs that one", async () => {
     const root = project({}, { "package-lock.json": "{}" });
     const error = await resolveError(resolvePlugin("orchestrator", "kubernets", { projectRoot: root }));
     expect(error.message).toContain('Did you mean "kubernetes"?');
-    expect(error.hint).toBe("Install it with: npm install @orch/plugin-kubernets");
+    expect(error.hint).toBe("Use --flavor=kubernetes (install it with: npm install @orch/plugin-kubernetes).");
+    const store = await resolveError(resolvePlugin("artifact-store", "gcss", { projectRoot: root }));
+    expect(store.message).toContain('Did you mean "gcs"?');
+    const crossKind = await resolveError(resolvePlugin("orchestrator", "s4", { projectRoot: root }));
+    expect(crossKind.message).not.toContain("Did you mean");
   });
 
   it("never resolves from core's own node_modules", async () => {

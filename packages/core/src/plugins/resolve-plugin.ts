@@ -2,16 +2,14 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { moduleResolve } from "import-meta-resolve";
 import { OrchError } from "../errors.js";
-import { canonicalFlavor } from "../names.js";
-import { closestMatch } from "../suggest.js";
+import { canonicalFlavor, displayFlavor, firstPartyFlavor, pluginCandidates, suggestFlavor, FIRST_PARTY_FLAVORS } from "../flavors.js";
 import { detectPackageManager, installCommand } from "./package-manager.js";
 import { ORCH_PLUGIN_API, type AnyPlugin, type ArtifactStorePlugin, type OrchestratorPlugin } from "./plugin.js";
 
 export type PluginKind = AnyPlugin["kind"];
+// Existing importers of these names from here; they live in the naming module.
+export { FIRST_PARTY_FLAVORS, pluginCandidates };
 type PluginOfKind<K extends PluginKind> = K extends "orchestrator" ? OrchestratorPlugin : ArtifactStorePlugin;
-
-/** First-party flavors, for "did you mean" (the packages are @orch/plugin-<id>). */
-export const FIRST_PARTY_FLAVORS = ["local", "local-docker", "kubernetes", "kubeflow", "airflow", "vertex", "sagemaker", "azureml", "databricks"];
 
 const registered = new Map<string, AnyPlugin>();
 const resolvedCache = new Map<string, AnyPlugin>();
@@ -19,16 +17,6 @@ const resolvedCache = new Map<string, AnyPlugin>();
 /** Makes a plugin available by flavor in this process (bundlers, tests, typed factories). */
 export function registerPlugin(plugin: AnyPlugin): void {
   registered.set(`${plugin.kind}:${plugin.flavor}`, plugin);
-}
-
-/** Package names tried for a flavor, in order (docs/architecture.md). */
-export function pluginCandidates(flavor: string): string[] {
-  const id = canonicalFlavor(flavor);
-  if (id.startsWith("@")) {
-    const [scope, name] = id.split("/");
-    return [name ? `${scope}/orch-plugin-${name}` : `${scope}/orch-plugin`];
-  }
-  return [`@orch/plugin-${id}`, `orch-plugin-${id}`];
 }
 
 export interface ResolvePluginOptions {
@@ -72,12 +60,38 @@ export async function resolvePlugin<K extends PluginKind>(kind: K, flavor: strin
     resolvedCache.set(cacheKey, plugin);
     return plugin as PluginOfKind<K>;
   }
-  const manager = detectPackageManager(options.projectRoot);
-  const suggestion = didYouMean(id);
-  throw new OrchError("E_FLAVOR_NOT_FOUND", {
+  throw flavorNotFound(kind, id, tried, options);
+}
+
+/**
+ * The error for a flavor no candidate provides. Its hint only names packages this repository
+ * publishes: the flavor's own first-party package, or the first-party flavor a typo is close to;
+ * otherwise it says how a third-party plugin would be named, without pretending one exists.
+ */
+function flavorNotFound(kind: PluginKind, id: string, tried: string[], options: ResolvePluginOptions): OrchError {
+  const where = `Tried: ${tried.join(", ")} (from ${options.projectRoot}).`;
+  const install = (name: string) => installCommand(detectPackageManager(options.projectRoot), name);
+  const own = options.package || id.startsWith("@") ? undefined : firstPartyFlavor(id, kind);
+  if (options.package || own) {
+    return new OrchError("E_FLAVOR_NOT_FOUND", {
+      flavor: id,
+      message: `No ${kind} plugin found for flavor "${displayFlavor(id)}": ${options.package ?? own!.package} is not installed. ${where}`,
+      hint: `Install it with: ${install(options.package ?? own!.package)}`,
+    });
+  }
+  const suggestion = id.startsWith("@") ? undefined : suggestFlavor(id, kind);
+  if (suggestion) {
+    return new OrchError("E_FLAVOR_NOT_FOUND", {
+      flavor: id,
+      message: `No ${kind} plugin found for flavor "${displayFlavor(id)}". ${where} Did you mean "${displayFlavor(suggestion)}"?`,
+      hint: `Use --flavor=${displayFlavor(suggestion)} (install it with: ${install(firstPartyFlavor(suggestion, kind)!.package)}).`,
+    });
+  }
+  const known = FIRST_PARTY_FLAVORS.filter((entry) => entry.kind === kind).map((entry) => displayFlavor(entry.flavor));
+  return new OrchError("E_FLAVOR_NOT_FOUND", {
     flavor: id,
-    message: `No ${kind} plugin found for flavor "${id}". Tried: ${tried.join(", ")} (from ${options.projectRoot}).${suggestion ? ` Did you mean "${suggestion}"?` : ""}`,
-    hint: `Install it with: ${installCommand(manager, tried[0]!)}`,
+    message: `No ${kind} plugin found for flavor "${displayFlavor(id)}". ${where} orch publishes no plugin for it; first-party ${kind} flavors: ${known.join(", ")}.`,
+    hint: `Install a plugin package that provides "${displayFlavor(id)}" (by convention named ${tried.join(" or ")}), or set the component's package to the one that does.`,
   });
 }
 
@@ -148,9 +162,4 @@ function assertPlugin(module: unknown, kind: PluginKind, id: string, specifier: 
     });
   }
   return candidate as AnyPlugin;
-}
-
-function didYouMean(id: string): string | undefined {
-  const match = closestMatch(id, FIRST_PARTY_FLAVORS, { maxDistance: 2 });
-  return match === id ? undefined : match;
 }

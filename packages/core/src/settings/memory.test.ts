@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isValidMemory, memoryBytes, parseMemory, toDockerBytes, toK8sQuantity } from "./memory.js";
+import { isValidMemory, parseMemory, toDockerBytes, toK8sQuantity } from "./memory.js";
 
 describe("parseMemory", () => {
   it.each([
@@ -15,7 +15,7 @@ describe("parseMemory", () => {
     ["1024B", 1024],
     ["8 GB", 8_000_000_000],
   ])("reads %s as %d bytes (KB…PB decimal, KiB…PiB binary)", (value, bytes) => {
-    expect(memoryBytes(value)).toBe(bytes);
+    expect(parseMemory(value).bytes).toBe(bytes);
   });
 
   it("keeps the written unit and amount", () => {

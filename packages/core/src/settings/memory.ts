@@ -83,11 +83,6 @@ export function isValidMemory(value: string): boolean {
   }
 }
 
-/** Exact size of a memory string in bytes, e.g. `"8GB"` → `8_000_000_000`, `"8GiB"` → `8_589_934_592`. */
-export function memoryBytes(value: string): number {
-  return parseMemory(value).bytes;
-}
-
 /**
  * Kubernetes resource quantity for a memory string, keeping the user's unit family:
  * `"8GB"` → `"8G"`, `"8GiB"` → `"8Gi"`, `"100KB"` → `"100k"`. Fractional amounts step down to the first
@@ -106,7 +101,10 @@ export function toK8sQuantity(value: string): string {
   return String(bytes);
 }
 
-/** Memory limit in bytes as Docker's `HostConfig.Memory` expects (an integer). */
+/**
+ * Memory in bytes as Docker's `HostConfig.Memory` expects (an integer): exact, e.g. `"8GB"` →
+ * `8_000_000_000`, `"8GiB"` → `8_589_934_592`. (`parseMemory(value).bytes` is the same number.)
+ */
 export function toDockerBytes(value: string): number {
   return parseMemory(value).bytes;
 }
