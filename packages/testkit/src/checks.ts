@@ -16,6 +16,8 @@ import {
   type RunResult,
   type Schedule,
 } from "@orch/core";
+// Core's naming module: the same rules core resolves plugins by.
+import { FLAVOR_ID_PATTERN, isPackageForFlavor, pluginCandidates } from "@orch/core/host/light";
 import { ConformanceError, describeError } from "./errors.js";
 import { readPackageJson, resolveEntry, sdkModulesOf, type ConformanceContext, type OrchestratorCheckName } from "./context.js";
 import { displayModule, findSdkLoads, probePluginEntry } from "./sdk-probe.js";
@@ -69,7 +71,7 @@ export const checkDescriptor: ConformanceCheck = async (context) => {
   } catch {
     // reported below
   }
-  if (canonical !== flavor || !/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(flavor)) {
+  if (canonical !== flavor || !FLAVOR_ID_PATTERN.test(flavor)) {
     fail(`flavor ${JSON.stringify(flavor)} is not a canonical flavor id: use lower-case kebab-case such as "${(canonical ?? flavor).toLowerCase().replace(/[^a-z0-9]+/g, "-")}" (users may still type local_docker for local-docker).`);
   }
   if (!Object.isFrozen(context.plugin)) fail("the plugin object is not frozen. Declare it with defineOrchestrator({...}), which stamps and freezes it.");
@@ -90,9 +92,13 @@ export const checkPackage: ConformanceCheck = async (context) => {
   const pkg = readPackageJson(context.packageRoot);
   if (!pkg) return fail(`there is no package.json in ${context.packageRoot}; pass packageRoot (the folder of the plugin's package.json).`);
   const flavor = context.flavor;
-  const names = [`@orch/plugin-${flavor}`, `orch-plugin-${flavor}`];
-  const scoped = new RegExp(`^@[a-z0-9][a-z0-9-._]*/orch-plugin-${flavor.replace(/-/g, "\\-")}$`);
-  if (!pkg.name || (!names.includes(pkg.name) && !scoped.test(pkg.name))) {
+  let names: string[];
+  try {
+    names = pluginCandidates(flavor);
+  } catch {
+    return fail(`flavor ${JSON.stringify(flavor)} is not a valid flavor id, so no package name can provide it.`);
+  }
+  if (!pkg.name || !isPackageForFlavor(pkg.name, flavor)) {
     fail(`package "${pkg.name}" provides flavor "${flavor}", but core resolves that flavor from ${names.join(" or ")} (or @scope/orch-plugin-${flavor}). Rename the package (or the flavor) so that \`--flavor=${flavor}\` finds it.`);
   }
   const keywords = pkg.keywords ?? [];
