@@ -5,4 +5,4 @@ export { type RetryPolicy, type RetryPolicyInput, RetryPolicySchema, retryDelayM
 export { isValidCron, toAwsCron, toKfpCron, toQuartzCron } from "./cron.js";
 export { type Schedule, type ScheduleInput, ScheduleSchema, scheduleKind } from "./schedule.js";
 export { isValidTimezone } from "./timezone.js";
-export { REDACTED, secret } from "./secret.js";
+export { REDACTED, redactSecrets, secret } from "./secret.js";
