@@ -33,6 +33,14 @@ describe("validation errors report every issue", () => {
     expect(error.message.split("\n").slice(1)).toEqual(["  resources.cpus: unknown key", "  resources.gpus: unknown key"]);
   });
 
+  it("a misspelt step option is refused, every one named, not silently ignored", () => {
+    const error = caught(() => step({ name: "s", timout: 5, retires: 2 } as never, () => 1));
+    expect(error.code).toBe("E_SETTINGS_INVALID");
+    expect(error.message.split("\n").slice(1)).toEqual(["  timout: unknown key", "  retires: unknown key"]);
+    const p = pipeline({ name: "p" }, () => void noop.with({ id: "n", cahce: false } as never)());
+    expect(caught(() => compile(p, {})).message).toContain("cahce: unknown key");
+  });
+
   it("one issue keeps the one-line form", () => {
     const error = caught(() => step({ name: "s", timeout: -1 }, () => 1));
     expect(error.message).toMatch(/^Invalid settings for step "s": timeout: .+$/);

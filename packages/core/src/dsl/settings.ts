@@ -58,12 +58,14 @@ export const PipelineSettingsSchema = StepSettingsInputSchema.extend({
 }).strict();
 export type PipelineSettings = z.output<typeof PipelineSettingsSchema>;
 
-const SETTING_KEYS = new Set(Object.keys(StepSettingsInputSchema.shape));
-
-/** Picks the settings fields out of step/pipeline options and validates them, naming `where` on error. */
-export function parseStepSettings(options: Record<string, unknown>, where: string): ParsedStepSettings {
+/**
+ * Validates the settings fields of step or invocation options, naming `where` on error. Every key
+ * that is neither a setting nor one of `otherOptions` (the caller's own options, e.g. a step's
+ * `name`) is refused as unknown, so a misspelt setting (`timout`) is an error, not silently ignored.
+ */
+export function parseStepSettings(options: Record<string, unknown>, where: string, otherOptions: readonly string[] = []): ParsedStepSettings {
   const raw: Record<string, unknown> = {};
-  for (const key of SETTING_KEYS) if (options[key] !== undefined) raw[key] = options[key];
+  for (const [key, value] of Object.entries(options)) if (value !== undefined && !otherOptions.includes(key)) raw[key] = value;
   return validateSettings(StepSettingsInputSchema, raw, where);
 }
 

@@ -80,6 +80,9 @@ export function uniqueStepNamed(name: string): StepDefinition | undefined {
   return found.length === 1 ? found[0] : undefined;
 }
 
+/** A step's own options next to its settings (StepOptions minus StepSettingsInput). */
+const STEP_OPTIONS = ["name", "outputs", "onSuccess", "onFailure"] as const satisfies readonly Exclude<keyof StepOptions<[]>, keyof StepSettingsInput>[];
+
 /**
  * Declares a step. Called inside a pipeline function it records an invocation and returns typed
  * handles; it never runs the function there.
@@ -98,7 +101,7 @@ export function step<A extends unknown[], R, const O extends readonly string[] =
   if (new Set(outputNames).size !== outputNames.length) {
     throw new OrchError("E_COMPILE", { step: options.name, message: `Step "${options.name}" declares an output name twice.`, hint: "Give each output a distinct name." });
   }
-  const settings = parseStepSettings(options as unknown as Record<string, unknown>, `step "${options.name}"`);
+  const settings = parseStepSettings(options as unknown as Record<string, unknown>, `step "${options.name}"`, STEP_OPTIONS);
   const sourceFile = callerFile();
 
   const invoke = (invocation: InvocationOptions, args: unknown[]): unknown => {
