@@ -1,6 +1,7 @@
 /**
- * @orch/core — typed steps and pipelines, the snapshot compiler, the topological scheduler, the step
- * runner, the local artifact store and the plugin loader.
+ * @orch/core — what pipeline authors use: typed steps and pipelines, `run`, settings, errors,
+ * materializers and the client. Hosts (the orch CLI) import `@orch/core/host`; plugin authors
+ * `@orch/core/plugin`. (Plugin-author names still here are moving to `@orch/core/plugin`.)
  *
  * @example
  * import { step, pipeline } from "@orch/core";
