@@ -33,7 +33,7 @@ export { redactSecrets } from "./settings/secret.js";
 
 // The user's code and its snapshot.
 export { isPipelineDefinition } from "./dsl/pipeline.js";
-export { loadStepDefinitions, loadPipelineDefinition } from "./run/load-source.js";
+export { importUserModule, loadStepDefinitions, loadPipelineDefinition } from "./run/load-source.js";
 export { compilePipeline, serializeSnapshot } from "./snapshot/compile.js";
 export { parseSnapshot } from "./snapshot/snapshot.js";
 export { runPipeline } from "./run/run-pipeline.js";
