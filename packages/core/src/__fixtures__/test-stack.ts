@@ -4,7 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
-import { defineOrchestrator } from "../plugins/plugin.js";
+import { defineOrchestrator } from "../kit/define-orchestrator.js";
 import { defineStack, type StackDefinition } from "../plugins/stack.js";
 import { executeRun } from "../run/execute-run.js";
 
