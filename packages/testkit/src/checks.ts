@@ -16,6 +16,7 @@ import {
   type RunResult,
   type Schedule,
 } from "@orch/core";
+import { OrchestratorCapabilitiesSchema } from "@orch/core/plugin";
 import { ConformanceError, describeError } from "./errors.js";
 import { readPackageJson, resolveEntry, sdkModulesOf, type ConformanceContext, type OrchestratorCheckName } from "./context.js";
 import { displayModule, findSdkLoads, probePluginEntry } from "./sdk-probe.js";
@@ -41,19 +42,6 @@ const failer = (check: OrchestratorCheckName, context: ConformanceContext) => (m
   throw new ConformanceError(check, context.flavor, message, cause === undefined ? undefined : { cause });
 };
 
-const CapabilitiesSchema = z
-  .object({
-    dynamic: z.boolean(),
-    schedules: z.object({ cron: z.boolean(), interval: z.boolean(), once: z.boolean(), manage: z.boolean() }).strict(),
-    retries: z.enum(["native", "runner"]),
-    resources: z.enum(["exact", "mapped", "recorded", "none"]),
-    stop: z.boolean(),
-    logs: z.boolean(),
-    parallel: z.boolean(),
-    requires: z.object({ remoteArtifactStore: z.boolean(), containerRegistry: z.boolean() }).strict(),
-  })
-  .strict();
-
 /** The plugin is declared with `defineOrchestrator`: kind, API version, canonical flavor, frozen, complete capabilities. */
 export const checkDescriptor: ConformanceCheck = async (context) => {
   const fail = failer("descriptor", context);
@@ -77,10 +65,10 @@ export const checkDescriptor: ConformanceCheck = async (context) => {
   const schema = plugin.configSchema as { safeParse?: unknown } | undefined;
   if (typeof schema?.safeParse !== "function") fail("configSchema is not a zod schema.");
   if (plugin.settingsSchema !== undefined && typeof (plugin.settingsSchema as { safeParse?: unknown }).safeParse !== "function") fail("settingsSchema is not a zod schema.");
-  const capabilities = CapabilitiesSchema.safeParse(plugin.capabilities);
+  const capabilities = OrchestratorCapabilitiesSchema.safeParse(plugin.capabilities);
   if (!capabilities.success) {
     const issue = capabilities.error.issues[0]!;
-    fail(`capabilities.${issue.path.join(".") || "(root)"}: ${issue.message}. Declare every capability (see OrchestratorCapabilities): the suite checks each one.`);
+    fail(`capabilities.${issue.path.join(".") || "(root)"}: ${issue.message}. Declare the plugin with defineOrchestrator (see OrchestratorCapabilitiesSchema in @orch/core/plugin): the suite checks each capability.`);
   }
 };
 
