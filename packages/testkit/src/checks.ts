@@ -160,7 +160,7 @@ export const checkSdkLazy: ConformanceCheck = async (context) => {
     const loads = findSdkLoads(result.records, sdk);
     if (loads.length > 0) {
       const by = [...new Set(loads.map((l) => displayModule(l.parent, context.packageRoot)))].join(", ");
-      fail(`importing the plugin entry loads its SDK "${sdk}" before create() (imported by ${by}). Validating a stack or listing flavors must stay cheap: import the SDK inside create(), e.g. \`const { createRuntime } = await import("./runtime.js")\`, and keep "${sdk}" out of the entry's static imports.`);
+      fail(`importing the plugin entry loads its SDK "${sdk}" before create() (imported by ${by}). Validating a stack or listing flavors must stay cheap: import the SDK only in the runtime module (defineOrchestrator({ runtime: () => import("./runtime.js") })), and keep "${sdk}" and the runtime module out of the entry's static imports.`);
     }
   }
 };
@@ -312,7 +312,7 @@ export const checkDynamic: ConformanceCheck = async (context) => {
       },
     });
   } catch (error) {
-    fail(`capabilities.dynamic is true, but the dynamic pipeline tk_dynamic did not run correctly. Run it (executeRun with SubmitContext.pipeline) or declare dynamic: false. ${describeError(error)}`, error);
+    fail(`capabilities.dynamic is true, but the dynamic pipeline tk_dynamic did not run correctly. Run it (runOnCoreScheduler from @orch/core/plugin passes SubmitContext.pipeline on) or declare dynamic: false. ${describeError(error)}`, error);
   }
 };
 
