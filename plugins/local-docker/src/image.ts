@@ -40,21 +40,14 @@ export async function prepareImage(docker: Docker, config: LocalDockerOrchestrat
   }
   const coreDir = findCoreDirectory(hostRoot, FLAVOR);
   const registry = context.containerRegistry ? registryOf(context.containerRegistry) : undefined;
+  // What every image built for this project starts from: the base image and the Dockerfile lines.
+  const base = { docker, projectRoot: hostRoot, baseImage: config.baseImage, extraLines: config.dockerfileLines, buildArgs: config.buildArgs, onProgress: report };
   if (config.mountSource) {
     const mounts = await sourceMounts(hostRoot);
     let image = config.baseImage;
     let built = false;
     if (config.dockerfileLines.length > 0) {
-      const result = await buildProjectImage({
-        docker,
-        projectRoot: hostRoot,
-        baseImage: config.baseImage,
-        extraLines: config.dockerfileLines,
-        buildArgs: config.buildArgs,
-        imageName: `${config.imageName ?? defaultImageName(hostRoot)}-base`,
-        withoutProjectFiles: true,
-        onProgress: report,
-      });
+      const result = await buildProjectImage({ ...base, imageName: `${config.imageName ?? defaultImageName(hostRoot)}-base`, withoutProjectFiles: true });
       image = result.image;
       built = result.built;
     } else {
@@ -64,11 +57,7 @@ export async function prepareImage(docker: Docker, config: LocalDockerOrchestrat
     return { image, projectRoot: hostRoot, command: entrypointCommand(coreDir), mounts, built };
   }
   const result = await buildProjectImage({
-    docker,
-    projectRoot: hostRoot,
-    baseImage: config.baseImage,
-    extraLines: config.dockerfileLines,
-    buildArgs: config.buildArgs,
+    ...base,
     includeDevDependencies: config.includeDevDependencies,
     keepImages: config.keepImages,
     // A local artifact store inside the project changes with every run: never part of the image.
@@ -77,7 +66,6 @@ export async function prepareImage(docker: Docker, config: LocalDockerOrchestrat
     ...(config.imageName ? { imageName: config.imageName } : {}),
     ...(registry ? { registry } : {}),
     labels: { [ORCH_LABELS.managedBy]: ORCH_MANAGED_BY, [ORCH_LABELS.flavor]: FLAVOR, [ORCH_LABELS.component]: "image" },
-    onProgress: report,
   });
   return { image: result.image, projectRoot: hostRoot, command: entrypointCommand(coreDir), mounts: [], built: result.built };
 }
