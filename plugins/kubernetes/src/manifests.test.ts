@@ -127,11 +127,36 @@ describe("schedules", () => {
     expect(job.spec.jobTemplate.spec.template.spec.containers[0].command[0]).toBe("orch-kubernetes-scheduled-run");
   });
 
+  it.each([
+    ["@daily", "0 0 * * *"],
+    ["@weekly", "0 0 * * 0"],
+    ["*/10 8-18/2 * * MON-FRI", "*/10 8-18/2 * * MON-FRI"],
+    ["0 3 * * 7", "0 3 * * 0"],
+    ["0 3 1-7 * SUN", "0 3 1-7 * SUN"],
+  ])("writes cron %j as the CronJob schedule %j, through core's converter", (expr, expected) => {
+    const job = cronJob({ config: config(), snapshot: snapshot(), podStore: { flavor: "local", config: { path: "/orch" } } }, { ...base, cron: expr }) as any;
+    expect(job.spec.schedule).toBe(expected);
+    expect(manifestProblems(job)).toEqual([]);
+  });
+
+  it("puts the timezone in spec.timeZone and never into the schedule string", () => {
+    const job = cronJob({ config: config(), snapshot: snapshot(), podStore: { flavor: "local", config: { path: "/orch" } } }, { ...base, cron: "30 1 * * *", timezone: "America/New_York" }) as any;
+    expect(job.spec).toMatchObject({ schedule: "30 1 * * *", timeZone: "America/New_York" });
+    expect(job.spec.schedule).not.toMatch(/TZ=/);
+  });
+
+  it("refuses a 6-field cron with seconds (E_SCHEDULE_INVALID, naming the field count) rather than dropping a field", () => {
+    expect(() => cronJobSchedule({ ...base, cron: "0 0 2 * * *" })).toThrow(
+      expect.objectContaining({ code: "E_SCHEDULE_INVALID", message: expect.stringContaining("expected 5 fields"), hint: expect.stringContaining("Seconds") }),
+    );
+  });
+
   it("converts intervals a CronJob can express and refuses the rest with the reason", () => {
     expect(cronJobSchedule({ ...base, intervalSeconds: 900 })).toBe("*/15 * * * *");
     expect(cronJobSchedule({ ...base, intervalSeconds: 6 * 3600 })).toBe("0 */6 * * *");
     expect(() => cronJobSchedule({ ...base, intervalSeconds: 45 })).toThrow(expect.objectContaining({ code: "E_CRON_UNSUPPORTED" }));
-    expect(() => cronJobSchedule({ ...base, intervalSeconds: 7 * 60 })).toThrow(/dividing an hour/);
+    expect(() => cronJobSchedule({ ...base, intervalSeconds: 7 * 60 })).toThrow(/^A Kubernetes CronJob cannot repeat intervalSeconds: 420 evenly: .*dividing an hour/);
+    expect(() => cronJobSchedule({ ...base, intervalSeconds: 2 * 86_400 })).toThrow(expect.objectContaining({ code: "E_CRON_UNSUPPORTED" }));
   });
 
   it("refuses runOnceAt, startTime/endTime and catchup", () => {

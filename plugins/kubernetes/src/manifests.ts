@@ -4,11 +4,12 @@
  */
 import {
   OrchError,
+  intervalToCron,
   retryDelayMs,
   scheduleKind,
   sha256,
   toK8sQuantity,
-  toKfpCron,
+  toKubernetesCron,
   type ResourceSettings,
   type Schedule,
   type Snapshot,
@@ -435,8 +436,8 @@ export function orchestratorJob(input: ManifestInput, runId: string): K8sObject 
 
 /** The 5-field cron a CronJob understands (robfig/cron: Sunday = 0, day fields ORed), or a refusal saying why. */
 export function cronJobSchedule(schedule: Schedule): string {
-  const refuse = (message: string, hint: string, code: "E_CAPABILITY_UNSUPPORTED" | "E_CRON_UNSUPPORTED" = "E_CAPABILITY_UNSUPPORTED"): never => {
-    throw new OrchError(code, { flavor: "kubernetes", message: `A Kubernetes CronJob cannot express this schedule: ${message}`, hint });
+  const refuse = (message: string, hint: string): never => {
+    throw new OrchError("E_CAPABILITY_UNSUPPORTED", { flavor: "kubernetes", message: `A Kubernetes CronJob cannot express this schedule: ${message}`, hint });
   };
   if (schedule.startTime !== undefined || schedule.endTime !== undefined) {
     refuse("startTime/endTime are not supported (a CronJob has no start or end).", "Remove startTime/endTime and create or delete the schedule at those times (orch schedule delete).");
@@ -446,21 +447,8 @@ export function cronJobSchedule(schedule: Schedule): string {
   }
   const kind = scheduleKind(schedule);
   if (kind === "once") refuse("runOnceAt is not supported (a CronJob repeats).", "Run the pipeline at that time yourself, or use a cron schedule.");
-  if (kind === "interval") {
-    const seconds = schedule.intervalSeconds!;
-    const minutes = seconds / 60;
-    if (Number.isInteger(minutes) && minutes < 60 && 60 % minutes === 0) return minutes === 1 ? "* * * * *" : `*/${minutes} * * * *`;
-    const hours = seconds / 3600;
-    if (Number.isInteger(hours) && hours < 24 && 24 % hours === 0) return hours === 1 ? "0 * * * *" : `0 */${hours} * * *`;
-    if (seconds === 86_400) return "0 0 * * *";
-    refuse(
-      `intervalSeconds: ${seconds} is not a whole number of minutes dividing an hour, of hours dividing a day, or one day.`,
-      'Use such an interval (e.g. 900 = every 15 minutes), or a cron expression ("0 */6 * * *").',
-      "E_CRON_UNSUPPORTED",
-    );
-  }
-  // robfig/cron (Kubernetes) is the dialect of KFP without the seconds field.
-  return toKfpCron(schedule.cron!).split(" ").slice(1).join(" ");
+  // Both converters are core's: an interval cron cannot repeat evenly is refused (E_CRON_UNSUPPORTED).
+  return toKubernetesCron(kind === "interval" ? intervalToCron(schedule.intervalSeconds!, "A Kubernetes CronJob") : schedule.cron!);
 }
 
 /** Where a schedule's snapshot lives in the artifact store (each scheduled run copies it to runs/<runId>/). */

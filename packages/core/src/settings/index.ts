@@ -3,7 +3,7 @@ export { type MemoryQuantity, isValidMemory, memoryBytes, parseMemory, toDockerB
 export { type NormalizedResources, type ResourceSettings, ResourceSettingsSchema, normalizeResources } from "./resources.js";
 export { type RetryPolicy, type RetryPolicyInput, RetryPolicySchema, retryDelayMs } from "./retry.js";
 export { type CronExpression, type CronField, type CronFieldName, type CronItem, parseCronExpression } from "./cron-parser.js";
-export { isValidCron, nextCronTimes, parseCron, toAwsCron, toKfpCron, toQuartzCron } from "./cron.js";
+export { intervalToCron, isValidCron, nextCronTimes, parseCron, toAwsCron, toKfpCron, toKubernetesCron, toQuartzCron } from "./cron.js";
 export { type Schedule, type ScheduleInput, ScheduleSchema, scheduleKind, assertScheduleHasFuture, scheduleIsOver } from "./schedule.js";
 export { isValidTimezone } from "./timezone.js";
 export { REDACTED, looksSecret, redactSecrets, schemaSecretFlag, secret } from "./secret.js";
