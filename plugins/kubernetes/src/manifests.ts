@@ -15,7 +15,7 @@ import {
   type Snapshot,
   type SnapshotStep,
 } from "@orch/core";
-import { settingsSchema, type KubernetesOrchestratorConfig, type KubernetesStepSettings, type PodSettings } from "./index.js";
+import { settingsSchema, type KubernetesOrchestratorConfig, type KubernetesStepSettings, type PodSettings } from "./config.js";
 
 export type K8sObject = Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } };
 
