@@ -1,4 +1,4 @@
 import { defineConfig } from "tsup";
 import { baseConfig } from "../../tsup.config.base.js";
 
-export default defineConfig({ ...baseConfig, entry: ["src/index.ts", "src/entrypoint/bin.ts", "src/run/step-worker.ts"] });
+export default defineConfig({ ...baseConfig, entry: ["src/index.ts", "src/plugin.ts", "src/entrypoint/bin.ts", "src/run/step-worker.ts"] });

@@ -89,15 +89,14 @@ export {
 export { artifactFile, artifactStream, ArtifactSource, StreamedArtifact, type ByteSource, type Loaded } from "./artifacts/streamed.js";
 export { saveArtifact, loadArtifact, loadOutput, checkArtifact, readArtifactMeta, artifactExists, type ArtifactCheck } from "./artifacts/artifact-io.js";
 
+export { defineOrchestrator, type OrchestratorDefinition, type OrchestratorRuntimeModule } from "./kit/define-orchestrator.js";
+export { OrchestratorCapabilitiesSchema, type OrchestratorCapabilities } from "./plugins/capabilities-schema.js";
 export {
   ORCH_PLUGIN_API,
-  defineOrchestrator,
   defineArtifactStore,
   parseComponentConfig,
   type Orchestrator,
   type OrchestratorPlugin,
-  type OrchestratorPluginDefinition,
-  type OrchestratorCapabilities,
   type ArtifactStorePlugin,
   type AnyPlugin,
   type PluginContext,

@@ -9,26 +9,10 @@
  *
  * @module
  */
-import { componentFactory, defineOrchestrator, z } from "@orch/core";
+import { componentFactory, defineOrchestrator } from "@orch/core/plugin";
+import { FLAVOR, configSchema } from "./config.js";
 
-export const FLAVOR = "local";
-
-export const configSchema = z
-  .object({
-    maxParallelism: z
-      .number()
-      .int()
-      .min(1)
-      .default(4)
-      .describe("How many independent steps run at once; 1 runs steps strictly one after another."),
-    executionMode: z
-      .enum(["fail-fast", "continue-on-failure"])
-      .optional()
-      .describe("Overrides the pipeline's execution mode for runs on this orchestrator."),
-  })
-  .strict();
-
-export type LocalOrchestratorConfig = z.output<typeof configSchema>;
+export { FLAVOR, configSchema, type LocalOrchestratorConfig } from "./config.js";
 
 const plugin = defineOrchestrator({
   flavor: FLAVOR,
@@ -36,18 +20,13 @@ const plugin = defineOrchestrator({
   capabilities: {
     dynamic: true,
     // Schedules of local pipelines are kept in the orch index and started by `orch schedule serve`.
-    schedules: { cron: true, interval: true, once: true, manage: false },
-    retries: "runner",
+    schedules: { cron: true, interval: true, once: true },
     resources: "recorded",
     stop: true,
     logs: true,
     parallel: true,
-    requires: { remoteArtifactStore: false, containerRegistry: false },
   },
-  async create(config, context) {
-    const { createLocalOrchestrator } = await import("./runtime.js");
-    return createLocalOrchestrator(config, context);
-  },
+  runtime: () => import("./runtime.js"),
 });
 
 export default plugin;

@@ -4,41 +4,20 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
-import { defineOrchestrator } from "../plugins/plugin.js";
+import { defineOrchestrator } from "../kit/define-orchestrator.js";
 import { defineStack, type StackDefinition } from "../plugins/stack.js";
-import { executeRun } from "../run/execute-run.js";
+import { runOnCoreScheduler } from "../kit/run-on-core-scheduler.js";
 
 export const inProcessPlugin = defineOrchestrator({
   flavor: "test-in-process",
   configSchema: z.object({ maxParallelism: z.number().int().min(1).default(8) }).strict(),
-  capabilities: {
-    dynamic: true,
-    schedules: { cron: false, interval: false, once: false, manage: false },
-    retries: "runner",
-    resources: "recorded",
-    stop: false,
-    logs: false,
-    parallel: true,
-    requires: { remoteArtifactStore: false, containerRegistry: false },
-  },
-  async create(config, context) {
-    return {
+  capabilities: { dynamic: true, resources: "recorded", parallel: true },
+  runtime: async () => ({
+    createOrchestrator: (config: { maxParallelism: number }, context) => ({
       flavor: "test-in-process",
-      async submit(snapshot, submit) {
-        const done = executeRun({
-          snapshot,
-          runId: submit.runId,
-          store: context.artifactStore,
-          maxParallelism: config.maxParallelism,
-          signal: submit.signal,
-          ...(submit.definitions ? { definitions: submit.definitions } : {}),
-          ...(submit.pipeline ? { pipeline: submit.pipeline } : {}),
-          ...(submit.observer ? { observer: submit.observer } : {}),
-        });
-        return { runId: submit.runId, wait: () => done };
-      },
-    };
-  },
+      submit: async (snapshot, submit) => runOnCoreScheduler(snapshot, { plugin: context, submit, flavor: "test-in-process", maxParallelism: config.maxParallelism }),
+    }),
+  }),
 });
 
 export function tempDir(prefix = "orch-core-"): string {

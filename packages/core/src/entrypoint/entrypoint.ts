@@ -1,18 +1,17 @@
 import { parseArgs } from "node:util";
 import { OrchError, isOrchError } from "../errors.js";
-import { displayFlavor } from "../names.js";
 import { createArtifactStore, type ComponentSpec } from "../plugins/stack.js";
 import { parseComponentConfig } from "../plugins/plugin.js";
 import { resolvePlugin } from "../plugins/resolve-plugin.js";
 import { findProjectRoot } from "../project.js";
 import { assertValidRunId } from "../names.js";
-import { executeRun } from "../run/execute-run.js";
-import { loadPipelineDefinition, loadStepDefinitions } from "../run/load-source.js";
+import { exitCodeFor, orchestrate as runOrchestrate } from "../kit/orchestrate.js";
+import { loadStepDefinitions } from "../run/load-source.js";
 import { runStep } from "../run/step-runner.js";
 import { parseSnapshot } from "../snapshot/snapshot.js";
 import { readJson, type ArtifactStore } from "../store/artifact-store.js";
 import { journalKeys } from "../store/journal.js";
-import { EXIT_SHUTDOWN, EXIT_STOPPED, watchTermination } from "./stop-request.js";
+import { watchTermination } from "./stop-request.js";
 
 const USAGE = `Usage:
   orch-entrypoint step --run-id ID --step STEP_ID [--artifact-store JSON] [--project-root DIR]
@@ -52,15 +51,14 @@ export async function main(argv: string[]): Promise<number> {
     assertValidRunId(runId);
     const projectRoot = values["project-root"] ?? findProjectRoot();
     const store = await openStore(values["artifact-store"] ?? process.env.ORCH_ARTIFACT_STORE, projectRoot);
+    // The whole run: the plugin kit's orchestrate (it watches SIGINT/SIGTERM itself).
+    if (command === "orchestrate") return await orchestrate();
+    if (command !== "step") throw usage(`Unknown command "${command}".`);
     const snapshot = parseSnapshot(await readJson(store, journalKeys.snapshot(runId)) ?? missingSnapshot(runId, store), `run ${runId}`);
     const controller = new AbortController();
     const termination = watchTermination({ store, runId, controller });
     // A shutdown ends the process at once: whatever is in flight stays as it is for the replacement.
-    const work = (async (): Promise<number> => {
-      if (command === "step") return await runOneStep();
-      if (command === "orchestrate") return await orchestrate();
-      throw usage(`Unknown command "${command}".`);
-    })();
+    const work = runOneStep();
     work.catch(() => {});
     return await Promise.race([work, termination.shutdown]);
 
@@ -82,36 +80,20 @@ export async function main(argv: string[]): Promise<number> {
         onLogLine: (line) => process.stdout.write(`${line}\n`),
       });
       process.stdout.write(`step ${stepId}: ${record.status}\n`);
-      return exitCode(record.status);
+      return exitCodeFor(record.status);
     }
     async function orchestrate(): Promise<number> {
       const spec = values.orchestrator ?? process.env.ORCH_ORCHESTRATOR;
-      const orchestrator = spec ? await createOrchestrator(spec, projectRoot, store) : undefined;
-      const launch = orchestrator?.stepLauncher;
-      const pipeline = snapshot.pipeline.dynamic ? await loadPipelineDefinition(snapshot, projectRoot) : undefined;
-      const definitions = launch || snapshot.pipeline.dynamic ? undefined : await loadStepDefinitions(Object.values(snapshot.steps), projectRoot);
       const maxParallelism = values["max-parallelism"] ? Number(values["max-parallelism"]) : undefined;
-      try {
-        const { run } = await executeRun({
-          snapshot,
-          runId,
-          store,
-          signal: controller.signal,
-          resume: values.resume,
-          projectRoot,
-          ...(values.stack ? { stack: values.stack } : {}),
-          ...(orchestrator ? { orchestrator: displayFlavor(orchestrator.flavor) } : {}),
-          ...(definitions ? { definitions } : {}),
-          ...(pipeline ? { pipeline } : {}),
-          ...(launch ? { launch } : {}),
-          ...(maxParallelism ? { maxParallelism } : {}),
-          observer: { stepUpdated: (r) => void process.stdout.write(`step ${r.stepId}: ${r.status}\n`) },
-        });
-        process.stdout.write(`run ${runId}: ${run.status}\n`);
-        return exitCode(run.status);
-      } finally {
-        await orchestrator?.dispose?.();
-      }
+      return runOrchestrate({
+        store,
+        runId,
+        projectRoot,
+        resume: values.resume,
+        ...(spec ? { orchestrator: await createOrchestrator(spec, projectRoot, store) } : {}),
+        ...(values.stack ? { stack: values.stack } : {}),
+        ...(maxParallelism ? { maxParallelism } : {}),
+      });
     }
   } catch (error) {
     if (isOrchError(error)) {
@@ -126,10 +108,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function exitCode(status: string): number {
-  if (status === "succeeded" || status === "cached") return 0;
-  return status === "stopped" ? EXIT_STOPPED : 1;
-}
 
 function required(value: string | undefined, flag: string): string {
   if (!value) throw usage(`${flag} is required.`);

@@ -6,7 +6,8 @@ import { step } from "../dsl/step.js";
 import { compile } from "../snapshot/compile.js";
 import { ScheduleSchema } from "../settings/index.js";
 import { checkCapabilities } from "./capabilities.js";
-import { defineOrchestrator, type OrchestratorCapabilities } from "./plugin.js";
+import { defineOrchestrator } from "../kit/define-orchestrator.js";
+import type { OrchestratorCapabilities } from "./plugin.js";
 
 const base: OrchestratorCapabilities = {
   dynamic: false,

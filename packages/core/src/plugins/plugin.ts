@@ -6,6 +6,9 @@ import type { ArtifactStore } from "../store/artifact-store.js";
 import type { RunRecord, StepRecord } from "../store/journal.js";
 import type { RunObserver } from "../run/observer.js";
 import type { Schedule } from "../settings/index.js";
+import type { OrchestratorCapabilities } from "./capabilities-schema.js";
+
+export type { OrchestratorCapabilities } from "./capabilities-schema.js";
 
 /**
  * Version of the contract between core and plugins. A plugin records the version it was built for
@@ -14,30 +17,6 @@ import type { Schedule } from "../settings/index.js";
 export const ORCH_PLUGIN_API = 1;
 
 const FLAVOR_ID = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
-
-/** What an orchestrator flavor can honour; core checks a run against it before submitting. */
-export interface OrchestratorCapabilities {
-  /** Runs dynamic pipelines (the pipeline function executes at run time). */
-  dynamic: boolean;
-  schedules: {
-    cron: boolean;
-    interval: boolean;
-    once: boolean;
-    /** The backend keeps the schedule itself (`schedule` / `deleteSchedule` on the runtime). */
-    manage: boolean;
-  };
-  retries: "native" | "runner";
-  /**
-   * `exact`: enforced as given; `mapped`: rounded up to what the backend offers (instance types);
-   * `recorded`: kept in the run for reference, not enforced (a warning says so);
-   * `none`: cannot be honoured, so a step with resources is refused (a warning with strict: false).
-   */
-  resources: "exact" | "mapped" | "recorded" | "none";
-  stop: boolean;
-  logs: boolean;
-  parallel: boolean;
-  requires: { remoteArtifactStore: boolean; containerRegistry: boolean };
-}
 
 export interface PluginContext {
   /** The user's project root (source paths in snapshots are relative to it). */
@@ -98,20 +77,6 @@ export interface OrchestratorPlugin<S extends z.ZodType = z.ZodType> {
   create(config: z.output<S>, context: PluginContext): Promise<Orchestrator>;
 }
 
-export interface OrchestratorPluginDefinition<S extends z.ZodType> {
-  flavor: string;
-  configSchema: S;
-  settingsSchema?: z.ZodType;
-  capabilities: OrchestratorCapabilities;
-  create(config: z.output<S>, context: PluginContext): Promise<Orchestrator>;
-}
-
-/** Declares an orchestrator plugin: stamps kind and API version, checks the flavor id, freezes it. */
-export function defineOrchestrator<S extends z.ZodType>(definition: OrchestratorPluginDefinition<S>): OrchestratorPlugin<S> {
-  assertFlavorId(definition.flavor);
-  return Object.freeze({ kind: "orchestrator" as const, apiVersion: ORCH_PLUGIN_API, ...definition });
-}
-
 export interface ArtifactStorePlugin<S extends z.ZodType = z.ZodType> {
   readonly kind: "artifact-store";
   readonly apiVersion: number;
@@ -122,7 +87,7 @@ export interface ArtifactStorePlugin<S extends z.ZodType = z.ZodType> {
   create(config: z.output<S>, context: { projectRoot: string }): Promise<ArtifactStore>;
 }
 
-/** Declares an artifact-store plugin, the same way as `defineOrchestrator`. */
+/** Declares an artifact-store plugin: stamps kind and API version, checks the flavor id, freezes it. */
 export function defineArtifactStore<S extends z.ZodType>(definition: Omit<ArtifactStorePlugin<S>, "kind" | "apiVersion">): ArtifactStorePlugin<S> {
   assertFlavorId(definition.flavor);
   return Object.freeze({ kind: "artifact-store" as const, apiVersion: ORCH_PLUGIN_API, ...definition });
@@ -130,7 +95,8 @@ export function defineArtifactStore<S extends z.ZodType>(definition: Omit<Artifa
 
 export type AnyPlugin = OrchestratorPlugin | ArtifactStorePlugin;
 
-function assertFlavorId(flavor: string) {
+/** Refuses a flavor id that is not canonical (lower-case kebab case). */
+export function assertFlavorId(flavor: string): void {
   if (!FLAVOR_ID.test(flavor)) {
     throw new OrchError("E_PLUGIN_INVALID", {
       flavor,

@@ -93,8 +93,8 @@ async function followEnded(store: ArtifactStore, runId: string, stepId: string):
   return runOwnerGone(run);
 }
 
-/** Ends the journal of a run whose process is gone or was killed: the run and every unfinished step `stopped`. */
-async function recordStopped(store: ArtifactStore, runId: string, message: string): Promise<void> {
+/** Ends the journal of a run whose process is gone or was killed: the run and every unfinished step `stopped` (also the plugin kit's settleRun). */
+export async function recordStopped(store: ArtifactStore, runId: string, message: string): Promise<void> {
   const finishedAt = new Date().toISOString();
   const error = { code: "E_CANCELLED", message };
   const records = await readStepRecords(store, runId);

@@ -1,0 +1,38 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { requestRunStop } from "../entrypoint/stop-request.js";
+import { recordStopped } from "../run/process-run-controls.js";
+import type { ArtifactStore } from "../store/artifact-store.js";
+import { readRunRecord, type RunRecord } from "../store/journal.js";
+
+export interface SettleRunOptions {
+  /** Signals the backend (delete the run's Jobs, stop its containers, cancel the pipeline run). */
+  stop: () => Promise<unknown>;
+  /** How long the run's driving process gets to record the stop itself after the signal (default 15 s). */
+  waitSeconds?: number;
+  /** How often the journal is read meanwhile (default 500 ms). */
+  pollMs?: number;
+}
+
+/**
+ * The stop protocol of a run that executes elsewhere: (1) record the stop request in the journal, so
+ * the driving process treats the SIGTERM it is about to get as a stop and not as a shutdown; (2) signal
+ * the backend; (3) wait for the driving process to record the run's end; (4) if it never does (it was
+ * already gone, or killed before it could write), record the run and its unfinished steps `stopped`.
+ * A run that has already ended is left alone. Resolves with the run's final record (undefined when
+ * the run has no record at all).
+ */
+export async function settleRun(store: ArtifactStore, runId: string, options: SettleRunOptions): Promise<RunRecord | undefined> {
+  const current = await readRunRecord(store, runId);
+  if (current && current.status !== "running") return current;
+  await requestRunStop(store, runId);
+  await options.stop();
+  const deadline = Date.now() + (options.waitSeconds ?? 15) * 1000;
+  for (;;) {
+    const run = await readRunRecord(store, runId);
+    if (run && run.status !== "running") return run;
+    if (Date.now() >= deadline) break;
+    await sleep(options.pollMs ?? 500);
+  }
+  await recordStopped(store, runId, `Run ${runId} was stopped; the process driving it did not record the end itself.`);
+  return readRunRecord(store, runId);
+}

@@ -1,0 +1,59 @@
+import type { ComponentSpec } from "../plugins/stack.js";
+import type { ArtifactStore } from "../store/artifact-store.js";
+
+/** Environment variables `orch-entrypoint` and the step runner read: the only place they are spelled. */
+export const ORCH_ENV = Object.freeze({
+  runId: "ORCH_RUN_ID",
+  stepId: "ORCH_STEP_ID",
+  /** `{ flavor, config, package? }` of the artifact store, as `describe()` gives it. */
+  artifactStore: "ORCH_ARTIFACT_STORE",
+  /** `{ flavor, config, package? }` of the orchestrator, for `orch-entrypoint orchestrate`. */
+  orchestrator: "ORCH_ORCHESTRATOR",
+  /** A folder of modules compiled ahead of time (see compiled-root.ts). */
+  compiledRoot: "ORCH_COMPILED_ROOT",
+});
+
+export interface StepCommandInput {
+  runId: string;
+  stepId: string;
+  /** The project folder where the step runs (snapshot source paths are relative to it). */
+  projectRoot: string;
+  /**
+   * How the process starts `orch-entrypoint`: `["orch-entrypoint"]` (the bin on PATH, the default),
+   * or `entrypointCommand(...)` for `node … bin.js`.
+   */
+  entrypoint?: readonly string[];
+  /** The artifact store the step opens: its `describe()` and `env()` (credentials) go into the environment. */
+  store?: Pick<ArtifactStore, "describe" | "env">;
+  /** Load the store plugin from this path instead of resolving its flavor (a bundled plugin). */
+  storePackage?: string;
+}
+
+/** `command` + `args` is the argv; `env` is what the process needs besides (credentials included). */
+export interface StepCommand {
+  command: string[];
+  args: string[];
+  argv: string[];
+  env: Record<string, string>;
+}
+
+/**
+ * The one spelling of how a step runs elsewhere: `orch-entrypoint step --run-id … --step …
+ * --project-root …`, with the run, the step and the artifact store in the environment. The store
+ * travels only in the environment (a Kubernetes Secret, a container's env), never on the command
+ * line, so `ps` and pod specs show no configuration. The process reads the snapshot and upstream
+ * outputs from the store and writes the step's record, log and outputs there.
+ */
+export function stepCommand(input: StepCommandInput): StepCommand {
+  const command = [...(input.entrypoint ?? ["orch-entrypoint"])];
+  const args = ["step", "--run-id", input.runId, "--step", input.stepId, "--project-root", input.projectRoot];
+  const env: Record<string, string> = {};
+  if (input.store) {
+    Object.assign(env, input.store.env?.() ?? {});
+    const spec: ComponentSpec<never> = { ...input.store.describe(), ...(input.storePackage ? { package: input.storePackage } : {}) };
+    env[ORCH_ENV.artifactStore] = JSON.stringify(spec);
+  }
+  env[ORCH_ENV.runId] = input.runId;
+  env[ORCH_ENV.stepId] = input.stepId;
+  return { command, args, argv: [...command, ...args], env };
+}
