@@ -7,10 +7,10 @@
 import { resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as k8s from "@kubernetes/client-node";
-import { OrchError } from "@orch/core";
+import { ORCH_LABELS, OrchError } from "@orch/core/plugin";
 import type { KubernetesOrchestratorConfig } from "./config.js";
 import { apiMessage, apiStatus, isMissingServiceAccount, kubernetesError } from "./errors.js";
-import { LABELS, labelValue, type K8sObject } from "./manifests.js";
+import { labelValue, type K8sObject } from "./manifests.js";
 import { byCreation, jobOutcome, type JobLike, type PodLike } from "./status.js";
 import { assertValidManifest } from "./validate.js";
 import { ResourceTracker, type KubeObject } from "./watch.js";
@@ -50,7 +50,7 @@ const backoff = (attempt: number) => sleep(Math.min(100 * 2 ** attempt, 1_000));
 
 /** The `orch.dev/run-id` selector of a run's objects (and, with a step, of that step's). */
 export function runSelector(runId: string, stepId?: string): string {
-  return `${LABELS.runId}=${labelValue(runId)}${stepId === undefined ? "" : `,${LABELS.step}=${labelValue(stepId)}`}`;
+  return `${ORCH_LABELS.runId}=${labelValue(runId)}${stepId === undefined ? "" : `,${ORCH_LABELS.stepId}=${labelValue(stepId)}`}`;
 }
 
 export class KubeClient {

@@ -3,7 +3,7 @@
  * file so that the entry (index.ts), the manifests and the runtime all import it without importing each
  * other.
  */
-import { ResourceSettingsSchema, z } from "@orch/core";
+import { ResourceSettingsSchema, z } from "@orch/core/plugin";
 
 export const FLAVOR = "kubernetes";
 
@@ -73,8 +73,8 @@ export const configSchema = z
     entrypointCommand: z
       .array(z.string().min(1))
       .min(1)
-      .default(["orch-entrypoint"])
-      .describe("How the image runs @orch/core's orch-entrypoint, e.g. [\"node\", \"node_modules/@orch/core/dist/entrypoint/bin.js\"]."),
+      .optional()
+      .describe("How the image runs @orch/core's entrypoint bin when it is not on PATH, e.g. [\"node\", \"node_modules/@orch/core/dist/entrypoint/bin.js\"]; default: the bin on PATH."),
     scheduledRunCommand: z
       .array(z.string().min(1))
       .min(1)

@@ -1,4 +1,4 @@
-import type { ArtifactStore, Snapshot } from "@orch/core";
+import type { ArtifactStore, Snapshot } from "@orch/core/plugin";
 import type { KubeClient } from "./client.js";
 import type { KubernetesOrchestratorConfig } from "./config.js";
 import type { ManifestInput } from "./manifests.js";

@@ -4,7 +4,7 @@
  * request the server refuses for what it says (credentials, permissions, a missing namespace, an
  * invalid object) is `E_CONFIG_INVALID` (exit 2: fix the configuration). Both carry a hint with the fix.
  */
-import { OrchError, isOrchError } from "@orch/core";
+import { OrchError, isOrchError } from "@orch/core/plugin";
 import type { KubernetesOrchestratorConfig } from "./config.js";
 
 /** The HTTP status of a failed API call (`ApiException.code`, a watch's `statusCode`), if the server answered. */

@@ -2,7 +2,7 @@
  * The project image when the config asks to build it (config key build, no image): built and pushed
  * with @orch/docker, an optional peer loaded only then.
  */
-import { OrchError, type PluginContext } from "@orch/core";
+import { OrchError, type PluginContext } from "@orch/core/plugin";
 import type { KubernetesOrchestratorConfig } from "./config.js";
 
 /** Stands in for the image in compiled manifests when it is built at submit (config key build). */

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { componentFactory, defineOrchestrator } from "@orch/core";
+import { componentFactory, defineOrchestrator } from "@orch/core/plugin";
 import { FLAVOR, configSchema, settingsSchema } from "./config.js";
 
 export { FLAVOR, configSchema, podSettingsSchema, settingsSchema } from "./config.js";
@@ -40,10 +40,7 @@ const plugin = defineOrchestrator({
     // Secret. A local store works when a ReadWriteMany volume is mounted in every pod (artifactStoreVolume).
     requires: { remoteArtifactStore: false, containerRegistry: false },
   },
-  async create(config, context) {
-    const { createKubernetesOrchestrator } = await import("./runtime.js");
-    return createKubernetesOrchestrator(config, context);
-  },
+  runtime: () => import("./runtime.js"),
 });
 
 export default plugin;

@@ -4,7 +4,7 @@
  * run's Job and pod watches until it ends; pods that can never start fail the step at once.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { readStepRecord, writeStepRecord, type LaunchRequest, type LaunchResult } from "@orch/core";
+import { readStepRecord, writeStepRecord, type LaunchRequest, type LaunchResult } from "@orch/core/plugin";
 import { runSelector } from "./client.js";
 import type { KubernetesContext } from "./context.js";
 import { STEP_CONTAINER, stepJob } from "./manifests.js";

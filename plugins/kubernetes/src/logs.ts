@@ -6,7 +6,7 @@ import { PassThrough } from "node:stream";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as k8s from "@kubernetes/client-node";
-import { FINISHED_STEP_STATUSES, journalKeys, readRunRecord, readStepRecord } from "@orch/core";
+import { FINISHED_STEP_STATUSES, readRunRecord, readStepLog, readStepRecord } from "@orch/core/plugin";
 import { runSelector } from "./client.js";
 import type { KubernetesContext } from "./context.js";
 import { apiMessage } from "./errors.js";
@@ -89,11 +89,11 @@ export async function* stepLogs(ctx: KubernetesContext, runId: string, stepId: s
     }
     await sleep(500);
   }
-  const data = await store.read(journalKeys.log(runId, stepId));
-  const journal = data ? Buffer.from(data).toString("utf8").split("\n").filter(Boolean) : [];
-  const missing = journal.filter((line) => !seen.has(line));
-  if (missing.length) {
-    if (printed.size) yield "[orch] ── step log (journal) ──";
-    yield* missing;
+  // The journal's lines no pod log holds (all of them when the pods are gone).
+  let first = true;
+  for await (const line of readStepLog(store, runId, stepId, { skip: seen })) {
+    if (first && printed.size) yield "[orch] ── step log (journal) ──";
+    first = false;
+    yield line;
   }
 }

@@ -3,24 +3,23 @@
  * orchestrator contract. A submitted run is one orchestrator Job (its pod runs core's scheduler with
  * `launchStepJob`); the submitting process follows the journal until that Job ends.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import { stringify } from "yaml";
 import {
+  ORCH_LABELS,
+  ORCH_MANAGED_BY,
   OrchError,
   clearStopRequest,
+  followRun,
   journalKeys,
-  requestRunStop,
   readRunRecord,
   readStepRecords,
   serializeSnapshot,
-  writeRunRecord,
+  settleRun,
+  type BackendEnd,
   type Orchestrator,
   type PluginContext,
-  type RunObserver,
   type RunRecord,
-  type Snapshot,
-  type StepRecord,
-} from "@orch/core";
+} from "@orch/core/plugin";
 import { KubeClient, runSelector } from "./client.js";
 import type { KubernetesOrchestratorConfig } from "./config.js";
 import type { KubernetesContext } from "./context.js";
@@ -29,7 +28,6 @@ import { IMAGE_BUILT_AT_SUBMIT, buildImage } from "./image.js";
 import { followJob, launchStepJob } from "./jobs.js";
 import { stepLogs } from "./logs.js";
 import {
-  LABELS,
   ORCHESTRATOR_CONTAINER,
   STEP_CONTAINER,
   configSecret,
@@ -54,7 +52,7 @@ export { loadKubeConfig } from "./client.js";
 export { jobOutcome, podFailure } from "./status.js";
 
 /** The kubernetes orchestrator runtime: submits runs, launches step Jobs (in the orchestrator pod), schedules CronJobs. */
-export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfig, context: PluginContext): Orchestrator & { trackers: Map<string, ResourceTracker> } {
+export function createOrchestrator(config: KubernetesOrchestratorConfig, context: PluginContext): Orchestrator & { trackers: Map<string, ResourceTracker> } {
   const store = context.artifactStore;
   const namespace = config.kubernetesNamespace;
   const client = new KubeClient(config);
@@ -89,87 +87,36 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
   const alreadyExists = (runId: string, name: string) =>
     new OrchError("E_USAGE", { message: `Run ${runId} already has an orchestrator Job (${name}) in namespace ${namespace}.`, hint: "Use a new run id, or resume the run." });
 
-  /** Follows a run submitted to the cluster: journal records as they change, until the orchestrator Job ends. */
-  async function waitForRun(snapshot: Snapshot, runId: string, jobName: string, submitSignal: AbortSignal, observer: RunObserver | undefined): Promise<{ run: RunRecord; steps: StepRecord[] }> {
-    const seen = new Map<string, string>();
-    let started = false;
-    const poll = async () => {
-      const run = await readRunRecord(store, runId);
-      if (run && !started) {
-        started = true;
-        await observer?.runStarted?.(run, snapshot);
-      }
-      for (const record of await readStepRecords(store, runId)) {
-        const key = JSON.stringify([record.status, record.attempts, record.finishedAt]);
-        if (seen.get(record.stepId) !== key) {
-          seen.set(record.stepId, key);
-          await observer?.stepUpdated?.(record);
-        }
-      }
-    };
-    const controller = new AbortController();
-    const onStop = () => void stop(runId).catch(() => {});
-    submitSignal.addEventListener("abort", onStop, { once: true });
-    const polling = (async () => {
-      while (!controller.signal.aborted) {
-        await poll().catch(() => {});
-        await sleep(500, undefined, { signal: controller.signal }).catch(() => {});
-      }
-    })();
-    let result: Awaited<ReturnType<typeof followJob>>;
-    try {
-      result = await followJob(ctx, runId, jobName, new AbortController().signal);
-    } finally {
-      submitSignal.removeEventListener("abort", onStop);
-      controller.abort();
-      await polling;
-    }
-    await poll();
-    let run = await readRunRecord(store, runId);
-    if (!run || run.status === "running") {
-      // The orchestrator pod died without finishing the journal (crash loop, deleted Job): say so in the record.
-      if (result.stuck) await client.deleteJob(jobName).catch(() => {});
-      const reason = result.stuck ?? (result.deleted ? "the orchestrator Job was deleted" : (result.outcome?.reason ?? "the orchestrator pod ended without finishing the run"));
-      run = {
-        ...(run ?? { runId, pipeline: snapshot.pipeline.name, pipelineHash: snapshot.pipeline.hash, startedAt: new Date().toISOString(), parameters: snapshot.parameters }),
-        status: submitSignal.aborted || result.deleted ? "stopped" : "failed",
-        finishedAt: new Date().toISOString(),
-        orchestrator: "kubernetes",
-        error: { code: "E_STEP_FAILED", message: `Run ${runId}: ${reason}.` } as RunRecord["error"],
-      } as RunRecord;
-      await writeRunRecord(store, run);
-    }
-    const steps = await readStepRecords(store, runId);
-    await observer?.runFinished?.(run, steps);
-    return { run, steps };
+  /** How the cluster says a run is over: its orchestrator Job ended, was deleted, or its pod can never start. */
+  async function orchestratorJobEnded(runId: string, jobName: string, stopped: AbortSignal): Promise<BackendEnd> {
+    const result = await followJob(ctx, runId, jobName, new AbortController().signal);
+    if (result.stuck) await client.deleteJob(jobName).catch(() => {});
+    if (result.deleted) return { stopped: true, reason: "the orchestrator Job was deleted" };
+    return { ...(stopped.aborted ? { stopped: true } : {}), reason: result.stuck ?? result.outcome?.reason ?? "the orchestrator pod ended without finishing the run" };
   }
 
+  /**
+   * The stop protocol (core's settleRun): the request is recorded first — the orchestrator pod stops the
+   * run on SIGTERM only when it finds it; any other SIGTERM (pod deletion, drain, eviction) is a shutdown
+   * and its replacement resumes the run — then every Job of the run is deleted. A finished run is left
+   * alone (its Jobs keep their pods and logs until ttlSecondsAfterFinished).
+   */
   async function stop(runId: string): Promise<void> {
-    // A finished run is left alone (its Jobs keep their pods and logs until ttlSecondsAfterFinished).
-    const current = await readRunRecord(store, runId);
-    if (current && current.status !== "running") return;
-    // Recorded first: the orchestrator pod stops the run on SIGTERM only when it finds this request;
-    // any other SIGTERM (pod deletion, drain, eviction) is a shutdown and its replacement resumes the run.
-    await requestRunStop(store, runId);
-    try {
-      await client.deleteJobs(runSelector(runId), 30);
-      // A scheduled run's orchestrator Job was made by its CronJob, so it carries the schedule label, not the run id.
-      const scheduled = await client.listJobs(`${LABELS.managedBy}=orch,${LABELS.component}=orchestrator,${LABELS.schedule}`);
-      for (const job of scheduled) {
-        const name = job.metadata?.name;
-        if (name && scheduledRunId(name) === runId) await client.deleteJob(name);
-      }
-    } catch (error) {
-      throw client.error(`stopping run ${runId}`, error);
-    }
-    // The orchestrator pod records the stop when it gets SIGTERM; if it is already gone, record it here.
-    for (let i = 0; i < 30; i++) {
-      const run = await readRunRecord(store, runId);
-      if (!run || run.status !== "running") return;
-      await sleep(500);
-    }
-    const run = await readRunRecord(store, runId);
-    if (run?.status === "running") await writeRunRecord(store, { ...run, status: "stopped", finishedAt: new Date().toISOString() });
+    await settleRun(store, runId, {
+      stop: async () => {
+        try {
+          await client.deleteJobs(runSelector(runId), 30);
+          // A scheduled run's orchestrator Job was made by its CronJob, so it carries the schedule label, not the run id.
+          const scheduled = await client.listJobs(`${ORCH_LABELS.managedBy}=${ORCH_MANAGED_BY},${ORCH_LABELS.component}=orchestrator,${ORCH_LABELS.schedule}`);
+          for (const job of scheduled) {
+            const name = job.metadata?.name;
+            if (name && scheduledRunId(name) === runId) await client.deleteJob(name);
+          }
+        } catch (error) {
+          throw client.error(`stopping run ${runId}`, error);
+        }
+      },
+    });
   }
 
   const runtime: Orchestrator & { trackers: Map<string, ResourceTracker> } = {
@@ -223,7 +170,13 @@ export function createKubernetesOrchestrator(config: KubernetesOrchestratorConfi
           },
         };
       }
-      const done = waitForRun(snapshot, runId, name, submit.signal, submit.observer);
+      // Follows the journal until the run ends; when the orchestrator Job ends without finishing it
+      // (crash loop, deleted Job, a pod that cannot start), followRun records why.
+      const onStop = () => void stop(runId).catch(() => {});
+      submit.signal.addEventListener("abort", onStop, { once: true });
+      const done = followRun(store, runId, submit.observer, { snapshot, flavor: "kubernetes", backendEnded: orchestratorJobEnded(runId, name, submit.signal) }).finally(() =>
+        submit.signal.removeEventListener("abort", onStop),
+      );
       done.catch(() => {});
       return { runId, wait: () => done };
     },

@@ -4,10 +4,10 @@
  * CronJob, so deleting the CronJob removes it.
  */
 import type * as k8s from "@kubernetes/client-node";
-import { OrchError, isOrchError, serializeSnapshot, type Schedule, type Snapshot } from "@orch/core";
+import { ORCH_ANNOTATIONS, ORCH_LABELS, ORCH_MANAGED_BY, OrchError, isOrchError, serializeSnapshot, type Schedule, type Snapshot } from "@orch/core/plugin";
 import type { KubernetesContext } from "./context.js";
 import { apiStatus } from "./errors.js";
-import { ANNOTATIONS, LABELS, configSecret, cronJob, scheduleSecretName, scheduleSnapshotKey } from "./manifests.js";
+import { configSecret, cronJob, scheduleSecretName, scheduleSnapshotKey } from "./manifests.js";
 import { assertValidManifest } from "./validate.js";
 
 /** Creates the CronJob of `snapshot` on `when` (replacing the same pipeline's CronJob on the same schedule). */
@@ -55,14 +55,15 @@ export async function deleteSchedule(ctx: KubernetesContext, id: string): Promis
 export async function listSchedules(ctx: KubernetesContext): Promise<{ id: string; pipeline: string; schedule: string }[]> {
   const { client } = ctx;
   let list: k8s.V1CronJobList;
+  // Selected by managed-by only (not by flavor label): CronJobs created before that label existed are found too.
   try {
-    list = await client.api().batch.listNamespacedCronJob({ namespace: client.namespace, labelSelector: `${LABELS.managedBy}=orch` });
+    list = await client.api().batch.listNamespacedCronJob({ namespace: client.namespace, labelSelector: `${ORCH_LABELS.managedBy}=${ORCH_MANAGED_BY}` });
   } catch (error) {
     throw client.error("listing CronJobs", error);
   }
   return list.items.map((item) => ({
     id: item.metadata?.name ?? "",
-    pipeline: item.metadata?.annotations?.[ANNOTATIONS.pipeline] ?? item.metadata?.labels?.[LABELS.pipeline] ?? "",
+    pipeline: item.metadata?.annotations?.[ORCH_ANNOTATIONS.pipeline] ?? item.metadata?.labels?.[ORCH_LABELS.pipeline] ?? "",
     schedule: `${item.spec?.schedule ?? ""}${item.spec?.timeZone ? ` (${item.spec.timeZone})` : ""}`,
   }));
 }
