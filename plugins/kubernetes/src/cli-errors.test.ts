@@ -4,34 +4,19 @@
  * (E_BACKEND_UNAVAILABLE, exit 1, a hint to check the cluster); credentials or permissions the server
  * refuses are the user's configuration (E_CONFIG_INVALID, exit 2, a hint naming the fix).
  */
-import { execFile } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliProject, runOrch } from "../test/cli.js";
 
-const pluginRoot = fileURLToPath(new URL("..", import.meta.url));
-const orchBin = join(pluginRoot, "node_modules", ".bin", "orch");
-
-mkdirSync(join(pluginRoot, ".tmp"), { recursive: true });
-const project = mkdtempSync(join(pluginRoot, ".tmp", "cli-k8s-errors-"));
+const project = cliProject("cli-k8s-errors-");
+const orch = (...args: string[]) => runOrch(project, ...args);
 
 /** An API server that answers every request with `status` (a Kubernetes Status body), as a sick or strict cluster does. */
 let answer = { status: 500, reason: "InternalError", message: "etcdserver: request timed out" };
 let apiServer: Server;
-
-async function orch(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(orchBin, args, { cwd: project, env: { ...process.env, NO_COLOR: "1", ORCH_CLI_FROM_SOURCE: "1", ORCH_HOME: "" } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 const kubeconfig = (server: string) =>
   ["apiVersion: v1", "kind: Config", `clusters:\n- name: c\n  cluster:\n    server: ${server}\n    insecure-skip-tls-verify: true`, "users:\n- name: u\n  user:\n    token: some-token", "contexts:\n- name: c\n  context:\n    cluster: c\n    user: u", "current-context: c", ""].join("\n");
@@ -53,11 +38,6 @@ async function register(name: string, server: string) {
 }
 
 beforeAll(async () => {
-  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "cli-k8s-errors", private: true, type: "module" }));
-  mkdirSync(join(project, "src"));
-  copyFileSync(join(pluginRoot, "test", "fixtures", "project", "src", "pipeline.ts"), join(project, "src", "pipeline.ts"));
-  mkdirSync(join(project, "node_modules", "@orch"), { recursive: true });
-  symlinkSync(pluginRoot, join(project, "node_modules", "@orch", "plugin-kubernetes"), "dir");
   expect((await orch("init")).code).toBe(0);
   apiServer = createHttpServer((request, response) => {
     request.resume();
