@@ -55,7 +55,7 @@ export { settleRun, type SettleRunOptions } from "./kit/settle-run.js";
 export { readStepLog, type ReadStepLogOptions } from "./kit/step-log.js";
 export { ORCH_LABELS, ORCH_ANNOTATIONS, ORCH_MANAGED_BY, runLabels } from "./kit/labels.js";
 export { orchestrate, runPluginBin, exitCodeFor, type OrchestrateOptions } from "./kit/orchestrate.js";
-export { compiledModulePath } from "./run/load-source.js";
+export { compiledModulePath, useCompiledRoot } from "./kit/compiled-root.js";
 
 // Errors, names, hashing.
 export { OrchError, isOrchError, toErrorRecord, type OrchErrorCode, type ErrorRecord } from "./errors.js";

@@ -16,6 +16,7 @@ import {
   type RunResult,
   type Schedule,
 } from "@orch/core";
+import { OrchestratorCapabilitiesSchema } from "@orch/core/plugin";
 import { ConformanceError, describeError } from "./errors.js";
 import { readPackageJson, resolveEntry, sdkModulesOf, type ConformanceContext, type OrchestratorCheckName } from "./context.js";
 import { displayModule, findSdkLoads, probePluginEntry } from "./sdk-probe.js";
@@ -41,19 +42,6 @@ const failer = (check: OrchestratorCheckName, context: ConformanceContext) => (m
   throw new ConformanceError(check, context.flavor, message, cause === undefined ? undefined : { cause });
 };
 
-const CapabilitiesSchema = z
-  .object({
-    dynamic: z.boolean(),
-    schedules: z.object({ cron: z.boolean(), interval: z.boolean(), once: z.boolean(), manage: z.boolean() }).strict(),
-    retries: z.enum(["native", "runner"]),
-    resources: z.enum(["exact", "mapped", "recorded", "none"]),
-    stop: z.boolean(),
-    logs: z.boolean(),
-    parallel: z.boolean(),
-    requires: z.object({ remoteArtifactStore: z.boolean(), containerRegistry: z.boolean() }).strict(),
-  })
-  .strict();
-
 /** The plugin is declared with `defineOrchestrator`: kind, API version, canonical flavor, frozen, complete capabilities. */
 export const checkDescriptor: ConformanceCheck = async (context) => {
   const fail = failer("descriptor", context);
@@ -77,10 +65,10 @@ export const checkDescriptor: ConformanceCheck = async (context) => {
   const schema = plugin.configSchema as { safeParse?: unknown } | undefined;
   if (typeof schema?.safeParse !== "function") fail("configSchema is not a zod schema.");
   if (plugin.settingsSchema !== undefined && typeof (plugin.settingsSchema as { safeParse?: unknown }).safeParse !== "function") fail("settingsSchema is not a zod schema.");
-  const capabilities = CapabilitiesSchema.safeParse(plugin.capabilities);
+  const capabilities = OrchestratorCapabilitiesSchema.safeParse(plugin.capabilities);
   if (!capabilities.success) {
     const issue = capabilities.error.issues[0]!;
-    fail(`capabilities.${issue.path.join(".") || "(root)"}: ${issue.message}. Declare every capability (see OrchestratorCapabilities): the suite checks each one.`);
+    fail(`capabilities.${issue.path.join(".") || "(root)"}: ${issue.message}. Declare the plugin with defineOrchestrator (see OrchestratorCapabilitiesSchema in @orch/core/plugin): the suite checks each capability.`);
   }
 };
 
@@ -172,7 +160,7 @@ export const checkSdkLazy: ConformanceCheck = async (context) => {
     const loads = findSdkLoads(result.records, sdk);
     if (loads.length > 0) {
       const by = [...new Set(loads.map((l) => displayModule(l.parent, context.packageRoot)))].join(", ");
-      fail(`importing the plugin entry loads its SDK "${sdk}" before create() (imported by ${by}). Validating a stack or listing flavors must stay cheap: import the SDK inside create(), e.g. \`const { createRuntime } = await import("./runtime.js")\`, and keep "${sdk}" out of the entry's static imports.`);
+      fail(`importing the plugin entry loads its SDK "${sdk}" before create() (imported by ${by}). Validating a stack or listing flavors must stay cheap: import the SDK only in the runtime module (defineOrchestrator({ runtime: () => import("./runtime.js") })), and keep "${sdk}" and the runtime module out of the entry's static imports.`);
     }
   }
 };
@@ -324,7 +312,7 @@ export const checkDynamic: ConformanceCheck = async (context) => {
       },
     });
   } catch (error) {
-    fail(`capabilities.dynamic is true, but the dynamic pipeline tk_dynamic did not run correctly. Run it (executeRun with SubmitContext.pipeline) or declare dynamic: false. ${describeError(error)}`, error);
+    fail(`capabilities.dynamic is true, but the dynamic pipeline tk_dynamic did not run correctly. Run it (runOnCoreScheduler from @orch/core/plugin passes SubmitContext.pipeline on) or declare dynamic: false. ${describeError(error)}`, error);
   }
 };
 

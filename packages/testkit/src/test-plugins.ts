@@ -3,9 +3,10 @@
  * variants of it. Not exported from the package.
  */
 import {
+  CONSERVATIVE_CAPABILITIES,
   defineOrchestrator,
-  executeRun,
   processRunControls,
+  runOnCoreScheduler,
   writeRunRecord,
   z,
   type Orchestrator,
@@ -14,17 +15,14 @@ import {
   type PluginContext,
   type Snapshot,
   type SubmitContext,
-} from "@orch/core";
+} from "@orch/core/plugin";
 
 export const referenceCapabilities: OrchestratorCapabilities = {
+  ...CONSERVATIVE_CAPABILITIES,
   dynamic: true,
-  schedules: { cron: false, interval: false, once: false, manage: false },
-  retries: "runner",
   resources: "recorded",
-  stop: false,
   logs: true,
   parallel: true,
-  requires: { remoteArtifactStore: false, containerRegistry: false },
 };
 
 export const referenceConfigSchema = z
@@ -45,38 +43,29 @@ export interface ReferenceOptions {
   runtime?: (base: Orchestrator, context: PluginContext) => Partial<Orchestrator>;
 }
 
-/** An in-process orchestrator built on executeRun, like `local`; options make it misbehave. */
+/** An in-process orchestrator built on runOnCoreScheduler, like `local`; options make it misbehave. */
 export function referencePlugin(options: ReferenceOptions = {}): OrchestratorPlugin {
+  const flavor = options.flavor ?? "reference";
   return defineOrchestrator({
-    flavor: options.flavor ?? "reference",
+    flavor,
     configSchema: (options.configSchema ?? referenceConfigSchema) as typeof referenceConfigSchema,
     capabilities: { ...referenceCapabilities, ...options.capabilities },
-    async create(config: Config, context) {
-      const store = context.artifactStore;
-      const journal = processRunControls(store);
-      const base: Orchestrator = {
-        flavor: options.flavor ?? "reference",
-        async submit(snapshot, rawSubmit) {
-          const submit = options.mapSubmit ? options.mapSubmit(rawSubmit) : rawSubmit;
-          const done = executeRun({
-            snapshot: options.mapSnapshot ? options.mapSnapshot(snapshot) : snapshot,
-            runId: submit.runId,
-            store,
-            maxParallelism: config.maxParallelism ?? 4,
-            signal: submit.signal,
-            projectRoot: context.projectRoot,
-            ...(submit.definitions ? { definitions: submit.definitions } : {}),
-            ...(submit.pipeline ? { pipeline: submit.pipeline } : {}),
-          });
-          return { runId: submit.runId, wait: () => done };
-        },
-        // Status and logs straight from the run's journal in the artifact store.
-        status: journal.status,
-        logs: journal.logs,
-        async dispose() {},
-      };
-      return { ...base, ...options.runtime?.(base, context) };
-    },
+    runtime: async () => ({
+      createOrchestrator(config: Config, context: PluginContext) {
+        const base: Orchestrator = {
+          flavor,
+          async submit(snapshot, rawSubmit) {
+            const submit = options.mapSubmit ? options.mapSubmit(rawSubmit) : rawSubmit;
+            return runOnCoreScheduler(options.mapSnapshot ? options.mapSnapshot(snapshot) : snapshot, { plugin: context, submit, flavor, maxParallelism: config.maxParallelism ?? 4 });
+          },
+          // Status and logs straight from the run's journal in the artifact store.
+          status: processRunControls(context.artifactStore).status,
+          logs: processRunControls(context.artifactStore).logs,
+          async dispose() {},
+        };
+        return { ...base, ...options.runtime?.(base, context) };
+      },
+    }),
   }) as unknown as OrchestratorPlugin;
 }
 

@@ -3,7 +3,7 @@
  * Azure CLI uses, then to DefaultAzureCredential. Loaded only from `create()` (it imports the SDK).
  */
 import { AnonymousCredential, BlobServiceClient, StorageRetryPolicyType, StorageSharedKeyCredential, type StoragePipelineOptions } from "@azure/storage-blob";
-import { OrchError } from "@orch/core";
+import { OrchError } from "@orch/core/plugin";
 import type { AzureArtifactStoreConfig } from "./index.js";
 import type { AzurePath } from "./path.js";
 

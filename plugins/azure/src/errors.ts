@@ -1,4 +1,4 @@
-import { OrchError } from "@orch/core";
+import { OrchError } from "@orch/core/plugin";
 
 /** What an error from the SDK (or the credential chain) says, in the terms a user can act on. */
 export type Failure =

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { defineArtifactStore, z, type ArtifactStorePlugin, type ComponentSpec } from "@orch/core";
+import { defineArtifactStore, z, type ArtifactStorePlugin, type ComponentSpec } from "@orch/core/plugin";
 import { ACCOUNT, accountProblem, parseAzurePath, PATH_EXAMPLE } from "./path.js";
 
 export const FLAVOR = "azure";

@@ -1,4 +1,4 @@
-import { OrchError } from "@orch/core";
+import { OrchError } from "@orch/core/plugin";
 
 /** The artifact-store key grammar of core (`runs/<id>/run.json` …): posix segments of [A-Za-z0-9_.-]. */
 const KEY_PATTERN = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*\/?$/;

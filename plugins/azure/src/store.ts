@@ -11,7 +11,7 @@
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import type { BlobClient, ContainerClient } from "@azure/storage-blob";
-import { OrchError, type ArtifactStore } from "@orch/core";
+import { OrchError, type ArtifactStore } from "@orch/core/plugin";
 import { connect, DATA_RETRY, PREFLIGHT_RETRY } from "./client.js";
 import { classify, errorCode, storeError, type StoreLabel } from "./errors.js";
 import type { AzureArtifactStoreConfig } from "./index.js";

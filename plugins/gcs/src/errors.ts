@@ -3,7 +3,7 @@
  * flavor, the gs:// path and the fix: a wrong bucket, missing or rejected credentials and missing
  * permissions each get their own hint.
  */
-import { OrchError } from "@orch/core";
+import { OrchError } from "@orch/core/plugin";
 
 export interface StoreErrorContext {
   uri: string;

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { defineArtifactStore, z, type ArtifactStorePlugin, type ComponentSpec } from "@orch/core";
+import { defineArtifactStore, z, type ArtifactStorePlugin, type ComponentSpec } from "@orch/core/plugin";
 import { gcsPathProblem } from "./gcs-path.js";
 
 export const FLAVOR = "gcs";

@@ -10,7 +10,7 @@ import { isAbsolute, resolve } from "node:path";
 import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { IdempotencyStrategy, Storage, type File, type StorageOptions } from "@google-cloud/storage";
-import type { ArtifactStore } from "@orch/core";
+import type { ArtifactStore } from "@orch/core/plugin";
 import { CHUNK_MARKER, createAppender } from "./append.js";
 import { gcsError, isMissingBucket, isNotFound, isPreconditionFailed, storeError } from "./errors.js";
 import { parseGcsPath } from "./gcs-path.js";

@@ -1,10 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compile, createLocalArtifactStore, defineStack, localArtifactStore, parseComponentConfig, pipeline, resolvePlugin, step } from "@orch/core";
 import plugin, { FLAVOR, localDocker } from "./index.js";
-import { containerSpec, entrypointCommand, type PreparedImage } from "./runtime.js";
+import { ORCH_LABELS } from "@orch/core/plugin";
+import { containerSpec, type PreparedImage } from "./runtime.js";
 
 const prepared: PreparedImage = { image: "img:1", projectRoot: "/p", command: ["node", "bin.js"], mounts: ["/p", "/ws/node_modules"], built: false };
 
@@ -67,11 +68,19 @@ describe("containerSpec", () => {
       DeviceRequests: [{ Count: 2, Capabilities: [["gpu"]] }],
     });
     expect(spec.HostConfig!.Binds).toEqual(["/p:/p:ro", "/ws/node_modules:/ws/node_modules:ro", `${store.uri}:${store.uri}:rw`, "/cache:/tmp/tsx-1000:rw", "/data:/data:ro"]);
-    expect(spec.Labels).toEqual({ "orch.run-id": "r1", "orch.step-id": "gpu_step", "orch.pipeline": "gpu_pipeline", "orch.flavor": "local-docker" });
+    expect(spec.Labels).toEqual({
+      [ORCH_LABELS.managedBy]: "orch",
+      [ORCH_LABELS.runId]: "r1",
+      [ORCH_LABELS.stepId]: "gpu_step",
+      [ORCH_LABELS.pipeline]: "gpu_pipeline",
+      [ORCH_LABELS.flavor]: "local-docker",
+      [ORCH_LABELS.component]: "step",
+    });
     expect(spec.User).toBe("1000:1000");
     expect(spec.WorkingDir).toBe("/p");
-    expect(spec.Env).toEqual(expect.arrayContaining(["A=1", "STEP=yes", "ORCH_RUN_ID=r1", "ORCH_STEP_ID=gpu_step"]));
-    expect(spec.Cmd).toEqual(["node", "bin.js", "step", "--run-id", "r1", "--step", "gpu_step", "--artifact-store", JSON.stringify(store.describe()), "--project-root", "/p"]);
+    expect(spec.Env).toEqual(expect.arrayContaining(["A=1", "STEP=yes", "ORCH_RUN_ID=r1", "ORCH_STEP_ID=gpu_step", `ORCH_ARTIFACT_STORE=${JSON.stringify(store.describe())}`]));
+    // The store travels in the environment only (the plugin kit's stepCommand).
+    expect(spec.Cmd).toEqual(["node", "bin.js", "step", "--run-id", "r1", "--step", "gpu_step", "--project-root", "/p"]);
   });
 
   // Issue 12: a remote store's credentials reach the container as env, never in its command line.
@@ -95,14 +104,5 @@ describe("containerSpec", () => {
     const spec = containerSpec({ config, prepared, runId: "r1", step: noResources, pipeline: "p", store, user: "0:0" });
     expect(spec.HostConfig!.DeviceRequests).toEqual([expect.objectContaining({ Count: -1 })]);
     expect(spec.HostConfig!.Memory).toBeUndefined();
-  });
-
-  it("runs core's entrypoint from TypeScript source when the package has it, else its built bin", () => {
-    const withSource = join(dir, "core-src");
-    mkdirSync(join(withSource, "src", "entrypoint"), { recursive: true });
-    writeFileSync(join(withSource, "src", "entrypoint", "bin.ts"), "");
-    expect(entrypointCommand(withSource, true)).toEqual(["node", "--conditions=@orch/source", "--import", "tsx", join(withSource, "src", "entrypoint", "bin.ts")]);
-    expect(entrypointCommand(join(dir, "core-dist"), true)).toEqual(["node", join(dir, "core-dist", "dist", "entrypoint", "bin.js")]);
-    rmSync(dir, { recursive: true, force: true });
   });
 });

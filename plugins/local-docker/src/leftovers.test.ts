@@ -1,5 +1,6 @@
 // After kill -9 of the process driving a local_docker run, its step containers are orphans: nothing
 // would ever remove them. The next run on the engine (or a resume of that run) removes them.
+import { ORCH_LABELS } from "@orch/core/plugin";
 import { spawn } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -24,7 +25,7 @@ if (!probe.available) {
 }
 
 const docker = createDockerClient();
-const containersOf = (runId: string) => docker.listContainers({ all: true, filters: { label: [`orch.run-id=${runId}`] } });
+const containersOf = (runId: string) => docker.listContainers({ all: true, filters: { label: [`${ORCH_LABELS.runId}=${runId}`] } });
 
 describe.skipIf(!probe.available)("leftover containers of a killed run", () => {
   let project: string;

@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { ORCH_LABELS } from "@orch/core/plugin";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,7 +26,7 @@ if (!probe.available) {
 const docker = createDockerClient();
 
 async function containersOf(runId: string) {
-  return docker.listContainers({ all: true, filters: { label: [`orch.run-id=${runId}`] } });
+  return docker.listContainers({ all: true, filters: { label: [`${ORCH_LABELS.runId}=${runId}`] } });
 }
 
 describe.skipIf(!probe.available)("local_docker on a real Docker engine", () => {
@@ -231,7 +232,7 @@ describe.skipIf(!probe.available)("local_docker on a real Docker engine", () => 
       expect(await exited).toBe(0);
       expect(JSON.parse(stdout.split("RESULT ")[1]!)).toEqual({ status: "stopped", steps: ["stopped", "stopped"] });
       expect((await readRunRecord(store, runId))?.status).toBe("stopped");
-      expect(await docker.listVolumes({ filters: { label: [`orch.stop-run=${runId}`] } }).then((v) => v.Volumes ?? [])).toEqual([]);
+      expect(await docker.listVolumes({ filters: { label: [`${ORCH_LABELS.component}=stop-request`, `${ORCH_LABELS.runId}=${runId}`] } }).then((v) => v.Volumes ?? [])).toEqual([]);
     } finally {
       child.kill();
     }

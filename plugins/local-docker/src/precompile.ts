@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readdir, readFile, rename, rm } from "node:fs/promises";
 import { join, sep } from "node:path";
-import { compiledModulePath, pluginCandidates, sha256, type Snapshot } from "@orch/core";
+import { compiledModulePath, pluginCandidates, sha256, type Snapshot } from "@orch/core/plugin";
 
 /** A bundle of orch-entrypoint, @orch/core and the snapshot's modules, ready to run with plain node. */
 export interface CompiledProject {
@@ -28,6 +28,8 @@ export async function precompileProject(options: { projectRoot: string; coreDir:
   const { build } = await import("esbuild");
   const fromSource = existsSync(join(coreDir, "src", "entrypoint", "bin.ts"));
   const coreEntry = join(coreDir, fromSource ? "src/index.ts" : "dist/index.js");
+  // The plugin-author entry (store plugins import it), bundled against the same copy of core.
+  const corePluginEntry = join(coreDir, fromSource ? "src/plugin.ts" : "dist/plugin.js");
   const modules = new Set(Object.values(snapshot.steps).map((step) => step.source.module));
   if (snapshot.pipeline.source) modules.add(snapshot.pipeline.source.module);
   const entryPoints = [
@@ -63,6 +65,7 @@ export async function precompileProject(options: { projectRoot: string; coreDir:
           setup(bundle) {
             // Every import of @orch/core (the user's and the entrypoint's) is the same bundled copy.
             bundle.onResolve({ filter: /^@orch\/core$/ }, () => ({ path: coreEntry }));
+            bundle.onResolve({ filter: /^@orch\/core\/plugin$/ }, () => ({ path: corePluginEntry }));
             // The store plugin under the first package name core's resolver would find for its flavor.
             bundle.onResolve({ filter: new RegExp(`^${STORE_PLUGIN_ENTRY}$`) }, async () => {
               for (const name of pluginCandidates(storeFlavor!)) {

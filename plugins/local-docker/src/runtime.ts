@@ -1,38 +1,39 @@
-import { existsSync } from "node:fs";
-import { hostname } from "node:os";
 import { mkdir, realpath } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, isAbsolute, join, relative, sep } from "node:path";
+import { isAbsolute, join, relative, sep } from "node:path";
 import { PassThrough } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
-import { setTimeout as sleep } from "node:timers/promises";
 import {
-  clearStopRequest as clearJournalStopRequest,
-  executeRun,
-  requestRunStop,
+  ORCH_ENV,
+  ORCH_LABELS,
+  ORCH_MANAGED_BY,
+  entrypointCommand,
+  findCoreDirectory,
   journalKeys,
   normalizeResources,
-  OrchError,
   readRunRecord,
-  retryDelayMs,
+  readStepLog,
+  requestRunStop,
+  runLabels,
+  runOnCoreScheduler,
+  runOwnerGone,
+  settleRun,
+  stepCommand,
+  stepTimeBudget,
   toDockerBytes,
+  type ArtifactStore,
+  type CoreSchedulerRun,
   type LaunchRequest,
   type LaunchResult,
   type Orchestrator,
   type PluginContext,
   type Snapshot,
   type SnapshotStep,
-  type ArtifactStore,
-} from "@orch/core";
+} from "@orch/core/plugin";
 import { assertDockerAvailable, buildProjectImage, createDockerClient, defaultImageName, ensureImage, sourceMounts, type Docker } from "@orch/docker";
+import { DISPLAY, FLAVOR, settingsSchema, type LocalDockerOrchestratorConfig, type LocalDockerStepSettings } from "./config.js";
+import { emitImageEvent, type ImageEvent } from "./events.js";
 import { precompileProject } from "./precompile.js";
-import { emitImageEvent, settingsSchema, type ImageEvent, type LocalDockerOrchestratorConfig, type LocalDockerStepSettings } from "./index.js";
-
-const FLAVOR = "local-docker";
-const DISPLAY = "local_docker";
-
-export const LABELS = { runId: "orch.run-id", stepId: "orch.step-id", pipeline: "orch.pipeline", flavor: "orch.flavor" } as const;
 
 /** The image and mounts every step container of one run uses. */
 export interface PreparedImage {
@@ -51,15 +52,13 @@ export interface PreparedImage {
 }
 
 /** Runs driven by this process, so stop() can end them from the inside (no new steps start). */
-const activeRuns = new Map<string, { controller: AbortController; done: Promise<unknown> }>();
+const activeRuns = new Map<string, CoreSchedulerRun>();
 
-export function createLocalDockerOrchestrator(config: LocalDockerOrchestratorConfig, context: PluginContext): Orchestrator {
+/** The local_docker runtime: core's scheduler in this process, one container per step (the translation is `containerSpec`). */
+export function createOrchestrator(config: LocalDockerOrchestratorConfig, context: PluginContext): Orchestrator {
   const docker = createDockerClient(config.host ? { host: config.host } : {});
   const store = context.artifactStore;
   const connection = { ...(config.host ? { host: config.host } : {}), flavor: DISPLAY };
-
-  const launchStep = (prepared: PreparedImage, removals: Set<Promise<unknown>>, abortRun: () => void) => (request: LaunchRequest) =>
-    runStepContainer(docker, config, store, prepared, request, { removals, abortRun });
 
   return {
     flavor: FLAVOR,
@@ -70,45 +69,28 @@ export function createLocalDockerOrchestrator(config: LocalDockerOrchestratorCon
       await assertDockerAvailable(docker, connection);
       // Containers left by a run whose process was killed (kill -9) are never removed by it: sweep them now.
       await removeLeftoverContainers(docker, store, submit.resume ? submit.runId : undefined);
-      if (submit.resume) await clearJournalStopRequest(store, submit.runId).catch(() => {});
       const prepared = await withPrecompiledBundle(await prepareImage(docker, config, context), config, context, snapshot);
-      const controller = new AbortController();
-      const forward = () => controller.abort(submit.signal.reason);
-      if (submit.signal.aborted) forward();
-      else submit.signal.addEventListener("abort", forward, { once: true });
-      const effective: Snapshot = config.executionMode
-        ? { ...snapshot, pipeline: { ...snapshot.pipeline, settings: { ...snapshot.pipeline.settings, executionMode: config.executionMode } } }
-        : snapshot;
       // Containers are removed off the critical path; the run ends once they are all gone.
       const removals = new Set<Promise<unknown>>();
-      const done = executeRun({
-        snapshot: effective,
-        runId: submit.runId,
-        store,
-        maxParallelism: config.maxParallelism,
-        signal: controller.signal,
-        stack: context.stackName,
-        orchestrator: DISPLAY,
-        projectRoot: context.projectRoot,
-        launch: launchStep(prepared, removals, () => controller.abort(new OrchError("E_CANCELLED", { message: `Run ${submit.runId} was stopped.` }))),
-        ...(snapshot.pipeline.dynamic && submit.pipeline ? { pipeline: submit.pipeline } : {}),
-        ...(submit.observer ? { observer: submit.observer } : {}),
-        ...(submit.resume ? { resume: true } : {}),
-      })
-        .then(async (result) => {
-          await Promise.all(removals);
-          return result;
-        })
-        .finally(() => Promise.all([clearStopRequest(docker, submit.runId), clearJournalStopRequest(store, submit.runId).catch(() => {})]))
-        .finally(() => {
-          activeRuns.delete(submit.runId);
-          submit.signal.removeEventListener("abort", forward);
-        });
-      activeRuns.set(submit.runId, { controller, done });
-      return { runId: submit.runId, wait: () => done };
-    },
-    async status(runId) {
-      return (await readRunRecord(store, runId))?.status;
+      const launch = (request: LaunchRequest) => runStepContainer(docker, config, store, prepared, request, { removals, abortRun: () => run.abort() });
+      const run = runOnCoreScheduler(
+        snapshot,
+        {
+          plugin: context,
+          submit,
+          flavor: FLAVOR,
+          maxParallelism: config.maxParallelism,
+          ...(config.executionMode ? { executionMode: config.executionMode } : {}),
+          cleanup: async () => {
+            await Promise.all(removals);
+            await clearStopRequest(docker, submit.runId);
+            activeRuns.delete(submit.runId);
+          },
+        },
+        launch,
+      );
+      activeRuns.set(submit.runId, run);
+      return run;
     },
     /**
      * Stops a run: the process driving it launches no more steps — told directly when that is this
@@ -117,21 +99,24 @@ export function createLocalDockerOrchestrator(config: LocalDockerOrchestratorCon
      * `stopGraceSeconds`) and removed. The run ends `stopped`.
      */
     async stop(runId) {
-      // Recorded first: a step container that gets SIGTERM stops its step only when the user asked for it.
-      await requestRunStop(store, runId).catch(() => {});
       const active = activeRuns.get(runId);
       if (active) {
-        active.controller.abort(new OrchError("E_CANCELLED", { message: `Run ${runId} was stopped.` }));
+        // Recorded first: a step container that gets SIGTERM stops its step only when the user asked for it.
+        await requestRunStop(store, runId).catch(() => {});
+        active.abort();
         await removeRunContainers(docker, runId, config.stopGraceSeconds);
         await active.done.catch(() => {});
       } else {
         const run = await readRunRecord(store, runId);
-        if (run?.status !== "running" && (await docker.listContainers({ all: true, filters: { label: [`${LABELS.runId}=${runId}`] } })).length === 0) return;
-        await requestStop(docker, runId);
-        await removeRunContainers(docker, runId, config.stopGraceSeconds);
+        if (run?.status !== "running" && (await docker.listContainers({ all: true, filters: { label: [`${ORCH_LABELS.runId}=${runId}`] } })).length === 0) return;
         // The driving process sees the request when its containers end and finishes the run as stopped.
-        const deadline = Date.now() + (config.stopGraceSeconds + 30) * 1000;
-        while (Date.now() < deadline && (await readRunRecord(store, runId))?.status === "running") await sleep(200);
+        await settleRun(store, runId, {
+          stop: async () => {
+            await requestStop(docker, runId);
+            await removeRunContainers(docker, runId, config.stopGraceSeconds);
+          },
+          waitSeconds: config.stopGraceSeconds + 30,
+        });
         await clearStopRequest(docker, runId);
       }
       // A launch that was between create and start when we listed is gone by now; sweep once more.
@@ -139,14 +124,13 @@ export function createLocalDockerOrchestrator(config: LocalDockerOrchestratorCon
     },
     async *logs(runId, stepId, options) {
       if (options?.follow) {
-        const running = await docker.listContainers({ filters: { label: [`${LABELS.runId}=${runId}`, `${LABELS.stepId}=${stepId}`], status: ["running"] } });
+        const running = await docker.listContainers({ filters: { label: [`${ORCH_LABELS.runId}=${runId}`, `${ORCH_LABELS.stepId}=${stepId}`], status: ["running"] } });
         if (running[0]) {
           yield* followContainerLogs(docker, running[0].Id);
           return;
         }
       }
-      const data = await store.read(journalKeys.log(runId, stepId));
-      if (data) yield* Buffer.from(data).toString("utf8").split("\n").filter(Boolean);
+      yield* readStepLog(store, runId, stepId, { follow: options?.follow ?? false });
     },
   };
 }
@@ -161,11 +145,11 @@ export async function prepareImage(docker: Docker, config: LocalDockerOrchestrat
   if (config.image) {
     await ensureImage(docker, config.image, report);
     const projectRoot = config.projectRootInImage ?? hostRoot;
-    const command = entrypointCommand(config.projectRootInImage ? join(projectRoot, "node_modules", "@orch", "core") : await coreDirectory(hostRoot), !config.projectRootInImage);
+    const command = config.projectRootInImage ? entrypointCommand(join(projectRoot, "node_modules", "@orch", "core"), { source: false }) : entrypointCommand(findCoreDirectory(hostRoot, FLAVOR));
     report({ phase: "reuse", message: `using prebuilt image ${config.image}`, image: config.image });
     return { image: config.image, projectRoot, command, mounts: [], built: false };
   }
-  const coreDir = await coreDirectory(hostRoot);
+  const coreDir = findCoreDirectory(hostRoot, FLAVOR);
   const registry = context.containerRegistry ? registryOf(context.containerRegistry) : undefined;
   if (config.mountSource) {
     const mounts = await sourceMounts(hostRoot);
@@ -188,7 +172,7 @@ export async function prepareImage(docker: Docker, config: LocalDockerOrchestrat
       await ensureImage(docker, image, report);
     }
     report({ phase: "mount", message: `mounting the project read-only (${mounts.join(", ")}) into ${image}`, image });
-    return { image, projectRoot: hostRoot, command: entrypointCommand(coreDir, true), mounts, built };
+    return { image, projectRoot: hostRoot, command: entrypointCommand(coreDir), mounts, built };
   }
   const result = await buildProjectImage({
     docker,
@@ -203,10 +187,10 @@ export async function prepareImage(docker: Docker, config: LocalDockerOrchestrat
     ...(config.installCommand ? { installCommand: config.installCommand } : {}),
     ...(config.imageName ? { imageName: config.imageName } : {}),
     ...(registry ? { registry } : {}),
-    labels: { [LABELS.flavor]: FLAVOR },
+    labels: { [ORCH_LABELS.managedBy]: ORCH_MANAGED_BY, [ORCH_LABELS.flavor]: FLAVOR, [ORCH_LABELS.component]: "image" },
     onProgress: report,
   });
-  return { image: result.image, projectRoot: hostRoot, command: entrypointCommand(coreDir, true), mounts: [], built: result.built };
+  return { image: result.image, projectRoot: hostRoot, command: entrypointCommand(coreDir), mounts: [], built: result.built };
 }
 
 /**
@@ -219,12 +203,12 @@ async function withPrecompiledBundle(prepared: PreparedImage, config: LocalDocke
   const projectRoot = await realpath(context.projectRoot);
   try {
     const store = context.artifactStore;
-    const compiled = await precompileProject({ projectRoot, coreDir: await coreDirectory(projectRoot), snapshot, ...(store.flavor !== "local" ? { storeFlavor: store.flavor } : {}) });
+    const compiled = await precompileProject({ projectRoot, coreDir: findCoreDirectory(projectRoot, FLAVOR), snapshot, ...(store.flavor !== "local" ? { storeFlavor: store.flavor } : {}) });
     return {
       ...prepared,
       command: ["node", compiled.entrypoint],
       mounts: [...prepared.mounts, compiled.dir],
-      env: { ...prepared.env, ORCH_COMPILED_ROOT: compiled.dir },
+      env: { ...prepared.env, [ORCH_ENV.compiledRoot]: compiled.dir },
       ...(compiled.storePlugin ? { storePackage: compiled.storePlugin } : {}),
     };
   } catch (error) {
@@ -242,31 +226,6 @@ function storeInside(store: ArtifactStore, projectRoot: string): string | undefi
 function registryOf(component: { flavor: string; config: Record<string, unknown> }): { uri: string } | undefined {
   const uri = component.config.uri;
   return typeof uri === "string" && uri ? { uri } : undefined;
-}
-
-/** Where the project's @orch/core lives (real path, so the container resolves the same files). */
-async function coreDirectory(projectRoot: string): Promise<string> {
-  try {
-    const manifest = createRequire(join(projectRoot, "package.json")).resolve("@orch/core/package.json");
-    return dirname(await realpath(manifest));
-  } catch (cause) {
-    throw new OrchError("E_SOURCE_LOAD", {
-      flavor: DISPLAY,
-      message: `@orch/core is not installed in the project at ${projectRoot}, so step containers cannot run orch-entrypoint.`,
-      hint: "Add @orch/core (and tsx for TypeScript steps) to the project's dependencies.",
-      cause,
-    });
-  }
-}
-
-/**
- * `node … orch-entrypoint`: from core's TypeScript source when it has it (the monorepo; no build
- * needed, run through tsx), else core's built bin.
- */
-export function entrypointCommand(coreDir: string, checkOnHost: boolean): string[] {
-  const source = join(coreDir, "src", "entrypoint", "bin.ts");
-  if (checkOnHost && existsSync(source)) return ["node", "--conditions=@orch/source", "--import", "tsx", source];
-  return ["node", join(coreDir, "dist", "entrypoint", "bin.js")];
 }
 
 export interface ContainerSpecInput {
@@ -297,36 +256,18 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
   const resources = normalizeResources(step.settings.resources ?? {});
   const gpus = stepSettings.gpus ?? (resources.gpuCount ? resources.gpuCount : config.gpus);
   const shmSize = stepSettings.shmSize ?? config.shmSize;
-  const env = {
-    ...config.env,
-    ...(stepSettings.env ?? {}),
-    // Credentials of a remote store (AWS_ACCESS_KEY_ID …) go through env; describe() in argv has none.
-    ...(store.env?.() ?? {}),
-    ORCH_RUN_ID: runId,
-    ORCH_STEP_ID: step.id,
-    ORCH_ARTIFACT_STORE: JSON.stringify(storeSpec),
-    ...prepared.env,
-  };
+  const command = stepCommand({ runId, stepId: step.id, projectRoot: prepared.projectRoot, store, entrypoint: prepared.command, ...(prepared.storePackage ? { storePackage: prepared.storePackage } : {}) });
+  // The step's own env, then the store's credentials and orch's variables (never on the command line).
+  const env = { ...config.env, ...(stepSettings.env ?? {}), ...command.env, ...prepared.env };
   const name = `orch-${runId}-${step.id}-${Math.random().toString(36).slice(2, 8)}`.replace(/[^a-zA-Z0-9_.-]/g, "-");
   return {
     name,
     Image: prepared.image,
-    Cmd: [
-      ...prepared.command,
-      "step",
-      "--run-id",
-      runId,
-      "--step",
-      step.id,
-      "--artifact-store",
-      JSON.stringify(storeSpec),
-      "--project-root",
-      prepared.projectRoot,
-    ],
+    Cmd: command.argv,
     WorkingDir: prepared.projectRoot,
     User: input.user,
     Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
-    Labels: { [LABELS.runId]: runId, [LABELS.stepId]: step.id, [LABELS.pipeline]: input.pipeline, [LABELS.flavor]: FLAVOR },
+    Labels: runLabels({ flavor: FLAVOR, runId, pipeline: input.pipeline, stepId: step.id, component: "step" }),
     Tty: false,
     AttachStdout: true,
     AttachStderr: true,
@@ -396,7 +337,7 @@ async function runStepContainer(
     signal.addEventListener("abort", onAbort, { once: true });
     if (signal.aborted) return { failureReason: "the run was stopped before the step started" };
     await container.start();
-    const deadline = watchdogMs(step, config.timeoutGraceSeconds);
+    const deadline = stepTimeBudget(step, { graceSeconds: config.timeoutGraceSeconds });
     const watchdog = deadline === undefined ? undefined : setTimeout(() => void container.kill().catch(() => {}), deadline);
     const { StatusCode: exitCode } = (await container.wait().finally(() => clearTimeout(watchdog))) as { StatusCode: number };
     if (exitCode !== 0 && !signal.aborted && (await stopRequested(docker, runId))) run.abortRun();
@@ -421,19 +362,6 @@ async function runStepContainer(
       removals.add(removal);
     }
   }
-}
-
-/**
- * For a step with a timeout: how long its container may live — every attempt's timeout, the retry
- * delays between them, and a grace for start-up. The runner inside records the timeout; this only
- * ends a process kept alive by a step function that ignored its abort signal.
- */
-export function watchdogMs(step: SnapshotStep, graceSeconds: number): number | undefined {
-  const { timeout, retry } = step.settings;
-  if (timeout === undefined) return undefined;
-  let total = timeout * 1000 * (retry.maxRetries + 1);
-  for (let attempt = 1; attempt <= retry.maxRetries; attempt++) total += retryDelayMs(retry, attempt);
-  return total + graceSeconds * 1000;
 }
 
 /** Splits a multiplexed attach/logs stream into lines of stdout and stderr; resolves when it ends. */
@@ -495,16 +423,16 @@ async function syncStepLog(store: ArtifactStore, runId: string, stepId: string, 
   await store.write(key, `${text}\n`);
 }
 
-const STOP_LABEL = "orch.stop-run";
+const stopRequestLabels = (runId: string) => ({ [ORCH_LABELS.managedBy]: ORCH_MANAGED_BY, [ORCH_LABELS.component]: "stop-request", [ORCH_LABELS.runId]: runId });
 const stopVolumeName = (runId: string) => `orch-stop-${runId}`.replace(/[^a-zA-Z0-9_.-]/g, "-");
 
 /** Leaves a stop request for a run on the engine: a small labelled volume, visible to every process. */
 async function requestStop(docker: Docker, runId: string): Promise<void> {
-  await docker.createVolume({ Name: stopVolumeName(runId), Labels: { [STOP_LABEL]: runId } });
+  await docker.createVolume({ Name: stopVolumeName(runId), Labels: stopRequestLabels(runId) });
 }
 
 async function stopRequested(docker: Docker, runId: string): Promise<boolean> {
-  const { Volumes } = await docker.listVolumes({ filters: { label: [`${STOP_LABEL}=${runId}`] } });
+  const { Volumes } = await docker.listVolumes({ filters: { label: Object.entries(stopRequestLabels(runId)).map(([key, value]) => `${key}=${value}`) } });
   return (Volumes ?? []).length > 0;
 }
 
@@ -519,34 +447,24 @@ async function clearStopRequest(docker: Docker, runId: string): Promise<void> {
  * driven by a live process, and of runs this store does not know, are left alone.
  */
 export async function removeLeftoverContainers(docker: Docker, store: ArtifactStore, resumedRunId?: string): Promise<string[]> {
-  const containers = await docker.listContainers({ all: true, filters: { label: [`${LABELS.flavor}=${FLAVOR}`] } });
-  const runIds = [...new Set(containers.map((c) => c.Labels?.[LABELS.runId]).filter((id): id is string => Boolean(id)))];
+  const containers = await docker.listContainers({ all: true, filters: { label: [`${ORCH_LABELS.flavor}=${FLAVOR}`] } });
+  const runIds = [...new Set(containers.map((c) => c.Labels?.[ORCH_LABELS.runId]).filter((id): id is string => Boolean(id)))];
   const removed: string[] = [];
   for (const runId of runIds) {
     if (activeRuns.has(runId)) continue;
     if (runId !== resumedRunId) {
       const run = await readRunRecord(store, runId).catch(() => undefined);
       if (!run) continue;
-      const driverGone = run.host === hostname() && run.pid !== undefined && !processAlive(run.pid);
-      if (run.status === "running" && !driverGone) continue;
+      if (run.status === "running" && !runOwnerGone(run)) continue;
     }
     if ((await removeRunContainers(docker, runId, 0)) > 0) removed.push(runId);
   }
   return removed;
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** Stops (SIGTERM, SIGKILL after `graceSeconds`) and removes every container labelled with the run. */
 export async function removeRunContainers(docker: Docker, runId: string, graceSeconds: number): Promise<number> {
-  const containers = await docker.listContainers({ all: true, filters: { label: [`${LABELS.runId}=${runId}`] } });
+  const containers = await docker.listContainers({ all: true, filters: { label: [`${ORCH_LABELS.runId}=${runId}`] } });
   await Promise.all(
     containers.map(async (info) => {
       const container = docker.getContainer(info.Id);

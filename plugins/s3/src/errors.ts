@@ -1,4 +1,4 @@
-import { OrchError } from "@orch/core";
+import { OrchError } from "@orch/core/plugin";
 import { FLAVOR } from "./schema.js";
 
 /** Where a failing call went, for the message. */

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { defineArtifactStore, type ArtifactStorePlugin, type ComponentSpec, type z } from "@orch/core";
+import { defineArtifactStore, type ArtifactStorePlugin, type ComponentSpec, type z } from "@orch/core/plugin";
 import { configSchema, FLAVOR } from "./schema.js";
 
 export { configSchema, FLAVOR, parseS3Path, bucketNameProblem, type S3ArtifactStoreConfig } from "./schema.js";

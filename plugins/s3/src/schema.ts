@@ -1,4 +1,4 @@
-import { z } from "@orch/core";
+import { z } from "@orch/core/plugin";
 
 export const FLAVOR = "s3";
 

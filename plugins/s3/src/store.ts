@@ -11,7 +11,7 @@ import {
   paginateListObjectsV2,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { OrchError, type ArtifactStore } from "@orch/core";
+import { OrchError, type ArtifactStore } from "@orch/core/plugin";
 import { toStoreError } from "./errors.js";
 import { createLogAppender } from "./log-appender.js";
 import { FLAVOR, parseS3Path, SECRET_KEYS, type S3ArtifactStoreConfig } from "./schema.js";

@@ -1,39 +1,23 @@
-import { executeRun, processRunControls, type Orchestrator, type PluginContext } from "@orch/core";
-import type { MyFlavorConfig } from "./index.js";
+import { runOnCoreScheduler, type Orchestrator, type PluginContext } from "@orch/core/plugin";
+import { FLAVOR, type MyFlavorConfig } from "./config.js";
 
 /**
  * The runtime object. This is the place to import your SDK (`await import("my-flavor-sdk")` or a
  * static import in this file) and translate the snapshot for your backend.
  *
  * The template runs the snapshot in this process with core's scheduler, so it passes the
- * conformance suite from the start; replace `submit` step by step, keeping the suite green.
+ * conformance suite from the start; replace `submit` step by step, keeping the suite green:
+ * - steps run elsewhere, driven from here: pass a launcher as the third argument of
+ *   runOnCoreScheduler that starts `stepCommand(...)` there and resolves when it ended;
+ * - the backend runs the whole DAG: translate the snapshot, start it, and return a handle whose
+ *   wait() is `followRun(store, runId, submit.observer, { backendEnded })`; implement stop() with
+ *   `settleRun(...)`.
+ * status() and logs() come from the run's journal unless you implement them.
  */
-export function createMyFlavorOrchestrator(config: MyFlavorConfig, context: PluginContext): Orchestrator {
-  const store = context.artifactStore;
-  const journal = processRunControls(store);
+export function createOrchestrator(config: MyFlavorConfig, context: PluginContext): Orchestrator {
   return {
-    flavor: "my-flavor",
-    async submit(snapshot, submit) {
-      // A backend that runs steps elsewhere passes `launch` to executeRun (start `orch-entrypoint step`
-      // there), or translates the snapshot into its own DAG and returns a handle that polls run.json.
-      const done = executeRun({
-        snapshot,
-        runId: submit.runId,
-        store,
-        maxParallelism: config.maxParallelism,
-        signal: submit.signal,
-        stack: context.stackName,
-        orchestrator: "my-flavor",
-        projectRoot: context.projectRoot,
-        ...(submit.definitions ? { definitions: submit.definitions } : {}),
-        ...(submit.pipeline ? { pipeline: submit.pipeline } : {}),
-        ...(submit.observer ? { observer: submit.observer } : {}),
-      });
-      return { runId: submit.runId, wait: () => done };
-    },
-    // Status and logs straight from the run's journal in the artifact store.
-    status: journal.status,
-    logs: journal.logs,
+    flavor: FLAVOR,
+    submit: async (snapshot, submit) => runOnCoreScheduler(snapshot, { plugin: context, submit, flavor: FLAVOR, maxParallelism: config.maxParallelism }),
     async dispose() {
       // Close clients here; it must be safe to call twice.
     },

@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { defineOrchestrator } from "@orch/core";
+import { defineOrchestrator } from "@orch/core/plugin";
 import { checkSchedules, checkSdkLazy, createConformanceContext } from "@orch/testkit";
 import plugin, { configSchema } from "./index.js";
 
@@ -23,10 +23,12 @@ describe("the conformance suite catches broken variants of this plugin", () => {
       flavor: "subprocess",
       configSchema,
       capabilities: { ...plugin.capabilities, schedules: { cron: true, interval: true, once: true, manage: true } },
-      async create(config, context) {
-        const runtime = await plugin.create(config, context);
-        return { ...runtime, schedule: async () => ({ id: "every-night" }), deleteSchedule: async () => {}, listSchedules: async () => [] };
-      },
+      runtime: async () => ({
+        async createOrchestrator(config, context) {
+          const runtime = await plugin.create(config, context);
+          return { ...runtime, schedule: async () => ({ id: "every-night" }), deleteSchedule: async () => {}, listSchedules: async () => [] };
+        },
+      }),
     });
     const context = createConformanceContext({ plugin: ignoresSchedules, packageRoot });
     contexts.push(context);

@@ -10,23 +10,12 @@
  *
  * @module
  */
-// The entry imports only @orch/core: validating a stack or listing flavors must not start anything.
-import { componentFactory, defineOrchestrator, z } from "@orch/core";
+// The entry imports only @orch/core/plugin and the schemas: validating a stack or listing flavors
+// must not start anything. runtime.ts (child processes) loads on the first run.
+import { componentFactory, defineOrchestrator } from "@orch/core/plugin";
+import { FLAVOR, configSchema } from "./config.js";
 
-export const FLAVOR = "subprocess";
-
-export const configSchema = z
-  .object({
-    maxParallelism: z.number().int().min(1).default(2).describe("How many step processes run at once."),
-    nodeOptions: z
-      .array(z.string())
-      .default([])
-      .describe('Extra Node.js flags for every step process, e.g. ["--max-old-space-size=4096"].'),
-    env: z.record(z.string(), z.string()).default({}).describe("Extra environment variables for every step process."),
-  })
-  .strict();
-
-export type SubprocessOrchestratorConfig = z.output<typeof configSchema>;
+export { FLAVOR, configSchema, type SubprocessOrchestratorConfig } from "./config.js";
 
 const plugin = defineOrchestrator({
   flavor: FLAVOR,
@@ -34,19 +23,14 @@ const plugin = defineOrchestrator({
   capabilities: {
     dynamic: true,
     // No scheduler of its own: orch's local scheduler (`orch schedule serve`) submits scheduled runs.
-    schedules: { cron: true, interval: true, once: true, manage: false },
-    retries: "runner",
+    schedules: { cron: true, interval: true, once: true },
     // A child process has no CPU or memory limit of its own; settings are kept in the run, not enforced.
     resources: "recorded",
     stop: true,
     logs: true,
     parallel: true,
-    requires: { remoteArtifactStore: false, containerRegistry: false },
   },
-  async create(config, context) {
-    const { createSubprocessOrchestrator } = await import("./runtime.js");
-    return createSubprocessOrchestrator(config, context);
-  },
+  runtime: () => import("./runtime.js"),
 });
 
 export default plugin;

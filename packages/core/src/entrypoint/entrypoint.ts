@@ -5,6 +5,7 @@ import { parseComponentConfig } from "../plugins/plugin.js";
 import { resolvePlugin } from "../plugins/resolve-plugin.js";
 import { findProjectRoot } from "../project.js";
 import { assertValidRunId } from "../names.js";
+import { useCompiledRoot } from "../kit/compiled-root.js";
 import { exitCodeFor, orchestrate as runOrchestrate } from "../kit/orchestrate.js";
 import { loadStepDefinitions } from "../run/load-source.js";
 import { runStep } from "../run/step-runner.js";
@@ -32,6 +33,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return command ? 0 : 2;
   }
+  // Modules a container flavor compiled ahead of time (ORCH_COMPILED_ROOT), before anything loads.
+  useCompiledRoot();
   try {
     const { values } = parseArgs({
       args: rest,

@@ -33,6 +33,8 @@ export interface EntrypointCommandOptions {
   source?: boolean;
   /** The tsx loader for `--import` when running from source (default `tsx`, resolved from the working directory). */
   tsx?: string;
+  /** Extra Node.js flags, before the bin (`--max-old-space-size=4096`). */
+  nodeOptions?: readonly string[];
 }
 
 /**
@@ -41,7 +43,8 @@ export interface EntrypointCommandOptions {
  */
 export function entrypointCommand(coreDir: string, options: EntrypointCommandOptions = {}): string[] {
   const node = options.node ?? "node";
+  const flags = options.nodeOptions ?? [];
   const source = join(coreDir, "src", "entrypoint", "bin.ts");
-  if (options.source !== false && existsSync(source)) return [node, "--conditions=@orch/source", "--import", options.tsx ?? "tsx", source];
-  return [node, join(coreDir, "dist", "entrypoint", "bin.js")];
+  if (options.source !== false && existsSync(source)) return [node, "--conditions=@orch/source", "--import", options.tsx ?? "tsx", ...flags, source];
+  return [node, ...flags, join(coreDir, "dist", "entrypoint", "bin.js")];
 }

@@ -12,6 +12,7 @@ import { moduleResolve } from "import-meta-resolve";
 import { OrchError, type ErrorRecord, type OrchErrorCode } from "../errors.js";
 import type { SnapshotStep } from "../snapshot/snapshot.js";
 import type { OutputRecord } from "../store/journal.js";
+import { compiledModuleRoot } from "./compiled-modules.js";
 import { showStepOutput } from "./output-capture.js";
 import type { StepLog } from "./step-log.js";
 
@@ -26,6 +27,8 @@ export interface AttemptRequest {
   attempt: number;
   inputs: AttemptInput[];
   store: { flavor: string; config: Record<string, unknown> };
+  /** The parent's precompiled-module folder (load-source.ts), so the worker loads the same modules. */
+  compiledRoot?: string;
 }
 
 export type WorkerMessage =
@@ -77,7 +80,7 @@ export function runIsolatedAttempt(
   if (unavailable.has(request.step.source.module)) throw new StepIsolationUnavailable(unavailable.get(request.step.source.module)!);
   const worker = new Worker(BOOT, {
     eval: true,
-    workerData: { ...request, boot: bootOptions(request.projectRoot) },
+    workerData: { ...request, ...(compiledModuleRoot() ? { compiledRoot: compiledModuleRoot() } : {}), boot: bootOptions(request.projectRoot) },
     execArgv: workerExecArgv(),
     stdout: true,
     stderr: true,

@@ -6,6 +6,9 @@ import { OrchError } from "../errors.js";
 import { registeredPipeline, type PipelineDefinition } from "../dsl/pipeline.js";
 import { registeredStep, uniqueStepNamed, type StepDefinition } from "../dsl/step.js";
 import type { Snapshot, SnapshotStep } from "../snapshot/snapshot.js";
+import { compiledModulePath, compiledModuleRoot } from "./compiled-modules.js";
+
+export { compiledModulePath } from "./compiled-modules.js";
 import { setEntrypointLoading, whenNestedRunParked } from "./entrypoint-state.js";
 
 const TYPESCRIPT = /\.(c|m)?tsx?$/;
@@ -38,28 +41,12 @@ export async function importUserModule(modulePath: string, projectRoot: string):
   return url;
 }
 
-/**
- * `ORCH_COMPILED_ROOT` names a folder where the project's modules were compiled ahead of time
- * (`src/steps.ts` → `<root>/src/steps.js`, e.g. by a container flavor at image build): loading
- * those skips the TypeScript loader, which dominates a step process's start-up.
- */
+/** The precompiled file of a module, when a compiled-module root is set and holds it. */
 function compiledModule(modulePath: string): string | undefined {
-  const root = process.env.ORCH_COMPILED_ROOT;
-  if (!root) return undefined;
-  const file = resolve(root, `${compiledModulePath(modulePath)}.js`);
+  const compiledRoot = compiledModuleRoot();
+  if (!compiledRoot) return undefined;
+  const file = resolve(compiledRoot, `${compiledModulePath(modulePath)}.js`);
   return existsSync(file) ? file : undefined;
-}
-
-/**
- * Where a module of the snapshot goes in a precompiled bundle, without extension:
- * `src/steps.ts` → `src/steps`; modules outside the project keep their place under `__up__/`.
- */
-export function compiledModulePath(modulePath: string): string {
-  return modulePath
-    .replace(/\.(c|m)?(j|t)sx?$/, "")
-    .split("/")
-    .map((part) => (part === ".." ? "__up__" : part))
-    .join("/");
 }
 
 function ensureTypeScriptLoader(projectRoot: string, modulePath: string): Promise<void> {
@@ -98,8 +85,9 @@ export async function loadStepDefinitions(steps: SnapshotStep[], projectRoot: st
         hint: "The module must define the step with step({ name }) at top level.",
       });
     }
-    // A bundle compiled by orch from the same sources (ORCH_COMPILED_ROOT) always has other text.
-    const precompiled = process.env.ORCH_COMPILED_ROOT !== undefined && url.startsWith(pathToFileURL(process.env.ORCH_COMPILED_ROOT).href);
+    // A bundle compiled by orch from the same sources (setCompiledModuleRoot) always has other text.
+    const compiledRoot = compiledModuleRoot();
+    const precompiled = compiledRoot !== undefined && url.startsWith(pathToFileURL(compiledRoot).href);
     if (!precompiled && definition.codeHash !== step.codeHash) {
       // The hash covers the function text as the running transformer emits it (tsx, vitest, tsc all
       // differ), so a mismatch is not proof of an edit: say so loudly and run the code that is here.

@@ -11,6 +11,7 @@ import { loadOutput } from "../artifacts/artifact-io.js";
 import { createArtifactStore } from "../plugins/stack.js";
 import { parkNestedRunsWhileLoading } from "./entrypoint-state.js";
 import type { AttemptRequest, WorkerMessage, ParentMessage } from "./isolated-attempt.js";
+import { setCompiledModuleRoot } from "./compiled-modules.js";
 import { loadStepDefinitions } from "./load-source.js";
 import { runWithStepContext, type StepContext } from "./step-context.js";
 import { runStepHook, saveOutputs } from "./step-runner.js";
@@ -26,6 +27,7 @@ port.on("message", (message: ParentMessage) => {
 
 async function main(): Promise<void> {
   parkNestedRunsWhileLoading();
+  setCompiledModuleRoot(request.compiledRoot);
   let definition;
   try {
     definition = (await loadStepDefinitions([request.step], request.projectRoot)).get(request.step.id)!;
