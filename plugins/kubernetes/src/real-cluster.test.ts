@@ -11,7 +11,8 @@ import { describe, expect, it } from "vitest";
 import { compilePipeline, createLocalArtifactStore, parseComponentConfig } from "@orch/core";
 import plugin from "./index.js";
 import { configSecret, orchestratorJob, runSecretName, stepJob } from "./manifests.js";
-import { createOrchestrator, loadKubeConfig } from "./runtime.js";
+import { loadKubeConfig } from "./client.js";
+import { createOrchestrator } from "./runtime.js";
 import { quickstart } from "../test/fixtures/project/src/pipeline.js";
 
 const kubeconfig = process.env.ORCH_TEST_KUBECONFIG;

@@ -28,11 +28,8 @@ import { IMAGE_BUILT_AT_SUBMIT, buildImage } from "./image.js";
 import { followJob, launchStepJob } from "./jobs.js";
 import { stepLogs } from "./logs.js";
 import {
-  ORCHESTRATOR_CONTAINER,
-  STEP_CONTAINER,
   configSecret,
   cronJob,
-  cronJobName,
   orchestratorJob,
   orchestratorJobName,
   podArtifactStore,
@@ -40,16 +37,12 @@ import {
   scheduleSecretName,
   scheduledRunId,
   stepJob,
-  stepJobName,
   type K8sObject,
 } from "./manifests.js";
 import { createSchedule, deleteSchedule, listSchedules } from "./schedules.js";
 import { jobOutcome } from "./status.js";
 import { assertValidManifest } from "./validate.js";
 import type { ResourceTracker } from "./watch.js";
-
-export { loadKubeConfig } from "./client.js";
-export { jobOutcome, podFailure } from "./status.js";
 
 /** The kubernetes orchestrator runtime: submits runs, launches step Jobs (in the orchestrator pod), schedules CronJobs. */
 export function createOrchestrator(config: KubernetesOrchestratorConfig, context: PluginContext): Orchestrator & { trackers: Map<string, ResourceTracker> } {
@@ -226,5 +219,3 @@ export function createOrchestrator(config: KubernetesOrchestratorConfig, context
   };
   return runtime;
 }
-
-export { ORCHESTRATOR_CONTAINER, STEP_CONTAINER, cronJobName, stepJobName, orchestratorJobName };
