@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { compile, createLocalArtifactStore, defineStack, localArtifactStore, parseComponentConfig, pipeline, resolvePlugin, step } from "@orch/core";
 import plugin, { FLAVOR, localDocker } from "./index.js";
 import { ORCH_LABELS } from "@orch/core/plugin";
-import { containerSpec, type PreparedImage } from "./runtime.js";
+import { containerSpec } from "./container.js";
+import type { PreparedImage } from "./image.js";
 
 const prepared: PreparedImage = { image: "img:1", projectRoot: "/p", command: ["node", "bin.js"], mounts: ["/p", "/ws/node_modules"], built: false };
 
