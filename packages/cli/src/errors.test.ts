@@ -49,7 +49,8 @@ describe("describeError", () => {
     expect(report.message).toMatch(what);
   });
 
-  it("keeps the codes of orch's own errors; run failures exit 1, the rest 2", () => {
+  it("keeps the codes of orch's own errors; run failures and unavailable backends exit 1, the rest 2", () => {
+    expect(describeError(Object.assign(new Error("[orch] cluster down"), { name: "OrchError", code: "E_BACKEND_UNAVAILABLE", hint: "check it" }))).toEqual({ code: "E_BACKEND_UNAVAILABLE", message: "cluster down", hint: "check it", exitCode: 1 });
     expect(describeError(Object.assign(new Error("[orch] bad"), { name: "OrchError", code: "E_CONFIG_INVALID", hint: "fix" }))).toEqual({ code: "E_CONFIG_INVALID", message: "bad", hint: "fix", exitCode: 2 });
     expect(describeError(Object.assign(new Error("failed"), { name: "OrchError", code: "E_STEP_FAILED" })).exitCode).toBe(1);
     expect(describeError(Object.assign(new Error("missing"), { name: "IndexError", code: "E_NOT_FOUND" }))).toMatchObject({ code: "E_NOT_FOUND", exitCode: 2 });

@@ -17,8 +17,11 @@ export class UsageError extends Error {
   }
 }
 
-/** OrchError codes that mean "the run failed" rather than "you asked for something wrong". */
-const RUN_FAILURE_CODES = new Set(["E_STEP_FAILED", "E_STEP_TIMEOUT", "E_CANCELLED", "E_MATERIALIZER", "E_ARTIFACT_NOT_FOUND"]);
+/**
+ * OrchError codes that mean "the run failed" or "the backend is unavailable" (try again later) rather
+ * than "you asked for something wrong": exit 1, not 2.
+ */
+const RUN_FAILURE_CODES = new Set(["E_STEP_FAILED", "E_STEP_TIMEOUT", "E_CANCELLED", "E_MATERIALIZER", "E_ARTIFACT_NOT_FOUND", "E_BACKEND_UNAVAILABLE"]);
 
 /** What the CLI prints for an error, on stderr (`error:` / `hint:`) and, with --json, on stdout. */
 export interface ErrorReport {

@@ -13,13 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import type { K8sObject } from "./manifests.js";
 import { manifestProblems } from "./validate.js";
+import { runOrch } from "../test/cli.js";
 import { createHarness, type Harness } from "../test/harness.js";
 import { startS3rver, type S3rverHandle } from "../../s3/test/s3rver.js";
 
 const BUCKET = "orch-k8s-cli";
 const pluginRoot = fileURLToPath(new URL("..", import.meta.url));
 const s3Root = join(pluginRoot, "..", "s3");
-const orchBin = join(pluginRoot, "node_modules", ".bin", "orch");
 const coreBin = join(pluginRoot, "..", "..", "packages", "core", "src", "entrypoint", "bin.ts");
 const node = [process.execPath, "--conditions=@orch/source", "--import", "tsx"];
 
@@ -29,15 +29,7 @@ const elsewhere = mkdtempSync(join(pluginRoot, ".tmp", "cli-k8s-s3-other-"));
 let h: Harness;
 let server: S3rverHandle;
 
-async function orch(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(orchBin, args, { cwd, env: { ...process.env, NO_COLOR: "1", ORCH_CLI_FROM_SOURCE: "1", ORCH_HOME: "" } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const orch = runOrch;
 async function ok(cwd: string, ...args: string[]) {
   const result = await orch(cwd, ...args);
   expect(result.code, `orch ${args.join(" ")}: ${result.stderr}`).toBe(0);

@@ -3,41 +3,22 @@
  * a step's container printed (console.log, stderr) for every attempt, the live view names the stack,
  * and `orch schedule delete` takes the id `orch schedule list` shows.
  */
-import { execFile } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliProject, pluginRoot, runOrch } from "../test/cli.js";
 import { createHarness, type Harness } from "../test/harness.js";
 
-const pluginRoot = fileURLToPath(new URL("..", import.meta.url));
-const orchBin = join(pluginRoot, "node_modules", ".bin", "orch");
 const coreBin = join(pluginRoot, "..", "..", "packages", "core", "src", "entrypoint", "bin.ts");
 const scheduledBin = join(pluginRoot, "src", "bin", "scheduled-run.ts");
 const node = [process.execPath, "--conditions=@orch/source", "--import", "tsx"];
 
-mkdirSync(join(pluginRoot, ".tmp"), { recursive: true });
-const project = mkdtempSync(join(pluginRoot, ".tmp", "cli-k8s-"));
+const project = cliProject("cli-k8s-");
 let h: Harness;
-
-async function orch(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(orchBin, args, { cwd: project, env: { ...process.env, NO_COLOR: "1", ORCH_CLI_FROM_SOURCE: "1", ORCH_HOME: "" } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const orch = (...args: string[]) => runOrch(project, ...args);
 
 beforeAll(async () => {
   h = await createHarness();
-  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "cli-k8s", private: true, type: "module" }));
-  mkdirSync(join(project, "src"));
-  copyFileSync(join(pluginRoot, "test", "fixtures", "project", "src", "pipeline.ts"), join(project, "src", "pipeline.ts"));
-  mkdirSync(join(project, "node_modules", "@orch"), { recursive: true });
-  symlinkSync(pluginRoot, join(project, "node_modules", "@orch", "plugin-kubernetes"), "dir");
   expect((await orch("init")).code).toBe(0);
   const register = await orch(
     "orchestrator",

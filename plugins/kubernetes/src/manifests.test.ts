@@ -5,7 +5,7 @@ import { parse, parseAllDocuments } from "yaml";
 import { compilePipeline, createLocalArtifactStore, parseComponentConfig, type Snapshot } from "@orch/core";
 import plugin, { configSchema } from "./index.js";
 import { cronJob, cronJobName, cronJobSchedule, dnsFragment, labelValue, resourceRequirements, stepJob, stepJobName, type K8sObject } from "./manifests.js";
-import { createKubernetesOrchestrator } from "./runtime.js";
+import { createOrchestrator } from "./runtime.js";
 import { assertValidManifest, manifestProblems } from "./validate.js";
 import { quickstart } from "../test/fixtures/project/src/pipeline.js";
 
@@ -13,7 +13,7 @@ const projectRoot = fileURLToPath(new URL("../test/fixtures/project/", import.me
 const config = (extra: Record<string, unknown> = {}) => parseComponentConfig(plugin, { image: "registry.example.com/quickstart:1", kubernetesNamespace: "ml", ...extra });
 const snapshot = (): Snapshot => compilePipeline(quickstart, { rows: 20 }, { projectRoot }).snapshot;
 const runtime = (extra: Record<string, unknown> = {}) =>
-  createKubernetesOrchestrator(config(extra), { projectRoot, stackName: "k8s", artifactStore: createLocalArtifactStore(join(projectRoot, ".orch-never-written")) });
+  createOrchestrator(config(extra), { projectRoot, stackName: "k8s", artifactStore: createLocalArtifactStore(join(projectRoot, ".orch-never-written")) });
 
 describe("compile", () => {
   it("writes an orchestrator Job, one Job per step, the config Secret and the snapshot, all valid against the Kubernetes schema", async () => {
@@ -127,11 +127,36 @@ describe("schedules", () => {
     expect(job.spec.jobTemplate.spec.template.spec.containers[0].command[0]).toBe("orch-kubernetes-scheduled-run");
   });
 
+  it.each([
+    ["@daily", "0 0 * * *"],
+    ["@weekly", "0 0 * * 0"],
+    ["*/10 8-18/2 * * MON-FRI", "*/10 8-18/2 * * MON-FRI"],
+    ["0 3 * * 7", "0 3 * * 0"],
+    ["0 3 1-7 * SUN", "0 3 1-7 * SUN"],
+  ])("writes cron %j as the CronJob schedule %j, through core's converter", (expr, expected) => {
+    const job = cronJob({ config: config(), snapshot: snapshot(), podStore: { flavor: "local", config: { path: "/orch" } } }, { ...base, cron: expr }) as any;
+    expect(job.spec.schedule).toBe(expected);
+    expect(manifestProblems(job)).toEqual([]);
+  });
+
+  it("puts the timezone in spec.timeZone and never into the schedule string", () => {
+    const job = cronJob({ config: config(), snapshot: snapshot(), podStore: { flavor: "local", config: { path: "/orch" } } }, { ...base, cron: "30 1 * * *", timezone: "America/New_York" }) as any;
+    expect(job.spec).toMatchObject({ schedule: "30 1 * * *", timeZone: "America/New_York" });
+    expect(job.spec.schedule).not.toMatch(/TZ=/);
+  });
+
+  it("refuses a 6-field cron with seconds (E_SCHEDULE_INVALID, naming the field count) rather than dropping a field", () => {
+    expect(() => cronJobSchedule({ ...base, cron: "0 0 2 * * *" })).toThrow(
+      expect.objectContaining({ code: "E_SCHEDULE_INVALID", message: expect.stringContaining("expected 5 fields"), hint: expect.stringContaining("Seconds") }),
+    );
+  });
+
   it("converts intervals a CronJob can express and refuses the rest with the reason", () => {
     expect(cronJobSchedule({ ...base, intervalSeconds: 900 })).toBe("*/15 * * * *");
     expect(cronJobSchedule({ ...base, intervalSeconds: 6 * 3600 })).toBe("0 */6 * * *");
     expect(() => cronJobSchedule({ ...base, intervalSeconds: 45 })).toThrow(expect.objectContaining({ code: "E_CRON_UNSUPPORTED" }));
-    expect(() => cronJobSchedule({ ...base, intervalSeconds: 7 * 60 })).toThrow(/dividing an hour/);
+    expect(() => cronJobSchedule({ ...base, intervalSeconds: 7 * 60 })).toThrow(/^A Kubernetes CronJob cannot repeat intervalSeconds: 420 evenly: .*dividing an hour/);
+    expect(() => cronJobSchedule({ ...base, intervalSeconds: 2 * 86_400 })).toThrow(expect.objectContaining({ code: "E_CRON_UNSUPPORTED" }));
   });
 
   it("refuses runOnceAt, startTime/endTime and catchup", () => {
@@ -150,14 +175,14 @@ describe("config", () => {
   });
 
   it("builds the image through @orch/docker only with a container registry to push to", async () => {
-    const building = createKubernetesOrchestrator(parseComponentConfig(plugin, { build: {} }), { projectRoot, stackName: "k8s", artifactStore: createLocalArtifactStore(join(projectRoot, ".x")) });
+    const building = createOrchestrator(parseComponentConfig(plugin, { build: {} }), { projectRoot, stackName: "k8s", artifactStore: createLocalArtifactStore(join(projectRoot, ".x")) });
     const files = await building.compile!(snapshot());
     expect(files["orchestrator-job.yaml"]).toContain("image: orch-project-image:built-at-submit");
     await expect(building.submit(snapshot(), { runId: "r1", signal: new AbortController().signal })).rejects.toMatchObject({ code: "E_CONFIG_INVALID", key: "build" });
   });
 
   it("refuses to build pods without an image, saying how to set one", async () => {
-    const noImage = createKubernetesOrchestrator(parseComponentConfig(plugin, {}), { projectRoot, stackName: "k8s", artifactStore: createLocalArtifactStore(join(projectRoot, ".x")) });
+    const noImage = createOrchestrator(parseComponentConfig(plugin, {}), { projectRoot, stackName: "k8s", artifactStore: createLocalArtifactStore(join(projectRoot, ".x")) });
     await expect(noImage.compile!(snapshot())).rejects.toThrow(/needs an image/);
   });
 });
@@ -172,7 +197,7 @@ describe("a remote store's credentials", () => {
     describe: () => ({ flavor: "azure", config: { path: "az://runs/orch" } }),
     env: () => ({ AZURE_STORAGE_CONNECTION_STRING: connection }),
   };
-  const remoteRuntime = (extra: Record<string, unknown> = {}) => createKubernetesOrchestrator(config(extra), { projectRoot, stackName: "k8s", artifactStore: remote });
+  const remoteRuntime = (extra: Record<string, unknown> = {}) => createOrchestrator(config(extra), { projectRoot, stackName: "k8s", artifactStore: remote });
 
   it("go to the Secret as store-env.NAME and to every pod through secretKeyRef; the orchestrator pod learns only the names", async () => {
     const files = await remoteRuntime({ artifactStoreVolume: { claimName: "orch-artifacts", mountPath: "/orch" } }).compile!(snapshot());
@@ -189,7 +214,7 @@ describe("a remote store's credentials", () => {
       expect(job.spec.template.spec.containers[0].env).toContainEqual({ name: "AZURE_STORAGE_CONNECTION_STRING", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "store-env.AZURE_STORAGE_CONNECTION_STRING" } } });
     }
     // In the orchestrator pod (config from the Secret, store opened without the credentials): the step Jobs it makes read the same keys.
-    const podRuntime = createKubernetesOrchestrator(parseComponentConfig(plugin, inPod), { projectRoot, stackName: "in-cluster", artifactStore: { ...remote, env: () => ({}) } });
+    const podRuntime = createOrchestrator(parseComponentConfig(plugin, inPod), { projectRoot, stackName: "in-cluster", artifactStore: { ...remote, env: () => ({}) } });
     const step = parseAllDocuments((await podRuntime.compile!(snapshot()))["step-jobs.yaml"]!)[0]!.toJSON() as any;
     expect(step.spec.template.spec.containers[0].env).toContainEqual({ name: "AZURE_STORAGE_CONNECTION_STRING", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "store-env.AZURE_STORAGE_CONNECTION_STRING" } } });
   });

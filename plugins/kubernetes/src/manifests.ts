@@ -3,30 +3,30 @@
  * and the CronJob of a schedule. Everything here is deterministic for a given snapshot and run id.
  */
 import {
+  ORCH_ANNOTATIONS,
+  ORCH_ENV,
+  ORCH_LABELS,
+  ORCH_MANAGED_BY,
   OrchError,
-  retryDelayMs,
+  intervalToCron,
+  orchestrateCommand,
   scheduleKind,
   sha256,
+  stepCommand,
+  stepTimeBudget,
   toK8sQuantity,
-  toKfpCron,
+  toKubernetesCron,
   type ResourceSettings,
   type Schedule,
   type Snapshot,
   type SnapshotStep,
-} from "@orch/core";
-import { settingsSchema, type KubernetesOrchestratorConfig, type KubernetesStepSettings, type PodSettings } from "./index.js";
+} from "@orch/core/plugin";
+import { settingsSchema, type KubernetesOrchestratorConfig, type KubernetesStepSettings, type PodSettings } from "./config.js";
 
 export type K8sObject = Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } };
 
-export const LABELS = {
-  managedBy: "app.kubernetes.io/managed-by",
-  runId: "orch.dev/run-id",
-  step: "orch.dev/step",
-  pipeline: "orch.dev/pipeline",
-  component: "orch.dev/component",
-  schedule: "orch.dev/schedule",
-} as const;
-export const ANNOTATIONS = { stepId: "orch.dev/step-id", runId: "orch.dev/run-id", schedule: "orch.dev/schedule-spec", pipeline: "orch.dev/pipeline-name" } as const;
+// Labels and annotations are core's vocabulary (ORCH_LABELS, ORCH_ANNOTATIONS): label values are
+// sanitised with labelValue(), the exact ids go into the annotations of the same meaning.
 
 /** Container names: the API server and `orch run logs` address containers by these. */
 export const STEP_CONTAINER = "step";
@@ -143,6 +143,7 @@ function storeEnvFromSecret(input: ManifestInput, secret: string): Record<string
 }
 
 const fromSecret = (name: string, secret: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: secret, key } } });
+const plainEnv = (env: Record<string, string>) => Object.entries(env).map(([name, value]) => ({ name, value }));
 
 /**
  * The Secret with everything a run's pods need that may be secret: the orchestrator component (its
@@ -158,7 +159,7 @@ export function configSecret(input: ManifestInput, name: string, owner?: { kind:
     metadata: {
       name,
       namespace: config.kubernetesNamespace,
-      labels: { ...baseLabels(snapshot), [LABELS.component]: "config" },
+      labels: { ...baseLabels(snapshot), [ORCH_LABELS.component]: "config" },
       ...(owner ? { ownerReferences: [{ apiVersion: "batch/v1", kind: owner.kind, name: owner.name, uid: owner.uid, controller: true }] } : {}),
     },
     type: "Opaque",
@@ -210,13 +211,10 @@ export function resourceRequirements(resources: ResourceSettings | undefined): R
   return Object.keys(out).length ? out : undefined;
 }
 
-/** activeDeadlineSeconds for a step with a timeout: every attempt's timeout, the retry delays and a start-up grace. */
+/** activeDeadlineSeconds for a step with a timeout: core's time budget (attempts, retry delays) with this flavor's start-up grace. */
 export function stepDeadlineSeconds(step: SnapshotStep): number | undefined {
-  const { timeout, retry } = step.settings;
-  if (timeout === undefined) return undefined;
-  let seconds = timeout * (retry.maxRetries + 1);
-  for (let attempt = 1; attempt <= retry.maxRetries; attempt++) seconds += retryDelayMs(retry, attempt) / 1000;
-  return Math.ceil(seconds) + DEADLINE_GRACE_SECONDS;
+  const budget = stepTimeBudget(step, { graceSeconds: DEADLINE_GRACE_SECONDS });
+  return budget === undefined ? undefined : Math.ceil(budget / 1000);
 }
 
 interface PodSpecOptions {
@@ -291,7 +289,7 @@ function requireImage(config: KubernetesOrchestratorConfig, image: string | unde
 }
 
 function baseLabels(snapshot: Snapshot): Record<string, string> {
-  return { [LABELS.managedBy]: "orch", [LABELS.pipeline]: labelValue(snapshot.pipeline.name) };
+  return { [ORCH_LABELS.managedBy]: ORCH_MANAGED_BY, [ORCH_LABELS.flavor]: "kubernetes", [ORCH_LABELS.pipeline]: labelValue(snapshot.pipeline.name) };
 }
 
 export interface ManifestInput {
@@ -313,24 +311,25 @@ export function stepJob(input: ManifestInput, runId: string, step: SnapshotStep)
   const { config, snapshot } = input;
   const settings = stepPodSettings(config, step);
   const name = stepJobName(config.jobNamePrefix, runId, step.id);
-  const labels = { ...baseLabels(snapshot), [LABELS.runId]: labelValue(runId), [LABELS.component]: "step", [LABELS.step]: labelValue(step.id) };
-  const annotations = { [ANNOTATIONS.stepId]: step.id, [ANNOTATIONS.runId]: runId };
+  const labels = { ...baseLabels(snapshot), [ORCH_LABELS.runId]: labelValue(runId), [ORCH_LABELS.component]: "step", [ORCH_LABELS.stepId]: labelValue(step.id) };
+  const annotations = { [ORCH_ANNOTATIONS.stepId]: step.id, [ORCH_ANNOTATIONS.runId]: runId };
   const serviceAccount = settings.serviceAccount ?? config.stepServiceAccount ?? config.serviceAccount;
   const secret = config.configSecret ?? runSecretName(config.jobNamePrefix, runId);
   const ownEnv = settingsSchema.parse(step.settings.flavors.kubernetes ?? {}).env ?? {};
   const configEnvNames = new Set(Object.keys(config.podSettings.env ?? {}).filter((name) => !(name in ownEnv)));
+  // The store is not given to stepCommand: it reaches the pod from the Secret, never as a plain value.
+  const command = stepCommand({ runId, stepId: step.id, projectRoot: config.projectRoot, ...(config.entrypointCommand ? { entrypoint: config.entrypointCommand } : {}) });
   const template = podTemplate(
     config,
     {
       containerName: STEP_CONTAINER,
       image: requireImage(config, settings.image),
-      command: [...config.entrypointCommand, "step", "--run-id", runId, "--step", step.id, "--project-root", config.projectRoot],
+      command: command.argv,
       env: [
         // From the run's (or its schedule's) Secret: a remote store's spec can hold credentials.
-        fromSecret("ORCH_ARTIFACT_STORE", secret, SECRET_KEYS.artifactStore),
+        fromSecret(ORCH_ENV.artifactStore, secret, SECRET_KEYS.artifactStore),
         ...storeEnvFromSecret(input, secret),
-        { name: "ORCH_RUN_ID", value: runId },
-        { name: "ORCH_STEP_ID", value: step.id },
+        ...plainEnv(command.env),
       ],
       settings,
       storeVolume: isLocalStore(input.podStore),
@@ -387,9 +386,9 @@ function orchestratorJobSpec(input: ManifestInput, command: string[], secretName
         // The component config and the store spec come from the Secret, never from args: args and
         // annotations are readable by anyone who can list Jobs or pods.
         env: [
-          fromSecret("ORCH_ARTIFACT_STORE", secretName, SECRET_KEYS.artifactStore),
+          fromSecret(ORCH_ENV.artifactStore, secretName, SECRET_KEYS.artifactStore),
           ...storeEnvFromSecret(input, secretName),
-          fromSecret("ORCH_ORCHESTRATOR", secretName, SECRET_KEYS.orchestrator),
+          fromSecret(ORCH_ENV.orchestrator, secretName, SECRET_KEYS.orchestrator),
           ...extraEnv,
         ],
         settings,
@@ -411,32 +410,29 @@ function orchestratorSpec(config: KubernetesOrchestratorConfig, secretName: stri
 /** The Job whose pod runs the whole run: `orch-entrypoint orchestrate … --resume`. */
 export function orchestratorJob(input: ManifestInput, runId: string): K8sObject {
   const { config, snapshot } = input;
-  const labels = { ...baseLabels(snapshot), [LABELS.runId]: labelValue(runId), [LABELS.component]: "orchestrator" };
-  const annotations = { [ANNOTATIONS.runId]: runId, [ANNOTATIONS.pipeline]: snapshot.pipeline.name };
-  const command = [
-    ...config.entrypointCommand,
-    "orchestrate",
-    "--run-id",
+  const labels = { ...baseLabels(snapshot), [ORCH_LABELS.runId]: labelValue(runId), [ORCH_LABELS.component]: "orchestrator" };
+  const annotations = { [ORCH_ANNOTATIONS.runId]: runId, [ORCH_ANNOTATIONS.pipeline]: snapshot.pipeline.name };
+  const command = orchestrateCommand({
     runId,
-    "--project-root",
-    config.projectRoot,
-    ...(input.stack ? ["--stack", input.stack] : []),
+    projectRoot: config.projectRoot,
+    ...(config.entrypointCommand ? { entrypoint: config.entrypointCommand } : {}),
+    ...(input.stack ? { stack: input.stack } : {}),
     // Always resume: the first pod finds nothing to keep; a replacement pod keeps what already succeeded.
-    "--resume",
-    ...(config.maxParallelism ? ["--max-parallelism", String(config.maxParallelism)] : []),
-  ];
+    resume: true,
+    ...(config.maxParallelism ? { maxParallelism: config.maxParallelism } : {}),
+  });
   return {
     apiVersion: "batch/v1",
     kind: "Job",
     metadata: { name: orchestratorJobName(config.jobNamePrefix, runId), namespace: config.kubernetesNamespace, labels: { ...config.orchestratorPodSettings.labels, ...labels }, annotations },
-    spec: orchestratorJobSpec(input, command, runSecretName(config.jobNamePrefix, runId), [{ name: "ORCH_RUN_ID", value: runId }], labels, annotations),
+    spec: orchestratorJobSpec(input, command.argv, runSecretName(config.jobNamePrefix, runId), plainEnv(command.env), labels, annotations),
   };
 }
 
 /** The 5-field cron a CronJob understands (robfig/cron: Sunday = 0, day fields ORed), or a refusal saying why. */
 export function cronJobSchedule(schedule: Schedule): string {
-  const refuse = (message: string, hint: string, code: "E_CAPABILITY_UNSUPPORTED" | "E_CRON_UNSUPPORTED" = "E_CAPABILITY_UNSUPPORTED"): never => {
-    throw new OrchError(code, { flavor: "kubernetes", message: `A Kubernetes CronJob cannot express this schedule: ${message}`, hint });
+  const refuse = (message: string, hint: string): never => {
+    throw new OrchError("E_CAPABILITY_UNSUPPORTED", { flavor: "kubernetes", message: `A Kubernetes CronJob cannot express this schedule: ${message}`, hint });
   };
   if (schedule.startTime !== undefined || schedule.endTime !== undefined) {
     refuse("startTime/endTime are not supported (a CronJob has no start or end).", "Remove startTime/endTime and create or delete the schedule at those times (orch schedule delete).");
@@ -446,21 +442,8 @@ export function cronJobSchedule(schedule: Schedule): string {
   }
   const kind = scheduleKind(schedule);
   if (kind === "once") refuse("runOnceAt is not supported (a CronJob repeats).", "Run the pipeline at that time yourself, or use a cron schedule.");
-  if (kind === "interval") {
-    const seconds = schedule.intervalSeconds!;
-    const minutes = seconds / 60;
-    if (Number.isInteger(minutes) && minutes < 60 && 60 % minutes === 0) return minutes === 1 ? "* * * * *" : `*/${minutes} * * * *`;
-    const hours = seconds / 3600;
-    if (Number.isInteger(hours) && hours < 24 && 24 % hours === 0) return hours === 1 ? "0 * * * *" : `0 */${hours} * * *`;
-    if (seconds === 86_400) return "0 0 * * *";
-    refuse(
-      `intervalSeconds: ${seconds} is not a whole number of minutes dividing an hour, of hours dividing a day, or one day.`,
-      'Use such an interval (e.g. 900 = every 15 minutes), or a cron expression ("0 */6 * * *").',
-      "E_CRON_UNSUPPORTED",
-    );
-  }
-  // robfig/cron (Kubernetes) is the dialect of KFP without the seconds field.
-  return toKfpCron(schedule.cron!).split(" ").slice(1).join(" ");
+  // Both converters are core's: an interval cron cannot repeat evenly is refused (E_CRON_UNSUPPORTED).
+  return toKubernetesCron(kind === "interval" ? intervalToCron(schedule.intervalSeconds!, "A Kubernetes CronJob") : schedule.cron!);
 }
 
 /** Where a schedule's snapshot lives in the artifact store (each scheduled run copies it to runs/<runId>/). */
@@ -471,8 +454,8 @@ export function cronJob(input: ManifestInput, schedule: Schedule): K8sObject {
   const { config, snapshot } = input;
   const cron = cronJobSchedule(schedule);
   const name = cronJobName(config.jobNamePrefix, snapshot.pipeline.name, schedule);
-  const labels = { ...baseLabels(snapshot), [LABELS.component]: "orchestrator", [LABELS.schedule]: name };
-  const annotations = { [ANNOTATIONS.schedule]: JSON.stringify(schedule), [ANNOTATIONS.pipeline]: snapshot.pipeline.name };
+  const labels = { ...baseLabels(snapshot), [ORCH_LABELS.component]: "orchestrator", [ORCH_LABELS.schedule]: name };
+  const annotations = { [ORCH_ANNOTATIONS.schedule]: JSON.stringify(schedule), [ORCH_ANNOTATIONS.pipeline]: snapshot.pipeline.name };
   const command = [...config.scheduledRunCommand, "--schedule", name, "--project-root", config.projectRoot, ...(input.stack ? ["--stack", input.stack] : [])];
   const jobNameEnv = { name: "ORCH_JOB_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.labels['batch.kubernetes.io/job-name']" } } };
   return {

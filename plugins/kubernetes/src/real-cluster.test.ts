@@ -11,7 +11,8 @@ import { describe, expect, it } from "vitest";
 import { compilePipeline, createLocalArtifactStore, parseComponentConfig } from "@orch/core";
 import plugin from "./index.js";
 import { configSecret, orchestratorJob, runSecretName, stepJob } from "./manifests.js";
-import { createKubernetesOrchestrator, loadKubeConfig } from "./runtime.js";
+import { loadKubeConfig } from "./client.js";
+import { createOrchestrator } from "./runtime.js";
 import { quickstart } from "../test/fixtures/project/src/pipeline.js";
 
 const kubeconfig = process.env.ORCH_TEST_KUBECONFIG;
@@ -36,7 +37,7 @@ describe.skipIf(!kubeconfig)("kubernetes orchestrator on a real cluster (ORCH_TE
 
   it("creates, lists and deletes a CronJob schedule", async () => {
     const dir = await mkdtemp(join(tmpdir(), "orch-k8s-real-"));
-    const runtime = createKubernetesOrchestrator(config(), { projectRoot, stackName: "real", artifactStore: createLocalArtifactStore(dir) });
+    const runtime = createOrchestrator(config(), { projectRoot, stackName: "real", artifactStore: createLocalArtifactStore(dir) });
     try {
       const { snapshot } = compilePipeline(quickstart, { rows: 5 }, { projectRoot });
       const { id } = await runtime.schedule!(snapshot, { cron: "0 3 1 1 *", timezone: "UTC", catchup: false, allowOverlap: false });

@@ -10,7 +10,7 @@ import { ListObjectsV2Command, GetObjectCommand, S3Client } from "@aws-sdk/clien
 import { compilePipeline, newRunId, parseComponentConfig, readRunRecord, readStepRecords, type ArtifactStore } from "@orch/core";
 import s3Plugin from "@orch/plugin-s3";
 import plugin from "./index.js";
-import { createKubernetesOrchestrator } from "./runtime.js";
+import { createOrchestrator } from "./runtime.js";
 import { scheduledRunId } from "./manifests.js";
 import { createHarness, projectRoot, until, type Harness } from "../test/harness.js";
 import { quickstart } from "../test/fixtures/project/src/pipeline.js";
@@ -63,7 +63,7 @@ function containers(harness: Harness): { owner: string; container: any; annotati
 }
 
 async function runQuickstart(harness: Harness, store: ArtifactStore) {
-  const runtime = createKubernetesOrchestrator(parseComponentConfig(plugin, harness.config), { projectRoot, stackName: "k8s", artifactStore: store });
+  const runtime = createOrchestrator(parseComponentConfig(plugin, harness.config), { projectRoot, stackName: "k8s", artifactStore: store });
   const { snapshot } = compilePipeline(quickstart, { rows: 5 }, { projectRoot });
   const runId = newRunId();
   try {
@@ -144,7 +144,7 @@ describe("kubernetes with the s3 store", () => {
   it("runs a CronJob's runs with the credentials from the schedule's Secret", async () => {
     h = await createHarness();
     const store = await openS3("scheduled", true);
-    const runtime = createKubernetesOrchestrator(parseComponentConfig(plugin, h.config), { projectRoot, stackName: "k8s", artifactStore: store });
+    const runtime = createOrchestrator(parseComponentConfig(plugin, h.config), { projectRoot, stackName: "k8s", artifactStore: store });
     try {
       const { snapshot } = compilePipeline(quickstart, { rows: 4 }, { projectRoot });
       const { id } = await runtime.schedule!(snapshot, { cron: "0 2 * * *", catchup: false, allowOverlap: false });

@@ -56,4 +56,16 @@ describe("CronJob schedules", () => {
     await expect(runtime.schedule!(snapshot, { runOnceAt: "2030-01-01T00:00:00.000Z", catchup: false, allowOverlap: false })).rejects.toMatchObject({ code: "E_CAPABILITY_UNSUPPORTED" });
     expect(h.server.requests.filter((r) => r.method === "POST")).toEqual([]);
   });
+
+  it("lists CronJobs made before the orch.dev/flavor label existed (selected by managed-by only)", async () => {
+    h = await createHarness();
+    const runtime = h.runtime();
+    const { snapshot } = compilePipeline(quickstart, { rows: 8 }, { projectRoot });
+    const { id } = await runtime.schedule!(snapshot, { cron: "@daily", catchup: false, allowOverlap: false });
+    expect(h.server.list("cronjobs")[0]!.metadata.labels).toMatchObject({ "app.kubernetes.io/managed-by": "orch", "orch.dev/flavor": "kubernetes" });
+    // What an earlier release created: the same CronJob without the flavor label.
+    const old = h.server.objects.cronjobs.values().next().value!;
+    delete old.metadata.labels["orch.dev/flavor"];
+    expect(await runtime.listSchedules!()).toEqual([{ id, pipeline: "quickstart", schedule: "0 0 * * * (UTC)" }]);
+  });
 });

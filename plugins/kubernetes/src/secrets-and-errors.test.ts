@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { compilePipeline, newRunId, parseComponentConfig } from "@orch/core";
 import plugin from "./index.js";
-import { createKubernetesOrchestrator } from "./runtime.js";
+import { createOrchestrator } from "./runtime.js";
 import { createHarness, projectRoot, until, type Harness } from "../test/harness.js";
 import { quickstart } from "../test/fixtures/project/src/pipeline.js";
 
@@ -53,7 +53,7 @@ describe("the run's configuration Secret", () => {
     });
     const kubeconfig = join(h.dir, "unreachable.yaml");
     await writeFile(kubeconfig, h.server.kubeconfig().replace(h.server.url, `http://127.0.0.1:${port}`));
-    const runtime = createKubernetesOrchestrator(parseComponentConfig(plugin, { ...h.config, kubeconfig }), { projectRoot, stackName: "k8s", artifactStore: h.store });
+    const runtime = createOrchestrator(parseComponentConfig(plugin, { ...h.config, kubeconfig }), { projectRoot, stackName: "k8s", artifactStore: h.store });
     const { snapshot } = compilePipeline(quickstart, { rows: 5 }, { projectRoot });
     const error = await runtime.submit(snapshot, { runId: newRunId(), signal: new AbortController().signal }).catch((e) => e);
     expect(error).toMatchObject({ code: "E_BACKEND_UNAVAILABLE" });

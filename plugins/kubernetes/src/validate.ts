@@ -9,7 +9,7 @@ import { CronJob } from "kubernetes-models/batch/v1/CronJob";
 import { Job } from "kubernetes-models/batch/v1/Job";
 import { Pod } from "kubernetes-models/v1/Pod";
 import { Secret } from "kubernetes-models/v1/Secret";
-import { OrchError } from "@orch/core";
+import { OrchError } from "@orch/core/plugin";
 import { MAX_CRONJOB_NAME, type K8sObject } from "./manifests.js";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

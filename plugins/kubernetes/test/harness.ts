@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createLocalArtifactStore, defineStack, parseComponentConfig, type ArtifactStore, type StackDefinition } from "@orch/core";
 import plugin, { kubernetes, type KubernetesOrchestratorConfigInput } from "../src/index.js";
-import { createKubernetesOrchestrator } from "../src/runtime.js";
+import { createOrchestrator } from "../src/runtime.js";
 import { startFakeApiServer, type FakeApiServer, type FakeApiServerOptions } from "./fake-apiserver.js";
 
 export const projectRoot = fileURLToPath(new URL("./fixtures/project/", import.meta.url)).replace(/\/$/, "");
@@ -25,7 +25,7 @@ export interface Harness {
   kubeconfigPath: string;
   config: KubernetesOrchestratorConfigInput;
   stack: StackDefinition;
-  runtime(extra?: Partial<KubernetesOrchestratorConfigInput>): ReturnType<typeof createKubernetesOrchestrator>;
+  runtime(extra?: Partial<KubernetesOrchestratorConfigInput>): ReturnType<typeof createOrchestrator>;
   close(): Promise<void>;
 }
 
@@ -80,7 +80,7 @@ export async function createHarness(options: FakeApiServerOptions & { config?: P
     config,
     stack: defineStack({ name: "k8s", orchestrator: kubernetes(config), artifactStore: { flavor: "local", config: { path: storePath } } }),
     runtime(extra = {}) {
-      const runtime = createKubernetesOrchestrator(parseComponentConfig(plugin, { ...config, ...extra }), { projectRoot, stackName: "k8s", artifactStore: store });
+      const runtime = createOrchestrator(parseComponentConfig(plugin, { ...config, ...extra }), { projectRoot, stackName: "k8s", artifactStore: store });
       runtimes.push(runtime);
       return runtime;
     },

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { createLocalArtifactStore } from "../store/local-store.js";
 import { tempDir } from "../__fixtures__/test-stack.js";
 import { entrypointCommand, findCoreDirectory } from "./core-entrypoint.js";
-import { ORCH_ENV, stepCommand } from "./step-command.js";
+import { ORCH_ENV, orchestrateCommand, stepCommand } from "./step-command.js";
 
 describe("stepCommand", () => {
   it("spells orch-entrypoint step with run, step and project root; the store travels only in the environment", () => {
@@ -31,6 +31,15 @@ describe("stepCommand", () => {
 
   it("without a store, sets only the run and step (the backend injects the store itself, e.g. from a Secret)", () => {
     expect(stepCommand({ runId: "r", stepId: "s", projectRoot: "/p" }).env).toEqual({ ORCH_RUN_ID: "r", ORCH_STEP_ID: "s" });
+  });
+});
+
+describe("orchestrateCommand", () => {
+  it("spells orch-entrypoint orchestrate with the run, project root and options; configuration stays out of the args", () => {
+    const command = orchestrateCommand({ runId: "r1", projectRoot: "/app", stack: "k8s", resume: true, maxParallelism: 4 });
+    expect(command.argv).toEqual(["orch-entrypoint", "orchestrate", "--run-id", "r1", "--project-root", "/app", "--stack", "k8s", "--resume", "--max-parallelism", "4"]);
+    expect(command.env).toEqual({ [ORCH_ENV.runId]: "r1" });
+    expect(orchestrateCommand({ runId: "r", projectRoot: "/p", entrypoint: ["node", "/b/bin.js"] }).argv).toEqual(["node", "/b/bin.js", "orchestrate", "--run-id", "r", "--project-root", "/p"]);
   });
 });
 

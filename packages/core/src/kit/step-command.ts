@@ -57,3 +57,36 @@ export function stepCommand(input: StepCommandInput): StepCommand {
   env[ORCH_ENV.stepId] = input.stepId;
   return { command, args, argv: [...command, ...args], env };
 }
+
+export interface OrchestrateCommandInput {
+  runId: string;
+  projectRoot: string;
+  /** How the process starts `orch-entrypoint` (as for {@link stepCommand}). */
+  entrypoint?: readonly string[];
+  /** The stack the run was submitted on, recorded in its journal. */
+  stack?: string;
+  /** Keep what an earlier process of this run finished (a replaced orchestrator pod). */
+  resume?: boolean;
+  maxParallelism?: number;
+}
+
+/**
+ * The one spelling of `orch-entrypoint orchestrate`: a process that runs the whole run with core's
+ * scheduler on the backend (an orchestrator pod), launching each step through the orchestrator in
+ * `$ORCH_ORCHESTRATOR`. Like {@link stepCommand}, configuration travels only in the environment
+ * (the backend injects `ORCH_ORCHESTRATOR` and `ORCH_ARTIFACT_STORE`, e.g. from a Secret).
+ */
+export function orchestrateCommand(input: OrchestrateCommandInput): StepCommand {
+  const command = [...(input.entrypoint ?? ["orch-entrypoint"])];
+  const args = [
+    "orchestrate",
+    "--run-id",
+    input.runId,
+    "--project-root",
+    input.projectRoot,
+    ...(input.stack ? ["--stack", input.stack] : []),
+    ...(input.resume ? ["--resume"] : []),
+    ...(input.maxParallelism ? ["--max-parallelism", String(input.maxParallelism)] : []),
+  ];
+  return { command, args, argv: [...command, ...args], env: { [ORCH_ENV.runId]: input.runId } };
+}

@@ -17,7 +17,6 @@ export type { OrchestratorCapabilities } from "./capabilities-schema.js";
  */
 export const ORCH_PLUGIN_API = 1;
 
-
 export interface PluginContext {
   /** The user's project root (source paths in snapshots are relative to it). */
   projectRoot: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isValidCron, nextCronTimes, parseCron, toAwsCron, toKfpCron, toQuartzCron } from "./cron.js";
+import { intervalToCron, isValidCron, nextCronTimes, parseCron, toAwsCron, toKfpCron, toKubernetesCron, toQuartzCron } from "./cron.js";
 
 const scheduleError = (message: string) =>
   expect.objectContaining({ code: "E_SCHEDULE_INVALID", message: expect.stringContaining(message), hint: expect.any(String) });
@@ -99,6 +99,76 @@ describe("cron dialects", () => {
     for (const convert of [toQuartzCron, toAwsCron, toKfpCron]) {
       expect(() => convert("0 25 * * *")).toThrow(scheduleError("hour 25 is out of range 0-23"));
     }
+  });
+});
+
+describe("toKubernetesCron (CronJob spec.schedule)", () => {
+  it.each([
+    ["@daily", "0 0 * * *"],
+    ["@hourly", "0 * * * *"],
+    ["@weekly", "0 0 * * 0"],
+    ["@yearly", "0 0 1 1 *"],
+    // Sunday is 0 in robfig/cron v3 (7 is out of its range), so 7 and SUN-ending ranges are renumbered.
+    ["30 2 * * 7", "30 2 * * 0"],
+    ["0 0 * * 5-7", "0 0 * * 0,5,6"],
+    ["0 0 * * fri-sun", "0 0 * * 0,5,6"],
+    // Ranges, steps and names that robfig reads as Unix does pass through.
+    ["*/15 9-17 * * 1-5", "*/15 9-17 * * 1-5"],
+    ["0 9-17/2 * * MON-FRI", "0 9-17/2 * * MON-FRI"],
+    ["0 0 1,15 jan,jul *", "0 0 1,15 JAN,JUL *"],
+    ["0 0 * * */2", "0 0 * * 0,2,4,6"],
+    ["  0   2 * * *  ", "0 2 * * *"],
+    // Both day fields restricted: robfig ORs them like Unix; a "*"-based day-of-month is spelled as a range.
+    ["0 0 1 * MON", "0 0 1 * MON"],
+    ["0 0 */2 * 1", "0 0 1-31/2 * 1"],
+  ])("converts %j to %j", (expr, kubernetes) => {
+    expect(toKubernetesCron(expr)).toBe(kubernetes);
+    // The same fields KFP gets, without its seconds field.
+    expect(toKfpCron(expr)).toBe(`0 ${kubernetes}`);
+  });
+
+  it.each([
+    ["0 0 2 * * *", "expected 5 fields (minute hour day-of-month month day-of-week), got 6"],
+    ["CRON_TZ=Europe/Berlin 0 2 * * *", "expected 5 fields"],
+    ["0 0 L * *", 'day-of-month "L" is not a number'],
+    ["5/15 * * * *", 'minute "5/15" needs "*" or a range before "/"'],
+    ["0 0 31 2 *", "it never matches a date"],
+  ])("refuses %j (seconds, a timezone prefix, Quartz extensions) with E_SCHEDULE_INVALID", (expr, detail) => {
+    expect(() => toKubernetesCron(expr)).toThrow(scheduleError(`Invalid cron "${expr}": ${detail}`));
+  });
+});
+
+describe("intervalToCron", () => {
+  it.each([
+    [60, "* * * * *"],
+    [300, "*/5 * * * *"],
+    [900, "*/15 * * * *"],
+    [1800, "*/30 * * * *"],
+    [3600, "0 * * * *"],
+    [6 * 3600, "0 */6 * * *"],
+    [12 * 3600, "0 */12 * * *"],
+    [86_400, "0 0 * * *"],
+  ])("turns every %i seconds into %j", (seconds, cron) => {
+    expect(intervalToCron(seconds)).toBe(cron);
+    expect(isValidCron(cron)).toBe(true);
+  });
+
+  it.each([
+    [45, "not a whole number of minutes"],
+    [90, "not a whole number of minutes"],
+    [7 * 60, "dividing an hour"],
+    [90 * 60, "dividing an hour"],
+    [5 * 3600, "of hours dividing a day"],
+    [2 * 86_400, "or one day"],
+    [7 * 86_400, "or one day"],
+  ])("refuses %i seconds, which cron cannot repeat evenly", (seconds, detail) => {
+    expect(() => intervalToCron(seconds, "A Kubernetes CronJob")).toThrow(
+      expect.objectContaining({
+        code: "E_CRON_UNSUPPORTED",
+        message: expect.stringMatching(new RegExp(`^A Kubernetes CronJob cannot repeat intervalSeconds: ${seconds} evenly: .*${detail}`)),
+        hint: expect.stringContaining("900 = every 15 minutes"),
+      }),
+    );
   });
 });
 

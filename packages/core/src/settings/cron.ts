@@ -76,9 +76,42 @@ export function toAwsCron(expr: string): string {
  * `"0 2 * * 7"` → `"0 0 2 * * 0"`. robfig ORs restricted day fields like Unix, so nothing is refused.
  */
 export function toKfpCron(expr: string): string {
-  const cron = parseCron(expr);
+  return ["0", ...robfigFields(parseCron(expr))].join(" ");
+}
+
+/**
+ * A Kubernetes CronJob's `spec.schedule` (robfig/cron v3's standard parser: the 5 Unix fields, Sunday = 0,
+ * day-of-week 0-6, macros expanded): `"30 2 * * 7"` → `"30 2 * * 0"`. The timezone is not part of it: it
+ * goes into `spec.timeZone` (the API server refuses a `CRON_TZ=` prefix). Like Unix, robfig ORs two
+ * restricted day fields, so every valid expression converts.
+ * @throws OrchError `E_SCHEDULE_INVALID` for an invalid expression.
+ */
+export function toKubernetesCron(expr: string): string {
+  return robfigFields(parseCron(expr)).join(" ");
+}
+
+/**
+ * "Every `seconds`" as a 5-field Unix cron, for backends that only speak cron (a Kubernetes CronJob):
+ * whole minutes dividing an hour, whole hours dividing a day, or one day — the intervals cron repeats
+ * evenly (runs start on the clock's boundaries, e.g. :00, :15, :30, :45 for 900).
+ * @throws OrchError `E_CRON_UNSUPPORTED` naming the interval when cron cannot repeat it evenly.
+ */
+export function intervalToCron(seconds: number, dialect = "cron"): string {
+  const minutes = seconds / 60;
+  if (Number.isInteger(minutes) && minutes >= 1 && minutes < 60 && 60 % minutes === 0) return minutes === 1 ? "* * * * *" : `*/${minutes} * * * *`;
+  const hours = seconds / 3600;
+  if (Number.isInteger(hours) && hours >= 1 && hours < 24 && 24 % hours === 0) return hours === 1 ? "0 * * * *" : `0 */${hours} * * *`;
+  if (seconds === 86_400) return "0 0 * * *";
+  throw new OrchError("E_CRON_UNSUPPORTED", {
+    message: `${dialect} cannot repeat intervalSeconds: ${seconds} evenly: it is not a whole number of minutes dividing an hour, of hours dividing a day, or one day.`,
+    hint: 'Use such an interval (e.g. 900 = every 15 minutes, 21600 = every 6 hours), or a cron expression ("0 */6 * * *").',
+  });
+}
+
+/** The 5 Unix fields in robfig/cron's numbering (KFP, Kubernetes): day-of-week 0-6, names kept. */
+function robfigFields(cron: CronExpression): string[] {
   const dow = cron.dayOfWeek.source === "*" ? "*" : renderDayOfWeek(cron.dayOfWeek, (day) => day);
-  return ["0", cron.minute.source, cron.hour.source, robfigDayOfMonth(cron), cron.month.source.toUpperCase(), dow].join(" ");
+  return [cron.minute.source, cron.hour.source, robfigDayOfMonth(cron), cron.month.source.toUpperCase(), dow];
 }
 
 function newCron(expression: string, timezone?: string): Cron {

@@ -2,7 +2,7 @@
 export { type MemoryQuantity, isValidMemory, parseMemory, toDockerBytes, toK8sQuantity } from "./memory.js";
 export { type NormalizedResources, type ResourceSettings, ResourceSettingsSchema, normalizeResources } from "./resources.js";
 export { type RetryPolicy, type RetryPolicyInput, RetryPolicySchema, retryDelayMs } from "./retry.js";
-export { isValidCron, toAwsCron, toKfpCron, toQuartzCron } from "./cron.js";
+export { intervalToCron, isValidCron, toAwsCron, toKfpCron, toKubernetesCron, toQuartzCron } from "./cron.js";
 export { type Schedule, type ScheduleInput, ScheduleSchema, scheduleKind } from "./schedule.js";
 export { isValidTimezone } from "./timezone.js";
 export { REDACTED, redactSecrets, secret } from "./secret.js";
