@@ -24,7 +24,8 @@ export function findHiddenReferences(files: { path: string; text: string }[]): s
   const found: string[] = [];
   for (const { path, text } of files) {
     text.split("\n").forEach((line, index) => {
-      for (const { pattern, why } of HIDDEN_REFERENCES) if (pattern.test(line)) found.push(`${path}:${index + 1}: ${line.trim()} (${why})`);
+      const hit = HIDDEN_REFERENCES.find(({ pattern }) => pattern.test(line));
+      if (hit) found.push(`${path}:${index + 1}: ${line.trim()} (${hit.why})`);
     });
   }
   return found;
