@@ -5,7 +5,14 @@
 // lists it with `orch run list`. The plugin template, generated there, builds and passes its testkit
 // suite with @orch/testkit installed from its tarball. Skips, saying why, only when npm cannot reach
 // the registry.
+//
+// better-sqlite3 (the CLI's index) installs a prebuilt binary that prebuild-install downloads from
+// GitHub, which is not reachable here, and otherwise compiles SQLite for minutes. The test serves the
+// workspace's own build of the same version on 127.0.0.1 through prebuild-install's documented mirror
+// variable (npm_config_better_sqlite3_binary_host); without that build it lets npm compile.
 import { execFile } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import { createRequire } from "node:module";
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -28,10 +35,12 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+const extraEnv: NodeJS.ProcessEnv = {};
+
 async function sh(command: string, args: string[], cwd: string, timeout = 120_000): Promise<{ stdout: string; stderr: string; seconds: number }> {
   const started = Date.now();
   try {
-    const { stdout, stderr } = await run(command, args, { cwd, env: cleanEnv(), timeout, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout, stderr } = await run(command, args, { cwd, env: { ...cleanEnv(), ...extraEnv }, timeout, maxBuffer: 64 * 1024 * 1024 });
     return { stdout, stderr, seconds: (Date.now() - started) / 1000 };
   } catch (error) {
     const e = error as { stdout?: string; stderr?: string; message: string };
@@ -48,6 +57,28 @@ async function registryProblem(): Promise<string | undefined> {
   }
 }
 
+/**
+ * Serves the workspace's build of better-sqlite3 as the prebuilt-binary tarball prebuild-install asks
+ * for; returns the mirror URL, or undefined when the workspace has no build (npm then compiles).
+ */
+async function servePrebuiltSqlite(work: string): Promise<{ url: string; server: Server } | undefined> {
+  const require = createRequire(join(repoRoot, "packages", "store-sqlite", "package.json"));
+  const pkgDir = join(require.resolve("better-sqlite3/package.json"), "..");
+  const binary = join(pkgDir, "build", "Release", "better_sqlite3.node");
+  if (!existsSync(binary)) return undefined;
+  const { version } = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as { version: string };
+  const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+  const file = join(work, name);
+  await run("tar", ["-czf", file, "-C", pkgDir, "build/Release/better_sqlite3.node"]);
+  const server = createServer((request, response) => {
+    if (request.url?.endsWith(`/v${version}/${name}`)) response.writeHead(200, { "content-type": "application/gzip" }).end(readFileSync(file));
+    else response.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${address.port}`, server };
+}
+
 const problem = await registryProblem();
 if (problem) console.warn(`[orch] SKIPPING the tests of orch installed outside the repository: ${problem}`);
 
@@ -55,15 +86,22 @@ describe.skipIf(problem)("orch outside this repository, installed from pnpm pack
   const work = realpathSync(mkdtempSync(join(tmpdir(), "orch-outside-")));
   const tarballs = join(work, "packages");
   let manifest: Record<string, string>;
+  let mirror: { url: string; server: Server } | undefined;
   const tarball = (name: string) => join(tarballs, manifest[name]!);
 
-  beforeAll(() => {
+  beforeAll(async () => {
+    mirror = await servePrebuiltSqlite(work);
+    if (mirror) extraEnv.npm_config_better_sqlite3_binary_host = mirror.url;
+    else console.warn("[orch] the workspace has no better-sqlite3 build to serve: npm compiles it (minutes)");
     expect(relative(realpathSync(repoRoot), work).startsWith("..")).toBe(true);
     const started = Date.now();
     ({ manifest } = packAll({ out: tarballs, only: PACKAGES, log: () => {} }) as { manifest: Record<string, string> });
     console.log(`[orch] built and packed ${PACKAGES.length} packages in ${((Date.now() - started) / 1000).toFixed(0)}s`);
   }, INSTALL_TIMEOUT);
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  afterAll(() => {
+    mirror?.server.close();
+    rmSync(work, { recursive: true, force: true });
+  });
 
   it("writes one installable tarball per package, without the in-repository source condition or workspace: ranges", () => {
     expect(Object.keys(manifest).sort()).toEqual([...PACKAGES].sort());
