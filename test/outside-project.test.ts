@@ -146,7 +146,7 @@ describe.skipIf(problem)("orch outside this repository, installed from pnpm pack
     const row = list.stdout.split("\n").find((line) => line.startsWith(runId!));
     expect(row, list.stdout).toMatch(/outside_sum\s+default\s+succeeded\s+2\/2/);
 
-    const logs = await sh("npx", ["--no-install", "orch", "run", "logs", runId!, "total"], project);
+    const logs = await sh("npx", ["--no-install", "orch", "run", "logs", runId!, "--step", "total"], project);
     expect(logs.stdout).toContain("total of 5 values");
   });
 
