@@ -19,9 +19,10 @@ import { join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkTarball, trackedFiles } from "../scripts/check-packages.mjs";
 import { packAll } from "../scripts/pack-all.mjs";
 import { checkPackedManifest, readTarball } from "../scripts/packed-manifest.mjs";
-import { repoRoot } from "../scripts/workspace-packages.mjs";
+import { publicPackages, repoRoot } from "../scripts/workspace-packages.mjs";
 
 const run = promisify(execFile);
 const PACKAGES = ["@orch/core", "@orch/cli", "@orch/store-sqlite", "@orch/plugin-local", "@orch/testkit"];
@@ -110,6 +111,12 @@ describe.skipIf(problem)("orch outside this repository, installed from pnpm pack
       expect(packed.manifest.name).toBe(name);
       expect(checkPackedManifest(packed), name).toEqual([]);
     }
+  });
+
+  it("publint, attw and the packed-manifest checks find no problem in the tarballs (as pnpm check:packages does)", () => {
+    const tracked = trackedFiles();
+    const packages = (publicPackages() as { name: string; dir: string }[]).filter((p) => PACKAGES.includes(p.name));
+    expect(packages.flatMap((pkg) => checkTarball(tarball(pkg.name), pkg, { tracked }) as string[])).toEqual([]);
   });
 
   it("a project installs @orch/cli, @orch/core and @orch/plugin-local with npm, runs a pipeline and lists the run", { timeout: INSTALL_TIMEOUT }, async () => {
