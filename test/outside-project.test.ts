@@ -4,7 +4,8 @@
 // dependencies such as zod come from the registry), runs a pipeline with `npx orch pipeline run` and
 // lists it with `orch run list`. The plugin template, generated there, builds and passes its testkit
 // suite with @orch/testkit installed from its tarball. Skips, saying why, only when npm cannot reach
-// the registry.
+// the registry. The same tarballs also prove scripts/test-packed.mjs (the CI step that runs a plugin's
+// tests against its packed tarball). All in one file so the packages are built and packed once.
 //
 // better-sqlite3 (the CLI's index) installs a prebuilt binary that prebuild-install downloads from
 // GitHub, which is not reachable here, and otherwise compiles SQLite for minutes. The test serves the
@@ -13,7 +14,7 @@
 import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { createRequire } from "node:module";
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -80,12 +81,26 @@ async function servePrebuiltSqlite(work: string): Promise<{ url: string; server:
   return { url: `http://127.0.0.1:${address.port}`, server };
 }
 
+// The tarballs, built and packed once for this file: every describe below uses them.
+const packDir = realpathSync(mkdtempSync(join(tmpdir(), "orch-packed-")));
+afterAll(() => rmSync(packDir, { recursive: true, force: true }));
+let packed: { out: string; manifest: Record<string, string> } | undefined;
+function packOnce(): { out: string; manifest: Record<string, string> } {
+  if (!packed) {
+    const out = packDir;
+    const started = Date.now();
+    packed = packAll({ out, only: PACKAGES, log: () => {} }) as { out: string; manifest: Record<string, string> };
+    console.log(`[orch] built and packed ${PACKAGES.length} packages in ${((Date.now() - started) / 1000).toFixed(0)}s`);
+  }
+  return packed;
+}
+
 const problem = await registryProblem();
 if (problem) console.warn(`[orch] SKIPPING the tests of orch installed outside the repository: ${problem}`);
 
 describe.skipIf(problem)("orch outside this repository, installed from pnpm pack:all tarballs with npm", () => {
   const work = realpathSync(mkdtempSync(join(tmpdir(), "orch-outside-")));
-  const tarballs = join(work, "packages");
+  const tarballs = packDir;
   let manifest: Record<string, string>;
   let mirror: { url: string; server: Server } | undefined;
   const tarball = (name: string) => join(tarballs, manifest[name]!);
@@ -95,9 +110,7 @@ describe.skipIf(problem)("orch outside this repository, installed from pnpm pack
     if (mirror) extraEnv.npm_config_better_sqlite3_binary_host = mirror.url;
     else console.warn("[orch] the workspace has no better-sqlite3 build to serve: npm compiles it (minutes)");
     expect(relative(realpathSync(repoRoot), work).startsWith("..")).toBe(true);
-    const started = Date.now();
-    ({ manifest } = packAll({ out: tarballs, only: PACKAGES, log: () => {} }) as { manifest: Record<string, string> });
-    console.log(`[orch] built and packed ${PACKAGES.length} packages in ${((Date.now() - started) / 1000).toFixed(0)}s`);
+    ({ manifest } = packOnce());
   }, INSTALL_TIMEOUT);
   afterAll(() => {
     mirror?.server.close();
@@ -184,5 +197,47 @@ describe.skipIf(problem)("orch outside this repository, installed from pnpm pack
     const [, passed, total] = /Tests\s+(\d+) passed \((\d+)\)/.exec(output) ?? [];
     expect(passed, output).toBeDefined();
     expect(passed).toBe(total);
+  });
+});
+
+async function testPacked(dir: string): Promise<{ code: number; output: string }> {
+  try {
+    const { stdout, stderr } = await run("node", [join(repoRoot, "scripts", "test-packed.mjs"), dir], { cwd: join(repoRoot, "plugins", "local"), env: cleanEnv(), timeout: 300_000, maxBuffer: 64 * 1024 * 1024 });
+    return { code: 0, output: stdout + stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === "number" ? e.code : 1, output: `${e.stdout ?? ""}${e.stderr ?? ""}` };
+  }
+}
+
+// scripts/test-packed.mjs (CI: each plugin's tests against its packed tarball) really runs the suite on
+// the tarball's build: plugin-local's tests pass on its tarball and fail on one whose build is broken.
+describe("scripts/test-packed.mjs", () => {
+  const work = realpathSync(mkdtempSync(join(tmpdir(), "orch-test-packed-")));
+  let tarballName: string;
+  beforeAll(() => {
+    tarballName = packOnce().manifest["@orch/plugin-local"]!;
+    mkdirSync(join(work, "good"), { recursive: true });
+    cpSync(join(packDir, tarballName), join(work, "good", tarballName));
+  }, INSTALL_TIMEOUT);
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it("runs the plugin's tests with its entry served from the tarball", { timeout: 300_000 }, async () => {
+    const { code, output } = await testPacked(join(work, "good"));
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/test-packed: @orch\/plugin-local — package\/dist\/index\.js \(\d+ imports?\) served from/);
+  });
+
+  it("fails when the tarball's build is broken", { timeout: 300_000 }, async () => {
+    const unpacked = join(work, "unpacked");
+    mkdirSync(unpacked, { recursive: true });
+    await run("tar", ["-xzf", join(work, "good", tarballName), "-C", unpacked]);
+    const entry = join(unpacked, "package", "dist", "index.js");
+    writeFileSync(entry, `throw new Error("this build is broken");\n${readFileSync(entry, "utf8")}`);
+    mkdirSync(join(work, "broken"), { recursive: true });
+    await run("tar", ["-czf", join(work, "broken", tarballName), "-C", unpacked, "package"]);
+    const { code, output } = await testPacked(join(work, "broken"));
+    expect(code).toBe(1);
+    expect(output).toContain("this build is broken");
   });
 });
