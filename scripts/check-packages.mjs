@@ -22,6 +22,10 @@ const bin = (name) => join(repoRoot, "node_modules", ".bin", name);
 /**
  * Problems of one packed package (publint, attw, packed-manifest checks), each a paragraph naming the
  * tool; `log` receives the tools' output.
+ * @param {string} tarball
+ * @param {{ dir: string, name: string }} pkg
+ * @param {{ tracked?: Set<string>, log?: (text: string) => void }} [options]
+ * @returns {string[]}
  */
 export function checkTarball(tarball, { dir, name }, { tracked, log = () => {} } = {}) {
   const problems = [];

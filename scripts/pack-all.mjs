@@ -9,7 +9,11 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { publicPackages, repoRoot, tarballName } from "./workspace-packages.mjs";
 
-/** `only`: package names to pack (default: every public package); each must be a public workspace package. */
+/**
+ * `only`: package names to pack (default: every public package); each must be a public workspace package.
+ * @param {{ out?: string, build?: boolean, only?: string[], log?: (line: string) => void }} [options]
+ * @returns {{ out: string, manifest: Record<string, string> }}
+ */
 export function packAll({ out = join(repoRoot, "dist-packages"), build = true, only, log = (line) => process.stdout.write(`${line}\n`) } = {}) {
   const all = publicPackages();
   const unknown = (only ?? []).filter((name) => !all.some((p) => p.name === name));
