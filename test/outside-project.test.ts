@@ -26,6 +26,7 @@ import { checkPackedManifest, readTarball } from "../scripts/packed-manifest.mjs
 import { publicPackages, repoRoot } from "../scripts/workspace-packages.mjs";
 
 const run = promisify(execFile);
+/** The packages the projects below install (every public package is packed and checked). */
 const PACKAGES = ["@orch/core", "@orch/cli", "@orch/store-sqlite", "@orch/plugin-local", "@orch/testkit"];
 const INSTALL_TIMEOUT = 15 * 60_000;
 
@@ -89,8 +90,9 @@ function packOnce(): { out: string; manifest: Record<string, string> } {
   if (!packed) {
     const out = packDir;
     const started = Date.now();
-    packed = packAll({ out, only: PACKAGES, log: () => {} }) as { out: string; manifest: Record<string, string> };
-    console.log(`[orch] built and packed ${PACKAGES.length} packages in ${((Date.now() - started) / 1000).toFixed(0)}s`);
+    // Every public package: the tarball checks below are `pnpm check:packages`, run on every test run.
+    packed = packAll({ out, log: () => {} }) as { out: string; manifest: Record<string, string> };
+    console.log(`[orch] built and packed ${Object.keys(packed.manifest).length} packages in ${((Date.now() - started) / 1000).toFixed(0)}s`);
   }
   return packed;
 }
@@ -118,17 +120,19 @@ describe.skipIf(problem)("orch outside this repository, installed from pnpm pack
   });
 
   it("writes one installable tarball per package, without the in-repository source condition or workspace: ranges", () => {
-    expect(Object.keys(manifest).sort()).toEqual([...PACKAGES].sort());
-    for (const name of PACKAGES) {
+    const names = (publicPackages() as { name: string }[]).map((p) => p.name);
+    expect(names).toEqual(expect.arrayContaining(PACKAGES));
+    expect(Object.keys(manifest).sort()).toEqual([...names].sort());
+    for (const name of names) {
       const packed = readTarball(tarball(name));
       expect(packed.manifest.name).toBe(name);
       expect(checkPackedManifest(packed), name).toEqual([]);
     }
   });
 
-  it("publint, attw and the packed-manifest checks find no problem in the tarballs (as pnpm check:packages does)", () => {
+  it("publint, attw and the packed-manifest checks find no problem in any public package (pnpm check:packages)", { timeout: 300_000 }, () => {
     const tracked = trackedFiles();
-    const packages = (publicPackages() as { name: string; dir: string }[]).filter((p) => PACKAGES.includes(p.name));
+    const packages = publicPackages() as { name: string; dir: string }[];
     expect(packages.flatMap((pkg) => checkTarball(tarball(pkg.name), pkg, { tracked }) as string[])).toEqual([]);
   });
 

@@ -80,6 +80,14 @@ describe("ci.yml", () => {
     }
   });
 
+  it("the root, which pnpm installs in every filtered job, pulls in no plugin but local", () => {
+    // pnpm always installs the workspace root's own dependencies, also under --filter (pnpm/pnpm#7208):
+    // a workspace package listed there is in every package job. Only what bench/ and `pnpm exec orch` need.
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+    const workspaceDeps = Object.entries({ ...pkg.dependencies, ...pkg.devDependencies }).filter(([, range]) => range.startsWith("workspace:")).map(([name]) => name);
+    expect(workspaceDeps.sort()).toEqual(["@orch/cli", "@orch/core", "@orch/plugin-local"]);
+  });
+
   it("plugins are tested against their packed tarball in their own job", () => {
     const job = ci.jobs.test!;
     const pack = job.steps.find((s) => s.run?.includes("pnpm pack"))!;
