@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { z, type OrchestratorPlugin } from "@orch/core";
+import { defineOrchestrator, processRunControls, z, type OrchestratorPlugin } from "@orch/core/plugin";
 import {
   checkCache,
   checkConfigSchema,
@@ -17,6 +17,7 @@ import {
 } from "./checks.js";
 import { ORCHESTRATOR_CHECKS, createConformanceContext, packageRootOf, type ConformanceContext, type OrchestratorConformanceOptions } from "./context.js";
 import { testOrchestratorPlugin } from "./conformance.js";
+import { ConformanceSkip } from "./errors.js";
 import { alwaysSucceeds, referenceCapabilities, referencePlugin } from "./test-plugins.js";
 
 const packageRoot = fileURLToPath(new URL("..", import.meta.url));
@@ -155,6 +156,38 @@ describe("deliberately broken plugins are caught", () => {
   it("declares stop without a stop() method", async () => {
     const plugin = referencePlugin({ capabilities: { stop: true } });
     await expect(checkStatusStop(contextFor(plugin))).rejects.toThrow(/capabilities\.stop is true, but the runtime has no stop/);
+  });
+
+  it("declares exact resources but runs steps without the limits", async () => {
+    // In-process steps: no cgroup of their own with the 256MiB / 1 CPU they asked for.
+    const plugin = referencePlugin({ capabilities: { resources: "exact" } });
+    await expect(checkResources(contextFor(plugin))).rejects.toThrow(/capabilities\.resources is "exact", but step tk_limits ran with memory limit \S+ \(asked for 256MiB = 268435456 bytes\)/);
+  });
+
+  it("a recorded-resources plugin runs the resource pipeline", async () => {
+    await expect(checkResources(contextFor(referencePlugin()))).resolves.toBeUndefined();
+  });
+
+  it("declares stop but stop() leaves a running run running", async () => {
+    const plugin = referencePlugin({ capabilities: { stop: true }, runtime: () => ({ async stop() {} }) });
+    await expect(checkStatusStop(contextFor(plugin, { stopWaitSeconds: 3 }))).rejects.toThrow(/stop\(\) of running run tk-stop-\w+ did not stop it: run\.json says "succeeded" \(tk_sleeper waited its 3s and finished\)/);
+  });
+
+  it("declares stop and stops a running run (as local does: the run's own process handles the signal)", async () => {
+    const plugin = referencePlugin({ capabilities: { stop: true }, runtime: (_base, context) => ({ stop: processRunControls(context.artifactStore).stop }) });
+    await expect(checkStatusStop(contextFor(plugin, { stopWaitSeconds: 30 }))).resolves.toBeUndefined();
+  });
+
+  it("declares parallel: false: the parallel check is skipped with the reason, not passed", async () => {
+    const error = await checkParallel(contextFor(referencePlugin({ capabilities: { parallel: false } }))).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConformanceSkip);
+    expect((error as ConformanceSkip).reason).toMatch(/capabilities\.parallel is false/);
+  });
+
+  it("declares logs: false: the logs check is skipped with the reason, not passed", async () => {
+    const error = await checkLogs(contextFor(referencePlugin({ capabilities: { logs: false } }))).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConformanceSkip);
+    expect((error as ConformanceSkip).reason).toMatch(/capabilities\.logs is false/);
   });
 
   it("a resources: none plugin has resource settings refused", async () => {

@@ -1,5 +1,7 @@
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   ORCH_PLUGIN_API,
   ScheduleSchema,
@@ -19,13 +21,14 @@ import {
 // Core's naming module: the same rules core resolves plugins by.
 import { FLAVOR_ID_PATTERN, isPackageForFlavor, pluginCandidates } from "@orch/core/host/light";
 import { OrchestratorCapabilitiesSchema } from "@orch/core/plugin";
-import { ConformanceError, describeError } from "./errors.js";
+import { ConformanceError, ConformanceSkip, describeError } from "./errors.js";
 import { readPackageJson, resolveEntry, sdkModulesOf, type ConformanceContext, type OrchestratorCheckName } from "./context.js";
 import { displayModule, findSdkLoads, probePluginEntry } from "./sdk-probe.js";
 import { verifyRunJournal, type RunExpectation, type VerifiedRun } from "./verify-run.js";
 import {
   FAILURE_MESSAGE,
   LOG_MARKER,
+  RESOURCE_REQUEST,
   WIDE_FAN_OUT,
   chain,
   diamond,
@@ -33,8 +36,10 @@ import {
   failing,
   parallelPair,
   retrying,
+  stoppable,
   wide,
   withResources,
+  type ObservedLimits,
 } from "./fixtures/pipelines.js";
 
 /** A conformance check: resolves when the plugin conforms, throws a {@link ConformanceError} saying what is wrong otherwise. */
@@ -42,6 +47,11 @@ export type ConformanceCheck = (context: ConformanceContext) => Promise<void>;
 
 const failer = (check: OrchestratorCheckName, context: ConformanceContext) => (message: string, cause?: unknown): never => {
   throw new ConformanceError(check, context.flavor, message, cause === undefined ? undefined : { cause });
+};
+
+/** Ends a check that has nothing to verify for this plugin: the suite reports it skipped, with the reason. */
+const skipper = (check: OrchestratorCheckName, context: ConformanceContext) => (reason: string): never => {
+  throw new ConformanceSkip(check, context.flavor, reason);
 };
 
 /** The plugin is declared with `defineOrchestrator`: kind, API version, canonical flavor, frozen, complete capabilities. */
@@ -331,10 +341,19 @@ export const checkResources: ConformanceCheck = async (context) => {
     if (ran) fail('capabilities.resources is "none", yet a step with resources ran; it must be refused.');
     return;
   }
-  await runAndVerify(context, "resources", withResources, {
+  const { result } = await runAndVerify(context, "resources", withResources, {
     status: "succeeded",
-    steps: { tk_source: { status: "succeeded", value: 7 }, tk_add_one: { status: "succeeded", value: 8 } },
+    steps: { tk_source: { status: "succeeded", value: 7 }, tk_add_one: { status: "succeeded", value: 8 }, tk_limits: { status: "succeeded" } },
   });
+  if (context.plugin.capabilities.resources !== "exact") return;
+  // "exact": the step must run under the limits it asked for, as its own cgroup shows them.
+  const observed = (await result.load("tk_limits")) as ObservedLimits;
+  const problems: string[] = [];
+  if (observed.memoryBytes !== RESOURCE_REQUEST.memoryBytes) problems.push(`memory limit ${observed.memoryBytes ?? "none"} (asked for ${RESOURCE_REQUEST.memory} = ${RESOURCE_REQUEST.memoryBytes} bytes)`);
+  if (observed.cpus === null || Math.abs(observed.cpus - RESOURCE_REQUEST.cpuCount) > 0.01) problems.push(`CPU limit ${observed.cpus ?? "none"} (asked for ${RESOURCE_REQUEST.cpuCount})`);
+  if (problems.length > 0) {
+    fail(`capabilities.resources is "exact", but step tk_limits ran with ${problems.join(" and ")}. Enforce the step's resources (container memory and CPU limits), or declare "mapped" or "recorded". If the test backend cannot enforce limits (steps run as local processes), skip this check with that reason.`);
+  }
 };
 
 /** One schedule of each kind, valid today and for years. */
@@ -416,7 +435,7 @@ export const checkSchedules: ConformanceCheck = async (context) => {
 /** With capabilities.parallel, independent steps run at the same time (two steps that wait for each other). */
 export const checkParallel: ConformanceCheck = async (context) => {
   const fail = failer("parallel", context);
-  if (!context.plugin.capabilities.parallel) return;
+  if (!context.plugin.capabilities.parallel) skipper("parallel", context)("capabilities.parallel is false: the plugin runs steps one at a time, so there is no parallelism to check.");
   const dir = await context.tempDir("parallel");
   try {
     await runAndVerify(
@@ -434,7 +453,7 @@ export const checkParallel: ConformanceCheck = async (context) => {
 /** With capabilities.logs, logs() yields what a step logged. */
 export const checkLogs: ConformanceCheck = async (context) => {
   const fail = failer("logs", context);
-  if (!context.plugin.capabilities.logs) return;
+  if (!context.plugin.capabilities.logs) skipper("logs", context)("capabilities.logs is false: the plugin returns no step logs, so there are none to check.");
   const { result, storeDir } = await context.run(chain);
   const store = await context.openStore(storeDir);
   const orchestrator = await context.plugin.create(parseComponentConfig(context.plugin, context.config), { projectRoot: context.projectRoot, stackName: "conformance", artifactStore: store });
@@ -450,7 +469,10 @@ export const checkLogs: ConformanceCheck = async (context) => {
   }
 };
 
-/** status() reports a finished run; with capabilities.stop, stop() exists and leaves a finished run alone. */
+/**
+ * status() reports a finished run; with capabilities.stop, stop() exists, leaves a finished run alone,
+ * and stops a running one (run.json "stopped" before its step could finish).
+ */
 export const checkStatusStop: ConformanceCheck = async (context) => {
   const fail = failer("status-stop", context);
   const { result, storeDir } = await context.run(chain);
@@ -474,7 +496,56 @@ export const checkStatusStop: ConformanceCheck = async (context) => {
   } finally {
     await orchestrator.dispose?.();
   }
+  if (context.plugin.capabilities.stop) await stopRunningRun(context);
 };
+
+/** With capabilities.stop: stop() of a running run ends it "stopped", before its step finishes. */
+async function stopRunningRun(context: ConformanceContext): Promise<void> {
+  const fail = failer("status-stop", context);
+  // How long tk_sleeper waits to be stopped; a run that is not stopped succeeds after it.
+  const STOP_WAIT_SECONDS = context.options.stopWaitSeconds ?? 30;
+  const dir = await context.tempDir("stop");
+  const storeDir = await context.tempDir("store");
+  const runId = `tk-stop-${Date.now().toString(36)}`;
+  // As `orch pipeline run` starts it (with its Ctrl-C handling: in-process flavors stop a run of this
+  // very process by signalling it), in the background while the suite stops it.
+  const running = stoppable
+    .run({ stack: context.stack(storeDir), projectRoot: context.projectRoot, params: { dir, waitSeconds: STOP_WAIT_SECONDS }, runId, handleSignals: true })
+    .then((result) => ({ result }), (error: unknown) => ({ error }));
+  const startedFile = join(dir, `${runId}.started`);
+  const waitUntil = Date.now() + (context.options.timeout ?? 60_000) / 2;
+  while (!existsSync(startedFile)) {
+    if (Date.now() > waitUntil) {
+      const outcome = await Promise.race([running, sleep(10).then(() => undefined)]);
+      return fail(`the run ${runId} of tk_stoppable never started its step tk_sleeper${outcome && "error" in outcome ? `: ${describeError(outcome.error)}` : ""}.`);
+    }
+    await sleep(50);
+  }
+  const store = await context.openStore(storeDir);
+  const orchestrator = await context.plugin.create(parseComponentConfig(context.plugin, context.config), { projectRoot: context.projectRoot, stackName: "conformance", artifactStore: store });
+  try {
+    if (orchestrator.status) {
+      const status = await orchestrator.status(runId);
+      if (status !== "running") fail(`status() of run ${runId}, whose step tk_sleeper is running, is ${JSON.stringify(status)}, expected "running".`);
+    }
+    try {
+      await orchestrator.stop!(runId);
+    } catch (error) {
+      fail(`stop() of running run ${runId} threw: ${describeError(error)}`, error);
+    }
+    const outcome = await running;
+    const run = await readRunRecord(store, runId);
+    if (run?.status !== "stopped") {
+      fail(`stop() of running run ${runId} did not stop it: run.json says "${run?.status}"${run?.status === "succeeded" ? ` (tk_sleeper waited its ${STOP_WAIT_SECONDS}s and finished)` : ""}${"error" in outcome ? `; the run threw ${describeError(outcome.error)}` : ""}. stop() must end the run and record it "stopped".`);
+    }
+    if (orchestrator.status) {
+      const status = await orchestrator.status(runId);
+      if (status !== "stopped") fail(`status() of stopped run ${runId} is ${JSON.stringify(status)}, expected "stopped".`);
+    }
+  } finally {
+    await orchestrator.dispose?.();
+  }
+}
 
 /** Every check, by name, with the sentence the suite prints for it. */
 export const orchestratorChecks: Record<OrchestratorCheckName, { title: string; check: ConformanceCheck }> = {

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { z } from "@orch/core";
 import { orchestratorChecks } from "./checks.js";
+import { ConformanceSkip } from "./errors.js";
 import { ORCHESTRATOR_CHECKS, createConformanceContext, packageRootOf, type ConformanceContext, type OrchestratorConformanceOptions } from "./context.js";
 
 /**
@@ -34,7 +35,20 @@ export function testOrchestratorPlugin<S extends z.ZodType>(options: Orchestrato
         it.skip(`${title} (skipped: ${reason})`, () => {});
         continue;
       }
-      it(title, () => check(getContext()), timeout);
+      it(
+        title,
+        async (test) => {
+          try {
+            await check(getContext());
+          } catch (error) {
+            if (!(error instanceof ConformanceSkip)) throw error;
+            // Nothing to verify for this plugin: say so, and report the test as skipped, not passed.
+            console.warn(`[orch testkit] ${options.plugin.flavor}: skipping "${name}" — ${error.reason}`);
+            test.skip(error.reason);
+          }
+        },
+        timeout,
+      );
     }
     options.additionalTests?.(new Proxy({} as ConformanceContext, { get: (_, key) => getContext()[key as keyof ConformanceContext] }));
   });

@@ -92,6 +92,8 @@ export interface OrchestratorConformanceOptions<S extends z.ZodType = z.ZodType>
   tempRoot?: string;
   /** How long the two steps of the parallelism check wait for each other, in seconds. @default 20 */
   parallelWaitSeconds?: number;
+  /** How long the step of the stop check waits to be stopped before it finishes, in seconds. @default 30 */
+  stopWaitSeconds?: number;
   /** Timeout of each check in ms. @default 60000 */
   timeout?: number;
   /** Register more `it()`s of your own; they get the same context. */

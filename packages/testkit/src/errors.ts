@@ -22,3 +22,19 @@ export function describeError(error: unknown): string {
   }
   return String(error);
 }
+
+/**
+ * Thrown by a check that has nothing to verify for this plugin (e.g. `parallel` when the plugin declares
+ * `parallel: false`). The suite reports the test as skipped with the reason, never as passed.
+ */
+export class ConformanceSkip extends Error {
+  readonly check: string;
+  readonly reason: string;
+
+  constructor(check: string, flavor: string | undefined, reason: string) {
+    super(`[orch testkit] ${check}${flavor ? ` (${flavor})` : ""}: skipped — ${reason}`);
+    this.name = "ConformanceSkip";
+    this.check = check;
+    this.reason = reason;
+  }
+}

@@ -50,5 +50,5 @@ export {
 export { verifyRunJournal, type RunExpectation, type StepExpectation, type VerifiedRun } from "./verify-run.js";
 export { probePluginEntry, findSdkLoads, type ProbeRecord, type ProbeResult, type ProbeOptions } from "./sdk-probe.js";
 export { testArtifactStore, artifactStoreChecks, type ArtifactStoreConformanceOptions } from "./artifact-store.js";
-export { ConformanceError } from "./errors.js";
+export { ConformanceError, ConformanceSkip } from "./errors.js";
 export { testdir, type TestDir } from "./testdir.js";
