@@ -50,7 +50,7 @@ export { getStepContext, type StepContext, type StepLogger } from "./run/step-co
 export { type RunObserver } from "./run/observer.js";
 export { type RunOptions, type RunResult, type StepRef } from "./run/run-pipeline.js";
 export { processRunControls } from "./run/process-run-controls.js";
-export { EXIT_SHUTDOWN, EXIT_STOPPED, requestRunStop, clearStopRequest, watchTermination, type StopRequest, type TerminationWatch } from "./entrypoint/stop-request.js";
+export { EXIT_SHUTDOWN, EXIT_STOPPED, requestRunStop, clearStopRequest, watchTermination, type StopRequest, type TerminationWatch } from "./run/stop-request.js";
 export { loadPipelineDefinition, compiledModulePath } from "./run/load-source.js";
 
 export { type ArtifactStore, type WriteStreamOptions, readJson, writeJson, openReadStream, writeFromStream } from "./store/artifact-store.js";

@@ -73,7 +73,7 @@ export { serializeSnapshot } from "./snapshot/compile.js";
 // Runs and the journal.
 export type { RunOutcome, StepLauncher, LaunchRequest, LaunchResult } from "./run/execute-run.js";
 export { combineObservers, type RunObserver } from "./run/observer.js";
-export { EXIT_SHUTDOWN, EXIT_STOPPED, requestRunStop, readStopRequest, clearStopRequest, watchTermination, type StopRequest, type TerminationWatch } from "./entrypoint/stop-request.js";
+export { EXIT_SHUTDOWN, EXIT_STOPPED, requestRunStop, readStopRequest, clearStopRequest, watchTermination, type StopRequest, type TerminationWatch } from "./run/stop-request.js";
 export { DEFAULT_STOP_GRACE_SECONDS, processRunControls, runOwnerGone } from "./run/process-run-controls.js";
 export { isProcessAlive } from "./run/process-identity.js";
 export { type ArtifactStore, type WriteStreamOptions, readJson, writeJson, openReadStream, writeFromStream } from "./store/artifact-store.js";

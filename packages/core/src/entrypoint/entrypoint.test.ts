@@ -12,7 +12,7 @@ import { newRunId } from "../ids.js";
 import { tempDir } from "../__fixtures__/test-stack.js";
 import { arithmetic } from "../__fixtures__/pipelines.js";
 import { gated } from "../__fixtures__/gated-pipeline.js";
-import { requestRunStop } from "./stop-request.js";
+import { requestRunStop } from "../run/stop-request.js";
 
 const coreRoot = fileURLToPath(new URL("../..", import.meta.url));
 const bin = join(coreRoot, "src/entrypoint/bin.ts");

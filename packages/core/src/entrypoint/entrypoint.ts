@@ -12,7 +12,7 @@ import { runStep } from "../run/step-runner.js";
 import { parseSnapshot } from "../snapshot/snapshot.js";
 import { readJson, type ArtifactStore } from "../store/artifact-store.js";
 import { journalKeys } from "../store/journal.js";
-import { watchTermination } from "./stop-request.js";
+import { watchTermination } from "../run/stop-request.js";
 
 const USAGE = `Usage:
   orch-entrypoint step --run-id ID --step STEP_ID [--artifact-store JSON] [--project-root DIR]

@@ -1,5 +1,5 @@
 import { OrchError, isOrchError } from "../errors.js";
-import { EXIT_STOPPED, watchTermination } from "../entrypoint/stop-request.js";
+import { EXIT_STOPPED, watchTermination } from "../run/stop-request.js";
 import { displayFlavor } from "../names.js";
 import { parseComponentConfig, type Orchestrator, type OrchestratorPlugin } from "../plugins/plugin.js";
 import { executeRun } from "../run/execute-run.js";

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { pipeline } from "../dsl/pipeline.js";
 import { step } from "../dsl/step.js";
-import { readStopRequest, requestRunStop } from "../entrypoint/stop-request.js";
+import { readStopRequest, requestRunStop } from "../run/stop-request.js";
 import { compilePipeline } from "../snapshot/compile.js";
 import { createLocalArtifactStore } from "../store/local-store.js";
 import { readRunRecord } from "../store/journal.js";

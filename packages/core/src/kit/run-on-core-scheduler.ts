@@ -1,5 +1,5 @@
 import { OrchError } from "../errors.js";
-import { clearStopRequest } from "../entrypoint/stop-request.js";
+import { clearStopRequest } from "../run/stop-request.js";
 import { displayFlavor } from "../names.js";
 import type { PluginContext, RunHandle, SubmitContext } from "../plugins/plugin.js";
 import { executeRun, type RunOutcome, type StepLauncher } from "../run/execute-run.js";

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readStopRequest } from "../entrypoint/stop-request.js";
+import { readStopRequest } from "../run/stop-request.js";
 import { pipeline } from "../dsl/pipeline.js";
 import { step } from "../dsl/step.js";
 import { compilePipeline, serializeSnapshot } from "../snapshot/compile.js";

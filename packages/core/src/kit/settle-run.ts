@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { requestRunStop } from "../entrypoint/stop-request.js";
+import { requestRunStop } from "../run/stop-request.js";
 import { recordStopped } from "../run/process-run-controls.js";
 import type { ArtifactStore } from "../store/artifact-store.js";
 import { readRunRecord, type RunRecord } from "../store/journal.js";
