@@ -75,6 +75,8 @@ export interface ErrorRecord {
   message: string;
   code?: string;
   name?: string;
+  /** The fix, when the error is an OrchError (or has a `hint`). */
+  hint?: string;
   stack?: string;
 }
 
@@ -91,6 +93,7 @@ export function toErrorRecord(error: unknown): ErrorRecord {
       message: typeof e.message === "string" && e.message ? e.message : `${name} (thrown without a message)`,
       name,
       ...(typeof e.code === "string" ? { code: e.code } : {}),
+      ...(typeof (e as { hint?: unknown }).hint === "string" ? { hint: (e as { hint: string }).hint } : {}),
       ...(typeof e.stack === "string" && e.stack ? { stack: e.stack } : {}),
     };
   }

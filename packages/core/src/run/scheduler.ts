@@ -62,6 +62,8 @@ export function createScheduler(options: SchedulerOptions) {
     node.state = "queued";
     try {
       await options.onNotLaunched?.(node.id, state, reason);
+    } catch {
+      // Callers run this without awaiting it: a store that refuses the record must not crash the process.
     } finally {
       settle(node, state);
     }
@@ -97,6 +99,8 @@ export function createScheduler(options: SchedulerOptions) {
       try {
         outcome = await options.launch(node.id, stepController.signal);
       } catch {
+        // executeRun records a rejected launch as a failed step itself (with the error); this is the
+        // scheduler's own guard, so one bad launch never stalls the DAG.
         outcome = "failed";
       }
       if (outcome === "failed" && options.failFast) halt(`step "${node.id}" failed (fail-fast)`);
