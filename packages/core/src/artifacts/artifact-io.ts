@@ -2,7 +2,7 @@ import { OrchError } from "../errors.js";
 import { sha256 } from "../hash.js";
 import { newArtifactId } from "../ids.js";
 import { openReadStream, readJson, writeFromStream, writeJson, type ArtifactStore } from "../store/artifact-store.js";
-import { journalKeys, type ArtifactMeta, type OutputRecord } from "../store/journal.js";
+import { ArtifactMetaSchema, journalKeys, readRecord, type ArtifactMeta, type OutputRecord } from "../store/journal.js";
 import { describeType, materializerById, pickMaterializer, type Materializer } from "./materializers.js";
 import { NotBytesError, StreamedArtifact, StreamMeasure, type ByteSource } from "./streamed.js";
 
@@ -90,7 +90,7 @@ async function hashStored(store: ArtifactStore, key: string): Promise<{ size: nu
 }
 
 export async function readArtifactMeta(store: ArtifactStore, artifactId: string): Promise<ArtifactMeta | undefined> {
-  return readJson<ArtifactMeta>(store, journalKeys.artifactMeta(artifactId));
+  return readRecord(store, ArtifactMetaSchema, journalKeys.artifactMeta(artifactId));
 }
 
 /** True when the artifact's data and meta are both still in the store. */

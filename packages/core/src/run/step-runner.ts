@@ -5,8 +5,8 @@ import { pickMaterializer } from "../artifacts/materializers.js";
 import type { StepDefinition } from "../dsl/step.js";
 import { retryDelayMs } from "../settings/index.js";
 import type { Snapshot, SnapshotStep } from "../snapshot/snapshot.js";
-import { readJson, writeJson, type ArtifactStore } from "../store/artifact-store.js";
-import { journalKeys, readStepRecord, writeStepRecord, type CacheEntry, type OutputRecord, type StepRecord } from "../store/journal.js";
+import { writeJson, type ArtifactStore } from "../store/artifact-store.js";
+import { CacheEntrySchema, journalKeys, readRecord, readStepRecord, writeStepRecord, type CacheEntry, type OutputRecord, type StepRecord } from "../store/journal.js";
 import { findProjectRoot } from "../project.js";
 import { computeCacheKey } from "./cache-key.js";
 import { runWithStepContext, type StepContext } from "./step-context.js";
@@ -227,7 +227,14 @@ async function resolveInputArtifacts(step: SnapshotStep, upstreamRecord: (id: st
 }
 
 async function findCachedOutputs(store: ArtifactStore, cacheKey: string, logger: { warn(m: string): void }): Promise<CacheEntry | undefined> {
-  const entry = await readJson<CacheEntry>(store, journalKeys.cache(cacheKey));
+  let entry: CacheEntry | undefined;
+  try {
+    entry = await readRecord(store, CacheEntrySchema, journalKeys.cache(cacheKey));
+  } catch (error) {
+    // A damaged entry is a miss: the step runs again and writes a good one over it.
+    logger.warn(`cache entry not reused: ${(error as Error).message.split("\n")[0]}; running the step again`);
+    return undefined;
+  }
   if (!entry) return undefined;
   // A cache entry whose artifacts were deleted or damaged is a miss: the step runs again and refreshes it.
   const checks = await Promise.all(Object.values(entry.outputs).map((o) => checkArtifact(store, o)));
