@@ -166,6 +166,7 @@ async function executeOwnedRun(options: ExecuteRunOptions): Promise<RunOutcome> 
       upstreamRecord: async (upstreamId) => records.get(upstreamId) ?? readStepRecord(store, runId, upstreamId),
       onRecord,
       onLogLine: (line) => observer.logLine(id, line),
+      journalRunning: false,
       ...(options.projectRoot ? { projectRoot: options.projectRoot } : {}),
     });
     return record.status as LaunchOutcome;

@@ -34,6 +34,13 @@ export interface RunStepOptions {
    * off because its launcher collects the whole process's output (container logs) itself.
    */
   captureOutput?: boolean;
+  /**
+   * Write the `running` record to the journal when the step starts. Default true (a step in its own
+   * process or container: its launcher learns from it that the step started). The in-process path
+   * turns it off: observers still see `running`, and the journal gets one record write per step — a
+   * step without a final record is run again by a resume either way.
+   */
+  journalRunning?: boolean;
 }
 
 /**
@@ -49,8 +56,8 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
   const captureOutput = options.captureOutput ?? true;
   const startedAt = new Date();
   const record: StepRecord = { runId, stepId: step.id, name: step.name, status: "running", attempts: 0, startedAt: startedAt.toISOString(), outputs: {}, metadata: {} };
-  const save = async () => {
-    await writeStepRecord(store, record);
+  const save = async (journal = true) => {
+    if (journal) await writeStepRecord(store, record);
     options.onRecord?.({ ...record });
   };
   // `failure` wraps the error, so `throw undefined` is still recorded as a failure with a message.
@@ -64,7 +71,7 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
     return record;
   };
 
-  await save();
+  await save(options.journalRunning ?? true);
   let context: StepContext | undefined;
   try {
     const upstreamRecord = options.upstreamRecord ?? ((id: string) => readStepRecord(store, runId, id));
