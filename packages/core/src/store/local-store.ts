@@ -36,7 +36,9 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
     assertSafeKey(key);
     return join(base, ...key.split("/").filter(Boolean));
   };
-  const tempOf = (target: string) => `${target}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  // Unique per process without a random draw per write: a random start, then a counter.
+  let tempCounter = randomBytes(4).readUInt32BE(0);
+  const tempOf = (target: string) => `${target}.tmp-${process.pid}-${(tempCounter = (tempCounter + 1) >>> 0).toString(16).padStart(8, "0")}`;
   const ensureDir = async (dir: string) => {
     if (madeDirs.has(dir)) return;
     mkdirSync(dir, { recursive: true });
