@@ -22,7 +22,14 @@ interface NodeEntry {
   state: "waiting" | "queued" | "running" | NodeState;
   done: Promise<NodeState>;
   settle: (state: NodeState) => void;
+  /** Upstream nodes that have not succeeded yet: the node starts at 0. A counter, so a fan-in of n parents costs O(n), not O(n²). */
+  remaining: number;
+  /** The first upstream node that failed, was skipped or stopped. */
+  blockedBy?: NodeEntry;
 }
+
+const OK_STATES = new Set<NodeEntry["state"]>(["succeeded", "cached"]);
+const BAD_STATES = new Set<NodeEntry["state"]>(["failed", "skipped", "stopped"]);
 
 /**
  * The topological scheduler every in-process and in-cluster flavor shares. Nodes may be added while
@@ -72,8 +79,19 @@ export function createScheduler(options: SchedulerOptions) {
   function settle(node: NodeEntry, state: NodeState) {
     node.state = state;
     node.settle(state);
-    for (const child of dependents.get(node.id) ?? []) consider(nodes.get(child)!);
+    for (const childId of dependents.get(node.id) ?? []) {
+      const child = nodes.get(childId)!;
+      if (OK_STATES.has(state)) child.remaining--;
+      else child.blockedBy ??= node;
+      consider(child);
+    }
     checkAllDone();
+  }
+
+  function addDependent(parent: string, id: string) {
+    const list = dependents.get(parent);
+    if (list) list.push(id);
+    else dependents.set(parent, [id]);
   }
 
   function checkAllDone() {
@@ -86,10 +104,9 @@ export function createScheduler(options: SchedulerOptions) {
   function consider(node: NodeEntry) {
     if (node.state !== "waiting") return;
     if (haltReason) return void finishUnlaunched(node);
-    const parents = node.upstream.map((id) => nodes.get(id)!);
-    const blocked = parents.find((p) => p.state === "failed" || p.state === "skipped" || p.state === "stopped");
+    const blocked = node.blockedBy;
     if (blocked) return void finishUnlaunched(node, "skipped", `upstream step "${blocked.id}" ${blocked.state === "failed" ? "failed" : `was ${blocked.state}`}`);
-    if (!parents.every((p) => p.state === "succeeded" || p.state === "cached")) return;
+    if (node.remaining > 0) return;
     node.state = "queued";
     void limit(async () => {
       // Halted while waiting for a slot: never launch.
@@ -115,10 +132,13 @@ export function createScheduler(options: SchedulerOptions) {
       if (closed) throw new Error(`Scheduler: node "${id}" added after close()`);
       const unknown = upstream.find((parent) => !nodes.has(parent));
       if (unknown) throw new Error(`Scheduler: node "${id}" depends on unknown node "${unknown}"`);
-      for (const parent of upstream) dependents.set(parent, [...(dependents.get(parent) ?? []), id]);
+      for (const parent of upstream) addDependent(parent, id);
       let settleNode!: (state: NodeState) => void;
       const done = new Promise<NodeState>((resolve) => (settleNode = resolve));
-      const node: NodeEntry = { id, upstream, state: "waiting", done, settle: settleNode };
+      const parents = upstream.map((parent) => nodes.get(parent)!);
+      const node: NodeEntry = { id, upstream, state: "waiting", done, settle: settleNode, remaining: parents.filter((p) => !OK_STATES.has(p.state)).length };
+      const blocked = parents.find((p) => BAD_STATES.has(p.state));
+      if (blocked) node.blockedBy = blocked;
       nodes.set(id, node);
       consider(node);
       return done;
@@ -127,8 +147,8 @@ export function createScheduler(options: SchedulerOptions) {
     addCompleted(id: string, upstream: readonly string[], state: "succeeded" | "cached"): void {
       let settleNode!: (state: NodeState) => void;
       const done = new Promise<NodeState>((resolve) => (settleNode = resolve));
-      for (const parent of upstream) dependents.set(parent, [...(dependents.get(parent) ?? []), id]);
-      const node: NodeEntry = { id, upstream, state, done, settle: settleNode };
+      for (const parent of upstream) addDependent(parent, id);
+      const node: NodeEntry = { id, upstream, state, done, settle: settleNode, remaining: 0 };
       nodes.set(id, node);
       settleNode(state);
     },

@@ -1,5 +1,5 @@
-import { appendFileSync, closeSync, createWriteStream, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { appendFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { appendFileSync, createWriteStream, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { appendFile, link, mkdir, open, readdir, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
 import { assertUsableStorePath } from "./store-path.js";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -51,18 +51,15 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
     describe: () => ({ flavor: "local", config: { path: base } }),
     async read(key) {
       const path = pathOf(key);
-      let fd: number;
+      // A missing key is common (every cache miss): answered without building an exception.
+      const stats = statSync(path, { throwIfNoEntry: false });
+      if (stats === undefined) return undefined;
       try {
-        fd = openSync(path, "r");
+        // Small (records, most artifacts): read here; large: hand over to the thread pool.
+        if (stats.size <= SYNC_IO_LIMIT) return readFileSync(path);
       } catch (error) {
         if (isNotFound(error)) return undefined;
         throw error;
-      }
-      try {
-        // Small (records, most artifacts): read here; large: hand over to the thread pool.
-        if (fstatSync(fd).size <= SYNC_IO_LIMIT) return readFileSync(fd);
-      } finally {
-        closeSync(fd);
       }
       try {
         return await readFile(path);
