@@ -48,3 +48,30 @@ describe("a step whose launch rejects", () => {
     expect(outcome.steps[0]!.error?.message).toContain("backend said no");
   });
 });
+
+describe("a run on the local store", () => {
+  it("lets the event loop turn between steps (timers, signals and I/O callbacks are not starved by synchronous records)", async () => {
+    const dir = tempDir();
+    const store = createLocalArtifactStore(join(dir, "artifacts"));
+    const events: string[] = [];
+    let armed = false;
+    const tick = step({ name: "tick", cache: false }, (x: number) => {
+      events.push("step");
+      if (!armed) {
+        armed = true;
+        setImmediate(() => events.push("immediate"));
+      }
+      return x + 1;
+    });
+    const chain = pipeline({ name: "chain" }, () => {
+      let value = tick(0);
+      for (let i = 0; i < 20; i++) value = tick(value);
+    });
+    const { snapshot, definitions } = compilePipeline(chain, {}, { projectRoot: dir });
+    const outcome = await executeRun({ snapshot, runId: "r3", store, definitions, projectRoot: dir });
+    expect(outcome.run.status).toBe("succeeded");
+    // The callback queued by the first step ran long before the last step.
+    expect(events.indexOf("immediate")).toBeGreaterThan(0);
+    expect(events.indexOf("immediate")).toBeLessThan(5);
+  });
+});

@@ -109,6 +109,11 @@ export function createScheduler(options: SchedulerOptions) {
     if (node.remaining > 0) return;
     node.state = "queued";
     void limit(async () => {
+      // Each launch starts on a new event-loop turn. With a store that answers synchronously (the
+      // local one, for small records) a whole run would otherwise be one chain of microtasks, and
+      // timers (live view, lock renewal), signals (Ctrl-C) and batched index writes would wait for
+      // its end.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       // Halted while waiting for a slot: never launch.
       if (haltReason) return finishUnlaunched(node);
       node.state = "running";
