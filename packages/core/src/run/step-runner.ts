@@ -84,7 +84,9 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
       if (hit) {
         record.outputs = hit.outputs;
         record.cachedFrom = hit.runId;
-        log.logger.info(`cache hit: reusing the outputs of run ${hit.runId} (step ${hit.stepId})`);
+        // Shown live, but no log file: the record says it (`cached`, `cachedFrom`), and a file per
+        // cached step was the largest cost of a fully cached re-run.
+        options.onLogLine?.(`${new Date().toISOString()} INFO  cache hit: reusing the outputs of run ${hit.runId} (step ${hit.stepId})`);
         return await finish("cached");
       }
     }
