@@ -2,7 +2,7 @@
 export interface BenchResult {
   name: string;
   value: number;
-  unit: "ms" | "µs" | "MiB" | "×";
+  unit: "ms" | "µs" | "MiB" | "×" | "%";
   budget?: number;
 }
 

@@ -7,6 +7,7 @@ import type { BenchResult } from "./measure.js";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const suites: [string, string][] = [
   ["core", "bench/core.bench.ts"],
+  ["local", "bench/local-path.bench.ts"],
   ["isolation", "bench/isolation.bench.ts"],
   ["cli", "packages/cli/bench/cli.bench.ts"],
   ["local-docker", "plugins/local-docker/bench/docker.bench.ts"],

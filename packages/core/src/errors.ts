@@ -22,6 +22,7 @@ export type OrchErrorCode =
   | "E_ARTIFACT_NOT_FOUND"
   | "E_ARTIFACT_CORRUPT"
   | "E_ARTIFACT_STREAM"
+  | "E_JOURNAL_INVALID"
   | "E_RUN_NOT_FOUND"
   | "E_RUN_EXISTS"
   | "E_RUN_LOCKED"
@@ -75,6 +76,8 @@ export interface ErrorRecord {
   message: string;
   code?: string;
   name?: string;
+  /** The fix, when the error is an OrchError (or has a `hint`). */
+  hint?: string;
   stack?: string;
 }
 
@@ -91,6 +94,7 @@ export function toErrorRecord(error: unknown): ErrorRecord {
       message: typeof e.message === "string" && e.message ? e.message : `${name} (thrown without a message)`,
       name,
       ...(typeof e.code === "string" ? { code: e.code } : {}),
+      ...(typeof (e as { hint?: unknown }).hint === "string" ? { hint: (e as unknown as { hint: string }).hint } : {}),
       ...(typeof e.stack === "string" && e.stack ? { stack: e.stack } : {}),
     };
   }

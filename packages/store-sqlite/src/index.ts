@@ -6,7 +6,9 @@
  * and querying fast. WAL mode and a busy timeout let many `orch` processes write at once; every write
  * is a short `BEGIN IMMEDIATE` transaction. The schema is versioned with `PRAGMA user_version`.
  *
- * Deliberately free of @orch/core (and zod), so that `orch stack list` / `orch run list` stay fast.
+ * Deliberately free of @orch/core (and zod) at runtime, so that `orch stack list` / `orch run list` stay
+ * fast. Its run and step rows are derived from core's journal record types (type-only imports), so
+ * the index and the journal cannot drift apart.
  *
  * @example
  * import { openIndex } from "@orch/store-sqlite";
@@ -21,6 +23,7 @@ import { chmodSync, closeSync, copyFileSync, existsSync, fstatSync, mkdirSync, m
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
+import type { RunRecord, StepRecord } from "@orch/core";
 
 export type ComponentKind = "orchestrator" | "artifact-store" | "container-registry";
 export const COMPONENT_KINDS: readonly ComponentKind[] = ["orchestrator", "artifact-store", "container-registry"];
@@ -44,46 +47,28 @@ export interface StackRow {
   updatedAt?: string;
 }
 
-export type IndexedRunStatus = "running" | "succeeded" | "failed" | "stopped";
+export type IndexedRunStatus = RunRecord["status"];
 
-export interface RunRow {
-  runId: string;
-  pipeline: string;
-  pipelineHash?: string | undefined;
-  status: IndexedRunStatus;
-  /** True when the process driving the run died before finishing it (status is then `failed`). */
-  interrupted?: boolean;
-  stack?: string | undefined;
-  orchestrator?: string | undefined;
-  startedAt: string;
-  finishedAt?: string | undefined;
-  pid?: number | undefined;
-  /** Start time of `pid` (Linux /proc starttime), to tell the owner from a later process with its pid. */
-  pidStartTime?: string | undefined;
-  host?: string | undefined;
-  parameters?: Record<string, unknown>;
-  error?: { message: string; code?: string } | undefined;
-  /** Where the run's journal lives (`artifactStore.uri`), with the store's flavor. */
-  storeUri?: string | undefined;
-  storeFlavor?: string | undefined;
-  scheduleId?: string | undefined;
-  /** Steps by status, filled by `listRuns` / `getRun`. */
-  stepCounts?: Record<string, number>;
-}
+/** What the index keeps of an error: its message and code (the journal has the whole record). */
+export type IndexedError = Pick<NonNullable<RunRecord["error"]>, "message" | "code">;
 
-export interface StepRow {
-  runId: string;
-  stepId: string;
-  name: string;
-  status: string;
-  attempts: number;
-  startedAt?: string | undefined;
-  finishedAt?: string | undefined;
-  durationMs?: number | undefined;
-  cachedFrom?: string | undefined;
-  error?: { message: string; code?: string } | undefined;
-  outputs?: Record<string, { artifactId: string; materializer: string; contentHash: string }>;
-}
+/** A run as the index keeps it: the journal's RunRecord (runs/<id>/run.json) plus where it lives. */
+export type RunRow = Pick<RunRecord, "runId" | "pipeline" | "status" | "startedAt"> &
+  Partial<Pick<RunRecord, "pipelineHash" | "interrupted" | "stack" | "orchestrator" | "finishedAt" | "pid" | "pidStartTime" | "host" | "parameters">> & {
+    error?: IndexedError | undefined;
+    /** Where the run's journal lives (`artifactStore.uri`), with the store's flavor. */
+    storeUri?: string | undefined;
+    storeFlavor?: string | undefined;
+    scheduleId?: string | undefined;
+    /** Steps by status, filled by `listRuns` / `getRun`. */
+    stepCounts?: Record<string, number>;
+  };
+
+/** A step run as the index keeps it: the journal's StepRecord (runs/<id>/steps/<step>.json) without metadata. */
+export type StepRow = Pick<StepRecord, "runId" | "stepId" | "name" | "status" | "attempts"> &
+  Partial<Pick<StepRecord, "startedAt" | "finishedAt" | "durationMs" | "cachedFrom" | "outputs">> & {
+    error?: IndexedError | undefined;
+  };
 
 export interface PipelineRow {
   name: string;

@@ -2,7 +2,7 @@ import { OrchError } from "../errors.js";
 import { sha256 } from "../hash.js";
 import { newArtifactId } from "../ids.js";
 import { openReadStream, readJson, writeFromStream, writeJson, type ArtifactStore } from "../store/artifact-store.js";
-import { journalKeys, type ArtifactMeta, type OutputRecord } from "../store/journal.js";
+import { ArtifactMetaSchema, journalKeys, readRecord, type ArtifactMeta, type OutputRecord } from "../store/journal.js";
 import { describeType, materializerById, pickMaterializer, type Materializer } from "./materializers.js";
 import { NotBytesError, StreamedArtifact, StreamMeasure, type ByteSource } from "./streamed.js";
 
@@ -51,7 +51,8 @@ async function writeArtifactMeta(
     type: describeType(saved.value),
   };
   await writeJson(store, journalKeys.artifactMeta(artifactId), meta);
-  return { artifactId, materializer: materializer.id, contentHash };
+  // Size and type travel in the step record too, so loading an output reads only its data.
+  return { artifactId, materializer: materializer.id, contentHash, size: meta.size, type: meta.type };
 }
 
 /**
@@ -90,7 +91,7 @@ async function hashStored(store: ArtifactStore, key: string): Promise<{ size: nu
 }
 
 export async function readArtifactMeta(store: ArtifactStore, artifactId: string): Promise<ArtifactMeta | undefined> {
-  return readJson<ArtifactMeta>(store, journalKeys.artifactMeta(artifactId));
+  return readRecord(store, ArtifactMetaSchema, journalKeys.artifactMeta(artifactId));
 }
 
 /** True when the artifact's data and meta are both still in the store. */
@@ -116,7 +117,7 @@ function shouldHash(size: number): boolean {
 }
 
 /** Why the bytes of an artifact are not the ones that were saved, or undefined when they are. */
-function dataProblem(data: Uint8Array, meta: ArtifactMeta | undefined, contentHash: string | undefined): string | undefined {
+function dataProblem(data: Uint8Array, meta: Pick<ArtifactMeta, "size" | "contentHash"> | undefined, contentHash: string | undefined): string | undefined {
   if (meta && data.byteLength !== meta.size) return `its data is ${data.byteLength} bytes, but ${meta.size} were saved (truncated or replaced)`;
   if (meta && contentHash && meta.contentHash !== contentHash) return "its meta.json records another content hash than the step that produced it";
   const expected = contentHash ?? meta?.contentHash;
@@ -175,12 +176,18 @@ async function checkArtifactOrThrow(store: ArtifactStore, output: Pick<OutputRec
  * Loads an artifact through its materializer, after checking its bytes (size always, content hash
  * up to HASH_CHECK_LIMIT) against `contentHash` (from the step record) or, without it, meta.json.
  */
-export async function loadArtifact<T = unknown>(store: ArtifactStore, artifactId: string, materializerId?: string, expected: { contentHash?: string } = {}): Promise<T> {
+export async function loadArtifact<T = unknown>(store: ArtifactStore, artifactId: string, materializerId?: string, expected: { contentHash?: string; size?: number | undefined } = {}): Promise<T> {
   // Streaming materializers are known before any data is read (a 2 GB artifact is never read whole).
   const knownId = materializerId ?? (await readArtifactMeta(store, artifactId).catch(() => undefined))?.materializer;
   const streaming = knownId === undefined ? undefined : materializerById(knownId);
   if (streaming?.loadStream) return loadStreamedArtifact<T>(store, artifactId, streaming, expected);
-  const [meta, data] = await Promise.all([readArtifactMeta(store, artifactId).catch(() => undefined), store.read(journalKeys.artifactData(artifactId))]);
+  // An output record that carries the size and hash (written since the compact journal layout) has
+  // everything meta.json would add: only the data is read.
+  const known = materializerId !== undefined && expected.size !== undefined && expected.contentHash !== undefined;
+  const [meta, data] = await Promise.all([
+    known ? { size: expected.size!, contentHash: expected.contentHash!, materializer: materializerId } : readArtifactMeta(store, artifactId).catch(() => undefined),
+    store.read(journalKeys.artifactData(artifactId)),
+  ]);
   const id = materializerId ?? meta?.materializer;
   if (id === undefined || data === undefined) {
     throw new OrchError("E_ARTIFACT_NOT_FOUND", {
@@ -246,5 +253,5 @@ async function loadStreamedArtifact<T>(store: ArtifactStore, artifactId: string,
 
 /** Loads a step output recorded in a step record, checked against the record's content hash. */
 export function loadOutput<T = unknown>(store: ArtifactStore, output: OutputRecord): Promise<T> {
-  return loadArtifact<T>(store, output.artifactId, output.materializer, { contentHash: output.contentHash });
+  return loadArtifact<T>(store, output.artifactId, output.materializer, { contentHash: output.contentHash, size: output.size });
 }

@@ -149,7 +149,13 @@ async function executeOwnedRun(options: ExecuteRunOptions): Promise<RunOutcome> 
 
   const launchInProcess = async (id: string, signal: AbortSignal): Promise<LaunchOutcome> => {
     const definition = definitionOf(id);
-    if (!definition) throw new Error(`No step function for "${id}"`);
+    if (!definition) {
+      throw new OrchError("E_SOURCE_LOAD", {
+        step: id,
+        message: `No step function for step "${id}" (${stepById(id).name} from ${stepById(id).source.module}): it is in the run's snapshot but was not loaded.`,
+        hint: `Make sure ${stepById(id).source.module} still defines step "${stepById(id).name}" with step({ name }) at top level.`,
+      });
+    }
     const record = await runStep({
       snapshot,
       step: stepById(id),
@@ -160,6 +166,7 @@ async function executeOwnedRun(options: ExecuteRunOptions): Promise<RunOutcome> 
       upstreamRecord: async (upstreamId) => records.get(upstreamId) ?? readStepRecord(store, runId, upstreamId),
       onRecord,
       onLogLine: (line) => observer.logLine(id, line),
+      journalRunning: false,
       ...(options.projectRoot ? { projectRoot: options.projectRoot } : {}),
     });
     return record.status as LaunchOutcome;
@@ -191,16 +198,52 @@ async function executeOwnedRun(options: ExecuteRunOptions): Promise<RunOutcome> 
     return failed.status as LaunchOutcome;
   };
 
+  /**
+   * A launch that rejects (no step function, the store refused the step's record, a launcher bug)
+   * still ends as a failed step record with the error and its hint, so the step never disappears from
+   * the run's outcome, the journal or the index.
+   */
+  const recordRejection =
+    (launch: (id: string, signal: AbortSignal) => Promise<LaunchOutcome>) =>
+    async (id: string, signal: AbortSignal): Promise<LaunchOutcome> => {
+      try {
+        return await launch(id, signal);
+      } catch (error) {
+        const step = stepById(id);
+        const earlier = records.get(id);
+        const record: StepRecord = {
+          runId,
+          stepId: id,
+          name: step.name,
+          attempts: earlier?.attempts ?? 0,
+          ...(earlier?.startedAt ? { startedAt: earlier.startedAt } : {}),
+          outputs: {},
+          metadata: earlier?.metadata ?? {},
+          status: signal.aborted ? "stopped" : "failed",
+          finishedAt: new Date().toISOString(),
+          error: { hint: `The step could not be run; see the error above (orch run logs ${runId} --step ${id}).`, ...toErrorRecord(error) },
+        };
+        // The store may be what failed: the record still reaches the outcome and the observers.
+        await writeStepRecord(store, record).catch(() => {});
+        onRecord(record);
+        return record.status as LaunchOutcome;
+      }
+    };
+
   const scheduler = createScheduler({
     concurrency: options.maxParallelism ?? Number.POSITIVE_INFINITY,
     failFast: snapshot.pipeline.settings.executionMode !== "continue-on-failure",
     signal: options.signal,
-    launch: options.launch ? launchElsewhere : launchInProcess,
+    launch: recordRejection(options.launch ? launchElsewhere : launchInProcess),
     async onNotLaunched(id, state, reason) {
       const step = stepById(id);
       const record: StepRecord = { runId, stepId: id, name: step.name, status: state, attempts: 0, outputs: {}, metadata: {}, error: { message: `not run: ${reason}` } };
-      await writeStepRecord(store, record);
-      onRecord(record);
+      try {
+        await writeStepRecord(store, record);
+      } finally {
+        // Even when the store refuses the record, the outcome and the observers see the step.
+        onRecord(record);
+      }
     },
   });
 
@@ -237,7 +280,8 @@ async function executeOwnedRun(options: ExecuteRunOptions): Promise<RunOutcome> 
     scheduler.close();
   }
   const states = await scheduler.done();
-  const steps = [...states.keys()].map((id) => records.get(id)!).filter(Boolean);
+  // Every node has a record by now (launches that reject get one above); this is the last guard.
+  const steps = [...states].map(([id, state]) => records.get(id) ?? missingRecord(runId, stepById(id), state));
   run.status = finalStatus(states, options.signal?.aborted ?? false, failure);
   run.finishedAt = new Date().toISOString();
   if (failure) run.error = toErrorRecord(failure.error);
@@ -245,6 +289,20 @@ async function executeOwnedRun(options: ExecuteRunOptions): Promise<RunOutcome> 
   await writeRunRecord(store, run);
   await observer.runFinished(run, steps);
   return { run, steps, snapshot };
+}
+
+/** The record of a step that ended without one (never expected): failed, saying so, rather than dropped. */
+function missingRecord(runId: string, step: SnapshotStep, state: NodeState): StepRecord {
+  return {
+    runId,
+    stepId: step.id,
+    name: step.name,
+    status: state === "succeeded" || state === "cached" ? "failed" : state,
+    attempts: 0,
+    outputs: {},
+    metadata: {},
+    error: { message: `step "${step.id}" ended ${state} without a step record`, hint: "This is a bug in the orchestrator that ran the step; please report it." },
+  };
 }
 
 /**

@@ -22,7 +22,14 @@ interface NodeEntry {
   state: "waiting" | "queued" | "running" | NodeState;
   done: Promise<NodeState>;
   settle: (state: NodeState) => void;
+  /** Upstream nodes that have not succeeded yet: the node starts at 0. A counter, so a fan-in of n parents costs O(n), not O(n²). */
+  remaining: number;
+  /** The first upstream node that failed, was skipped or stopped. */
+  blockedBy?: NodeEntry;
 }
+
+const OK_STATES = new Set<NodeEntry["state"]>(["succeeded", "cached"]);
+const BAD_STATES = new Set<NodeEntry["state"]>(["failed", "skipped", "stopped"]);
 
 /**
  * The topological scheduler every in-process and in-cluster flavor shares. Nodes may be added while
@@ -62,6 +69,8 @@ export function createScheduler(options: SchedulerOptions) {
     node.state = "queued";
     try {
       await options.onNotLaunched?.(node.id, state, reason);
+    } catch {
+      // Callers run this without awaiting it: a store that refuses the record must not crash the process.
     } finally {
       settle(node, state);
     }
@@ -70,8 +79,19 @@ export function createScheduler(options: SchedulerOptions) {
   function settle(node: NodeEntry, state: NodeState) {
     node.state = state;
     node.settle(state);
-    for (const child of dependents.get(node.id) ?? []) consider(nodes.get(child)!);
+    for (const childId of dependents.get(node.id) ?? []) {
+      const child = nodes.get(childId)!;
+      if (OK_STATES.has(state)) child.remaining--;
+      else child.blockedBy ??= node;
+      consider(child);
+    }
     checkAllDone();
+  }
+
+  function addDependent(parent: string, id: string) {
+    const list = dependents.get(parent);
+    if (list) list.push(id);
+    else dependents.set(parent, [id]);
   }
 
   function checkAllDone() {
@@ -84,12 +104,16 @@ export function createScheduler(options: SchedulerOptions) {
   function consider(node: NodeEntry) {
     if (node.state !== "waiting") return;
     if (haltReason) return void finishUnlaunched(node);
-    const parents = node.upstream.map((id) => nodes.get(id)!);
-    const blocked = parents.find((p) => p.state === "failed" || p.state === "skipped" || p.state === "stopped");
+    const blocked = node.blockedBy;
     if (blocked) return void finishUnlaunched(node, "skipped", `upstream step "${blocked.id}" ${blocked.state === "failed" ? "failed" : `was ${blocked.state}`}`);
-    if (!parents.every((p) => p.state === "succeeded" || p.state === "cached")) return;
+    if (node.remaining > 0) return;
     node.state = "queued";
     void limit(async () => {
+      // Each launch starts on a new event-loop turn. With a store that answers synchronously (the
+      // local one, for small records) a whole run would otherwise be one chain of microtasks, and
+      // timers (live view, lock renewal), signals (Ctrl-C) and batched index writes would wait for
+      // its end.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       // Halted while waiting for a slot: never launch.
       if (haltReason) return finishUnlaunched(node);
       node.state = "running";
@@ -97,6 +121,8 @@ export function createScheduler(options: SchedulerOptions) {
       try {
         outcome = await options.launch(node.id, stepController.signal);
       } catch {
+        // executeRun records a rejected launch as a failed step itself (with the error); this is the
+        // scheduler's own guard, so one bad launch never stalls the DAG.
         outcome = "failed";
       }
       if (outcome === "failed" && options.failFast) halt(`step "${node.id}" failed (fail-fast)`);
@@ -111,10 +137,13 @@ export function createScheduler(options: SchedulerOptions) {
       if (closed) throw new Error(`Scheduler: node "${id}" added after close()`);
       const unknown = upstream.find((parent) => !nodes.has(parent));
       if (unknown) throw new Error(`Scheduler: node "${id}" depends on unknown node "${unknown}"`);
-      for (const parent of upstream) dependents.set(parent, [...(dependents.get(parent) ?? []), id]);
+      for (const parent of upstream) addDependent(parent, id);
       let settleNode!: (state: NodeState) => void;
       const done = new Promise<NodeState>((resolve) => (settleNode = resolve));
-      const node: NodeEntry = { id, upstream, state: "waiting", done, settle: settleNode };
+      const parents = upstream.map((parent) => nodes.get(parent)!);
+      const node: NodeEntry = { id, upstream, state: "waiting", done, settle: settleNode, remaining: parents.filter((p) => !OK_STATES.has(p.state)).length };
+      const blocked = parents.find((p) => BAD_STATES.has(p.state));
+      if (blocked) node.blockedBy = blocked;
       nodes.set(id, node);
       consider(node);
       return done;
@@ -123,8 +152,8 @@ export function createScheduler(options: SchedulerOptions) {
     addCompleted(id: string, upstream: readonly string[], state: "succeeded" | "cached"): void {
       let settleNode!: (state: NodeState) => void;
       const done = new Promise<NodeState>((resolve) => (settleNode = resolve));
-      for (const parent of upstream) dependents.set(parent, [...(dependents.get(parent) ?? []), id]);
-      const node: NodeEntry = { id, upstream, state, done, settle: settleNode };
+      for (const parent of upstream) addDependent(parent, id);
+      const node: NodeEntry = { id, upstream, state, done, settle: settleNode, remaining: 0 };
       nodes.set(id, node);
       settleNode(state);
     },

@@ -5,8 +5,8 @@ import { pickMaterializer } from "../artifacts/materializers.js";
 import type { StepDefinition } from "../dsl/step.js";
 import { retryDelayMs } from "../settings/index.js";
 import type { Snapshot, SnapshotStep } from "../snapshot/snapshot.js";
-import { readJson, writeJson, type ArtifactStore } from "../store/artifact-store.js";
-import { journalKeys, readStepRecord, writeStepRecord, type CacheEntry, type OutputRecord, type StepRecord } from "../store/journal.js";
+import { writeJson, type ArtifactStore } from "../store/artifact-store.js";
+import { CacheEntrySchema, journalKeys, readRecord, readStepRecord, writeStepRecord, type CacheEntry, type OutputRecord, type StepRecord } from "../store/journal.js";
 import { findProjectRoot } from "../project.js";
 import { computeCacheKey } from "./cache-key.js";
 import { runWithStepContext, type StepContext } from "./step-context.js";
@@ -34,6 +34,13 @@ export interface RunStepOptions {
    * off because its launcher collects the whole process's output (container logs) itself.
    */
   captureOutput?: boolean;
+  /**
+   * Write the `running` record to the journal when the step starts. Default true (a step in its own
+   * process or container: its launcher learns from it that the step started). The in-process path
+   * turns it off: observers still see `running`, and the journal gets one record write per step — a
+   * step without a final record is run again by a resume either way.
+   */
+  journalRunning?: boolean;
 }
 
 /**
@@ -49,8 +56,8 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
   const captureOutput = options.captureOutput ?? true;
   const startedAt = new Date();
   const record: StepRecord = { runId, stepId: step.id, name: step.name, status: "running", attempts: 0, startedAt: startedAt.toISOString(), outputs: {}, metadata: {} };
-  const save = async () => {
-    await writeStepRecord(store, record);
+  const save = async (journal = true) => {
+    if (journal) await writeStepRecord(store, record);
     options.onRecord?.({ ...record });
   };
   // `failure` wraps the error, so `throw undefined` is still recorded as a failure with a message.
@@ -64,7 +71,7 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
     return record;
   };
 
-  await save();
+  await save(options.journalRunning ?? true);
   let context: StepContext | undefined;
   try {
     const upstreamRecord = options.upstreamRecord ?? ((id: string) => readStepRecord(store, runId, id));
@@ -77,7 +84,9 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
       if (hit) {
         record.outputs = hit.outputs;
         record.cachedFrom = hit.runId;
-        log.logger.info(`cache hit: reusing the outputs of run ${hit.runId} (step ${hit.stepId})`);
+        // Shown live, but no log file: the record says it (`cached`, `cachedFrom`), and a file per
+        // cached step was the largest cost of a fully cached re-run.
+        options.onLogLine?.(`${new Date().toISOString()} INFO  cache hit: reusing the outputs of run ${hit.runId} (step ${hit.stepId})`);
         return await finish("cached");
       }
     }
@@ -227,7 +236,14 @@ async function resolveInputArtifacts(step: SnapshotStep, upstreamRecord: (id: st
 }
 
 async function findCachedOutputs(store: ArtifactStore, cacheKey: string, logger: { warn(m: string): void }): Promise<CacheEntry | undefined> {
-  const entry = await readJson<CacheEntry>(store, journalKeys.cache(cacheKey));
+  let entry: CacheEntry | undefined;
+  try {
+    entry = await readRecord(store, CacheEntrySchema, journalKeys.cache(cacheKey));
+  } catch (error) {
+    // A damaged entry is a miss: the step runs again and writes a good one over it.
+    logger.warn(`cache entry not reused: ${(error as Error).message.split("\n")[0]}; running the step again`);
+    return undefined;
+  }
   if (!entry) return undefined;
   // A cache entry whose artifacts were deleted or damaged is a miss: the step runs again and refreshes it.
   const checks = await Promise.all(Object.values(entry.outputs).map((o) => checkArtifact(store, o)));

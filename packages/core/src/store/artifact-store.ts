@@ -90,8 +90,9 @@ export async function readJson<T>(store: ArtifactStore, key: string): Promise<T 
   return bytes === undefined ? undefined : (JSON.parse(Buffer.from(bytes).toString("utf8")) as T);
 }
 
+/** Compact JSON: records are written on the hot path and read by programs (`jq` pretty-prints them). */
 export async function writeJson(store: ArtifactStore, key: string, value: unknown): Promise<void> {
-  await store.write(key, JSON.stringify(value, null, 2));
+  await store.write(key, JSON.stringify(value));
 }
 
 /** `store.readStream(key)`, or a stream over `store.read(key)` for stores without streaming. */
