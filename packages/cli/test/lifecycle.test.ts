@@ -137,7 +137,7 @@ describe("runs that cannot start", () => {
   it("ends a run whose backend is unreachable as failed with the reason, not running forever", async () => {
     await flakyStack("offline", "unreachable");
     const result = await project.orch(["pipeline", "run", "src/demo.ts", "--stack", "offline", "--run-id", "offline-1"]);
-    expect(result.code).toBe(2);
+    expect(result.code).toBe(1); // the backend, not the configuration: exit 1 (exit 2 is for what the user must fix)
     expect(result.stderr).toMatch(/cannot reach the flaky API/);
     const [run] = (await runs()).filter((r) => r.runId === "offline-1");
     expect(run).toMatchObject({ status: "failed", error: { message: expect.stringMatching(/cannot reach the flaky API/), code: "E_BACKEND_UNAVAILABLE" } });

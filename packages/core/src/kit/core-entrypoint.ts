@@ -1,6 +1,5 @@
 import { existsSync, realpathSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { OrchError } from "../errors.js";
 import { displayFlavor } from "../names.js";
 
@@ -10,17 +9,18 @@ import { displayFlavor } from "../names.js";
  * plugin: the step process must load the core the pipeline was compiled with.
  */
 export function findCoreDirectory(projectRoot: string, flavor?: string): string {
-  try {
-    const manifest = createRequire(join(projectRoot, "package.json")).resolve("@orch/core/package.json");
-    return dirname(realpathSync(manifest));
-  } catch (cause) {
-    throw new OrchError("E_SOURCE_LOAD", {
-      ...(flavor ? { flavor } : {}),
-      message: `${flavor ? `${displayFlavor(flavor)}: ` : ""}@orch/core is not installed in the project at ${projectRoot}, so step processes cannot run orch-entrypoint.`,
-      hint: "Add @orch/core (and tsx for TypeScript steps) to the project's dependencies.",
-      cause,
-    });
+  // The project's own node_modules chain only: Node's resolver would also follow NODE_PATH (which
+  // pnpm's bin shims set to the workspace's hoisted packages) and find a core the project does not have.
+  for (let dir = resolve(projectRoot); ; dir = dirname(dir)) {
+    const manifest = join(dir, "node_modules", "@orch", "core", "package.json");
+    if (existsSync(manifest)) return dirname(realpathSync(manifest));
+    if (dirname(dir) === dir) break;
   }
+  throw new OrchError("E_SOURCE_LOAD", {
+    ...(flavor ? { flavor } : {}),
+    message: `${flavor ? `${displayFlavor(flavor)}: ` : ""}@orch/core is not installed in the project at ${projectRoot}, so step processes cannot run orch-entrypoint.`,
+    hint: "Add @orch/core (and tsx for TypeScript steps) to the project's dependencies.",
+  });
 }
 
 export interface EntrypointCommandOptions {
