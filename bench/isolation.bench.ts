@@ -6,7 +6,10 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { compilePipeline, createLocalArtifactStore, executeRun, newRunId, type StepLauncher } from "@orch/core";
+// An internal bench of core's run loop: executeRun is in no public entry.
+import { executeRun } from "../packages/core/src/run/execute-run.js";
+import { createLocalArtifactStore, type StepLauncher } from "@orch/core/plugin";
+import { compilePipeline, newRunId } from "@orch/core/host";
 import { twenty } from "./fixtures/noop-steps.js";
 import { median, timeMs, type BenchResult } from "./measure.js";
 

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { createClient, isOrchError, resolvePlugin } from "@orch/core";
+import { createClient, isOrchError } from "@orch/core";
+import { resolvePlugin } from "@orch/core/host";
 
 const projectRoot = fileURLToPath(new URL("..", import.meta.url));
 const dirs: string[] = [];

@@ -424,7 +424,8 @@ describe("a damaged or read-only index", () => {
 
 /** An artifact store that is not a local folder to orch (a "bucket"), backed by a folder for the test. */
 const BUCKET_PLUGIN = `
-import { createLocalArtifactStore, defineArtifactStore, z } from "@orch/core";
+import { z } from "@orch/core";
+import { createLocalArtifactStore, defineArtifactStore } from "@orch/core/plugin";
 export default defineArtifactStore({
   flavor: "bucket",
   remote: true,
@@ -439,7 +440,8 @@ export default defineArtifactStore({
 const FLAKY_PLUGIN = `
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { OrchError, defineOrchestrator, z } from "@orch/core";
+import { OrchError, z } from "@orch/core";
+import { defineOrchestrator } from "@orch/core/plugin";
 export default defineOrchestrator({
   flavor: "flaky",
   configSchema: z.object({ mode: z.enum(["unreachable", "detached"]) }).strict(),

@@ -212,7 +212,8 @@ describe("secrets (item 24)", () => {
     // A third-party flavor whose config has maps, like env / buildArgs / podSettings.env.
     project.write(
       "plugins/mapstore.js",
-      `import { defineOrchestrator, z } from "@orch/core";
+      `import { z } from "@orch/core";
+import { defineOrchestrator } from "@orch/core/plugin";
 export default defineOrchestrator({
   flavor: "mapstore",
   configSchema: z.object({

@@ -77,6 +77,8 @@ export { EXIT_SHUTDOWN, EXIT_STOPPED, requestRunStop, readStopRequest, clearStop
 export { DEFAULT_STOP_GRACE_SECONDS, processRunControls, runOwnerGone } from "./run/process-run-controls.js";
 export { isProcessAlive } from "./run/process-identity.js";
 export { type ArtifactStore, type WriteStreamOptions, readJson, writeJson, openReadStream, writeFromStream } from "./store/artifact-store.js";
+export { createLocalArtifactStore, type LocalArtifactStoreConfig } from "./store/local-store.js";
+export { saveArtifact, loadArtifact, loadOutput } from "./artifacts/artifact-io.js";
 export {
   journalKeys,
   readRunRecord,
@@ -87,6 +89,12 @@ export {
   listRunIds,
   FINISHED_STEP_STATUSES,
   COMPLETED_STEP_STATUSES,
+  RunRecordSchema,
+  StepRecordSchema,
+  OutputRecordSchema,
+  ArtifactMetaSchema,
+  CacheEntrySchema,
+  ErrorRecordSchema,
   type RunRecord,
   type RunStatus,
   type StepRecord,

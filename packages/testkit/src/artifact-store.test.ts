@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createLocalArtifactStore, type ArtifactStore } from "@orch/core";
+import { createLocalArtifactStore, type ArtifactStore } from "@orch/core/plugin";
 import { artifactStoreChecks, testArtifactStore } from "./artifact-store.js";
 
 const dirs: string[] = [];

@@ -2,7 +2,7 @@ import { afterAll, describe, it } from "vitest";
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { isDeepStrictEqual } from "node:util";
-import type { ArtifactStore } from "@orch/core";
+import type { ArtifactStore } from "@orch/core/plugin";
 import { ConformanceError, describeError } from "./errors.js";
 
 /** Options of {@link testArtifactStore}. */

@@ -2,22 +2,8 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  ORCH_PLUGIN_API,
-  ScheduleSchema,
-  canonicalFlavor,
-  checkCapabilities,
-  displayFlavor,
-  compile,
-  isOrchError,
-  parseComponentConfig,
-  readRunRecord,
-  z,
-  type OrchestratorCapabilities,
-  type PipelineDefinition,
-  type RunResult,
-  type Schedule,
-} from "@orch/core";
+import { compile, isOrchError, z, type PipelineDefinition, type RunResult, type Schedule } from "@orch/core";
+import { ORCH_PLUGIN_API, ScheduleSchema, canonicalFlavor, checkCapabilities, displayFlavor, parseComponentConfig, readRunRecord, type OrchestratorCapabilities } from "@orch/core/plugin";
 // Core's naming module: the same rules core resolves plugins by.
 import { FLAVOR_ID_PATTERN, isPackageForFlavor, pluginCandidates } from "@orch/core/host/light";
 import { OrchestratorCapabilitiesSchema } from "@orch/core/plugin";

@@ -3,21 +3,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import {
-  createArtifactStore,
-  defineStack,
-  localArtifactStore,
-  parseComponentConfig,
-  type ArtifactStore,
-  type ArtifactStorePlugin,
-  type ComponentSpec,
-  type Orchestrator,
-  type OrchestratorPlugin,
-  type PipelineDefinition,
-  type RunResult,
-  type StackDefinition,
-  type z,
-} from "@orch/core";
+import { defineStack, localArtifactStore, type ComponentSpec, type PipelineDefinition, type RunResult, type StackDefinition, type z } from "@orch/core";
+import { createArtifactStore, parseComponentConfig, type ArtifactStore, type ArtifactStorePlugin, type Orchestrator, type OrchestratorPlugin } from "@orch/core/plugin";
 import { moduleResolveFrom } from "./resolve.js";
 
 /** Names of the conformance checks, as used in `skip`. */

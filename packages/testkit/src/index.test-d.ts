@@ -1,5 +1,6 @@
 import { describe, expectTypeOf, it } from "vitest";
-import { defineOrchestrator, z } from "@orch/core";
+import { z } from "@orch/core";
+import { defineOrchestrator } from "@orch/core/plugin";
 import { testOrchestratorPlugin, type OrchestratorConformanceOptions } from "./index.js";
 
 const plugin = defineOrchestrator({

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { OrchestratorPlugin } from "@orch/core";
+import type { OrchestratorPlugin } from "@orch/core/plugin";
 import { orchestratorChecks } from "./checks.js";
 import { ORCHESTRATOR_CHECKS, createConformanceContext, type ConformanceContext } from "./context.js";
 

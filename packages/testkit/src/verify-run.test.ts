@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
-import { readStepRecord, writeStepRecord } from "@orch/core";
+import { readStepRecord, writeStepRecord } from "@orch/core/plugin";
 import { createConformanceContext } from "./context.js";
 import { chain, diamond } from "./fixtures/pipelines.js";
 import { referencePlugin } from "./test-plugins.js";

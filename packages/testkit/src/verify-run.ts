@@ -1,19 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  journalKeys,
-  loadArtifact,
-  parseSnapshot,
-  readJson,
-  readRunRecord,
-  readStepRecords,
-  type ArtifactStore,
-  type RunRecord,
-  type RunStatus,
-  type Snapshot,
-  type StepRecord,
-  type StepStatus,
-} from "@orch/core";
+import { type RunRecord, type RunStatus, type Snapshot, type StepRecord, type StepStatus } from "@orch/core";
+import { journalKeys, loadArtifact, parseSnapshot, readJson, readRunRecord, readStepRecords, type ArtifactStore } from "@orch/core/plugin";
 import { ConformanceError, describeError } from "./errors.js";
 import { LOG_MARKER } from "./fixtures/pipelines.js";
 

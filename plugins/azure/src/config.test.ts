@@ -1,5 +1,6 @@
 /** Config validation: what `orch artifact-store register --flavor=azure …` accepts and how it refuses. */
-import { OrchError, parseComponentConfig } from "@orch/core";
+import { OrchError } from "@orch/core";
+import { parseComponentConfig } from "@orch/core/plugin";
 import { describe, expect, it } from "vitest";
 import plugin, { azure, configSchema } from "./index.js";
 import { parseAzurePath } from "./path.js";

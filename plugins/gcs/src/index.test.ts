@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { ORCH_PLUGIN_API, parseComponentConfig } from "@orch/core";
+import { ORCH_PLUGIN_API, parseComponentConfig } from "@orch/core/plugin";
 import plugin, { configSchema, gcs } from "./index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -6,7 +6,9 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { compilePipeline, journalKeys, newRunId, readRunRecord, readStepRecord, type PipelineDefinition } from "@orch/core";
+import { type PipelineDefinition } from "@orch/core";
+import { journalKeys, readRunRecord, readStepRecord } from "@orch/core/plugin";
+import { compilePipeline, newRunId } from "@orch/core/host";
 import { createHarness, projectRoot, until, type Harness } from "../test/harness.js";
 import { quickstart } from "../test/fixtures/project/src/pipeline.js";
 

@@ -1,7 +1,7 @@
 // Which code an API failure becomes decides the CLI's exit code (1: the cluster, try again; 2: your
 // configuration) — the real binary is driven in cli-errors.test.ts; these are the cases around it.
 import { ApiException } from "@kubernetes/client-node";
-import { parseComponentConfig } from "@orch/core";
+import { parseComponentConfig } from "@orch/core/plugin";
 import { describe, expect, it } from "vitest";
 import { kubernetesError } from "./errors.js";
 import plugin from "./index.js";

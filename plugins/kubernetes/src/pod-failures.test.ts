@@ -3,7 +3,8 @@
 // The loopback kubelet OOM-kills a container over its memory limit, as the kernel's cgroup does.
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { compilePipeline, newRunId, type PipelineDefinition } from "@orch/core";
+import { type PipelineDefinition } from "@orch/core";
+import { compilePipeline, newRunId } from "@orch/core/host";
 import { createHarness, projectRoot, type Harness } from "../test/harness.js";
 import { memoryHog, noisyPipeline } from "../test/fixtures/project/src/pipeline.js";
 

@@ -7,7 +7,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ListObjectsV2Command, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { compilePipeline, newRunId, parseComponentConfig, readRunRecord, readStepRecords, type ArtifactStore } from "@orch/core";
+import { parseComponentConfig, readRunRecord, readStepRecords, type ArtifactStore } from "@orch/core/plugin";
+import { compilePipeline, newRunId } from "@orch/core/host";
 import s3Plugin from "@orch/plugin-s3";
 import plugin from "./index.js";
 import { createOrchestrator } from "./runtime.js";

@@ -1,7 +1,9 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { compilePipeline, newRunId, readRunRecord, readStepRecord, readStepRecords, type PipelineDefinition, type StepRecord } from "@orch/core";
+import { type PipelineDefinition, type StepRecord } from "@orch/core";
+import { readRunRecord, readStepRecord, readStepRecords } from "@orch/core/plugin";
+import { compilePipeline, newRunId } from "@orch/core/host";
 import { createHarness, projectRoot, until, type Harness } from "../test/harness.js";
 import { failing, fanout, quickstart, train } from "../test/fixtures/project/src/pipeline.js";
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { compilePipeline, readRunRecord, readStepRecords } from "@orch/core";
+import { readRunRecord, readStepRecords } from "@orch/core/plugin";
+import { compilePipeline } from "@orch/core/host";
 import { createHarness, projectRoot, until, type Harness } from "../test/harness.js";
 import { quickstart } from "../test/fixtures/project/src/pipeline.js";
 import { scheduledRunId } from "./manifests.js";

@@ -1,7 +1,7 @@
 // Pods that cannot be scheduled, as a real scheduler leaves them: Pending while no node matches their
 // nodeSelector or while the artifact store's PersistentVolumeClaim is missing or not bound.
 import { afterEach, describe, expect, it } from "vitest";
-import { compilePipeline, newRunId } from "@orch/core";
+import { compilePipeline, newRunId } from "@orch/core/host";
 import { createHarness, projectRoot, until, type Harness } from "../test/harness.js";
 import { quickstart } from "../test/fixtures/project/src/pipeline.js";
 

@@ -5,7 +5,8 @@
 import { Readable } from "node:stream";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { artifactStream, loadOutput, saveArtifact, type OutputRecord, type StreamedArtifact } from "@orch/core";
+import { artifactStream, type OutputRecord, type StreamedArtifact } from "@orch/core";
+import { loadOutput, saveArtifact } from "@orch/core/plugin";
 import { configSchema } from "../src/schema.js";
 import { createS3Store } from "../src/store.js";
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
-import { parseComponentConfig } from "@orch/core";
+import { parseComponentConfig } from "@orch/core/plugin";
 import { probePluginEntry } from "@orch/testkit";
 import { useS3rver } from "../test/s3rver.js";
 import plugin, { configSchema, s3 } from "./index.js";

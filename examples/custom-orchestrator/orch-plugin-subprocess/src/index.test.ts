@@ -30,7 +30,7 @@ describe("orchestrator: subprocess", () => {
           { maxParallelism: 1, nodeOptions: ["--no-such-node-flag"], env: {} },
           { projectRoot: context.projectRoot, stackName: "t", artifactStore: await context.openStore(await context.tempDir("broken")) },
         );
-        const { compilePipeline } = await import("@orch/core");
+        const { compilePipeline } = await import("@orch/core/host");
         const { snapshot } = compilePipeline(diamond, {}, { projectRoot: context.projectRoot });
         const handle = await broken.submit(snapshot, { runId: "run-broken-node-flag", signal: new AbortController().signal });
         const { run, steps } = await handle.wait();

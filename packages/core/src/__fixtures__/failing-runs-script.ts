@@ -3,7 +3,8 @@
 // run-pipeline-signals.test.ts: one Ctrl-C (SIGINT) must end it, as it would without those runs.
 import { join } from "node:path";
 import { z } from "zod";
-import { defineOrchestrator, defineStack, pipeline, step } from "../index.js";
+import { defineStack, pipeline, step } from "../index.js";
+import { defineOrchestrator } from "../plugin.js";
 
 const broken = defineOrchestrator({
   flavor: "broken",
