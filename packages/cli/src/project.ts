@@ -4,7 +4,8 @@
  * importing context.ts, which imports errors.ts.
  */
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { findUp } from "@orch/core/host/light";
 
 export interface Project {
   /** The folder holding `.orch/` (source paths and plugins are resolved from here). */
@@ -31,16 +32,6 @@ export function findProject(cwd = process.cwd()): Project | undefined {
 /** Where the user's code and its node_modules live: the nearest package.json upwards, else `cwd`. */
 export function codeRoot(cwd = process.cwd()): string {
   return findUp(resolve(cwd), "package.json") ?? resolve(cwd);
-}
-
-function findUp(start: string, name: string): string | undefined {
-  let dir = start;
-  for (;;) {
-    if (existsSync(join(dir, name))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
 }
 
 export function projectAt(root: string, home = join(root, ".orch")): Project {

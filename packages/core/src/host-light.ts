@@ -25,4 +25,5 @@ export {
   type FlavorKind,
 } from "./flavors.js";
 export { closestMatch } from "./suggest.js";
+export { findUp } from "./project.js";
 export { detectPackageManager, installCommand, type PackageManager } from "./plugins/package-manager.js";

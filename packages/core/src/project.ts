@@ -14,6 +14,7 @@ export function findProjectRoot(cwd = process.cwd()): string {
   return findUp(start, ".orch") ?? findUp(start, "package.json") ?? start;
 }
 
+/** The nearest folder from `start` upwards that holds `name`, or undefined at the filesystem root. */
 export function findUp(start: string, name: string): string | undefined {
   let dir = start;
   for (;;) {
