@@ -29,6 +29,6 @@ describe("useCompiledRoot (ORCH_COMPILED_ROOT)", () => {
 
   it("maps module paths into the bundle, outside-project modules under __up__", () => {
     expect(compiledModulePath("src/steps.ts")).toBe("src/steps");
-    expect(compiledModulePath("../shared/util.mts")).toBe("__up__/shared/util");
+    expect(compiledModulePath("../common/util.mts")).toBe("__up__/common/util");
   });
 });
