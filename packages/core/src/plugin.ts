@@ -48,7 +48,7 @@ export { withJournalFallbacks } from "./kit/journal-fallback.js";
 // The kit: shared work of every flavor.
 export { runOnCoreScheduler, type CoreSchedulerContext, type CoreSchedulerRun } from "./kit/run-on-core-scheduler.js";
 export { stepCommand, orchestrateCommand, ORCH_ENV, type StepCommand, type StepCommandInput, type OrchestrateCommandInput } from "./kit/step-command.js";
-export { findCoreDirectory, entrypointCommand, type EntrypointCommandOptions } from "./kit/core-entrypoint.js";
+export { findCoreDirectory, entrypointCommand, coreFiles, ENTRYPOINT_NAME, type EntrypointCommandOptions, type CoreFiles } from "./kit/core-entrypoint.js";
 export { stepTimeBudget, DEFAULT_TIME_BUDGET_GRACE_SECONDS } from "./kit/time-budget.js";
 export { followRun, type FollowRunOptions, type BackendEnd } from "./kit/follow-run.js";
 export { settleRun, type SettleRunOptions } from "./kit/settle-run.js";

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readdir, readFile, rename, rm } from "node:fs/promises";
 import { join, sep } from "node:path";
-import { compiledModulePath, pluginCandidates, sha256, type Snapshot } from "@orch/core/plugin";
+import { ENTRYPOINT_NAME, compiledModulePath, coreFiles, pluginCandidates, sha256, type Snapshot } from "@orch/core/plugin";
 
 /** A bundle of orch-entrypoint, @orch/core and the snapshot's modules, ready to run with plain node. */
 export interface CompiledProject {
@@ -26,16 +26,16 @@ const STORE_PLUGIN_ENTRY = "orch-store-plugin";
 export async function precompileProject(options: { projectRoot: string; coreDir: string; snapshot: Snapshot; storeFlavor?: string }): Promise<CompiledProject> {
   const { projectRoot, coreDir, snapshot, storeFlavor } = options;
   const { build } = await import("esbuild");
-  const fromSource = existsSync(join(coreDir, "src", "entrypoint", "bin.ts"));
-  const coreEntry = join(coreDir, fromSource ? "src/index.ts" : "dist/index.js");
+  const core = coreFiles(coreDir);
+  const coreEntry = core.index;
   // The plugin-author entry (store plugins import it), bundled against the same copy of core.
-  const corePluginEntry = join(coreDir, fromSource ? "src/plugin.ts" : "dist/plugin.js");
+  const corePluginEntry = core.plugin;
   const modules = new Set(Object.values(snapshot.steps).map((step) => step.source.module));
   if (snapshot.pipeline.source) modules.add(snapshot.pipeline.source.module);
   const entryPoints = [
-    { in: join(coreDir, fromSource ? "src/entrypoint/bin.ts" : "dist/entrypoint/bin.js"), out: "orch-entrypoint" },
+    { in: core.bin, out: ENTRYPOINT_NAME },
     // The worker thread that runs attempts of steps with a timeout (core looks for it at run/step-worker.js).
-    { in: join(coreDir, fromSource ? "src/run/step-worker.ts" : "dist/run/step-worker.js"), out: "run/step-worker" },
+    { in: core.stepWorker, out: "run/step-worker" },
     ...[...modules].filter(Boolean).map((module) => ({ in: join(projectRoot, module), out: compiledModulePath(module) })),
     // A plugin store (s3, gcs, azure …) is bundled too, against the same copy of core: plain node in
     // the container could otherwise not load a plugin that is TypeScript source, and would load a
@@ -56,7 +56,7 @@ export async function precompileProject(options: { projectRoot: string; coreDir:
       target: "node20",
       logLevel: "silent",
       // Workspace packages export TypeScript sources under @orch/source (what tsx runs with).
-      ...(fromSource ? { conditions: ["@orch/source"] } : {}),
+      ...(core.fromSource ? { conditions: ["@orch/source"] } : {}),
       // Bundled CommonJS dependencies of core may call require(); give the ESM bundle one.
       banner: { js: "import { createRequire as __orchCreateRequire } from 'node:module'; const require = __orchCreateRequire(import.meta.url);" },
       plugins: [
@@ -83,7 +83,7 @@ export async function precompileProject(options: { projectRoot: string; coreDir:
     const dir = join(compiledRoot, await hashTree(staging));
     if (existsSync(dir)) await rm(staging, { recursive: true, force: true });
     else await rename(staging, dir);
-    return { dir, entrypoint: join(dir, "orch-entrypoint.js"), ...(storeFlavor ? { storePlugin: join(dir, "store-plugin.js") } : {}) };
+    return { dir, entrypoint: join(dir, `${ENTRYPOINT_NAME}.js`), ...(storeFlavor ? { storePlugin: join(dir, "store-plugin.js") } : {}) };
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
     throw error;

@@ -37,6 +37,29 @@ export interface EntrypointCommandOptions {
   nodeOptions?: readonly string[];
 }
 
+/** The name of core's bin, and of its bundle when a container flavor compiles core ahead of time. */
+export const ENTRYPOINT_NAME = "orch-entrypoint";
+
+/** The files of a core folder a flavor starts or bundles: its TypeScript source in a checkout, else its build. */
+export interface CoreFiles {
+  /** True when the folder has core's source (a workspace checkout), so tsx or a bundler can use it. */
+  fromSource: boolean;
+  /** The orch-entrypoint bin. */
+  bin: string;
+  /** The worker thread that runs attempts of steps with a timeout (core looks for it next to the runner). */
+  stepWorker: string;
+  /** The `@orch/core` entry. */
+  index: string;
+  /** The `@orch/core/plugin` entry. */
+  plugin: string;
+}
+
+export function coreFiles(coreDir: string, options: { source?: boolean } = {}): CoreFiles {
+  const fromSource = options.source !== false && existsSync(join(coreDir, "src", "entrypoint", "bin.ts"));
+  const file = (path: string) => join(coreDir, fromSource ? `src/${path}.ts` : `dist/${path}.js`);
+  return { fromSource, bin: file("entrypoint/bin"), stepWorker: file("run/step-worker"), index: file("index"), plugin: file("plugin") };
+}
+
 /**
  * `node … orch-entrypoint`, the command before `step …`: core's TypeScript source through tsx when
  * core has its source (a workspace checkout: no build needed), else core's built bin.
@@ -44,7 +67,7 @@ export interface EntrypointCommandOptions {
 export function entrypointCommand(coreDir: string, options: EntrypointCommandOptions = {}): string[] {
   const node = options.node ?? "node";
   const flags = options.nodeOptions ?? [];
-  const source = join(coreDir, "src", "entrypoint", "bin.ts");
-  if (options.source !== false && existsSync(source)) return [node, "--conditions=@orch/source", "--import", options.tsx ?? "tsx", ...flags, source];
-  return [node, ...flags, join(coreDir, "dist", "entrypoint", "bin.js")];
+  const core = coreFiles(coreDir, options);
+  if (core.fromSource) return [node, "--conditions=@orch/source", "--import", options.tsx ?? "tsx", ...flags, core.bin];
+  return [node, ...flags, core.bin];
 }

@@ -1,5 +1,6 @@
 import type { ComponentSpec } from "../plugins/stack.js";
 import type { ArtifactStore } from "../store/artifact-store.js";
+import { ENTRYPOINT_NAME } from "./core-entrypoint.js";
 
 /** Environment variables `orch-entrypoint` and the step runner read: the only place they are spelled. */
 export const ORCH_ENV = Object.freeze({
@@ -45,7 +46,7 @@ export interface StepCommand {
  * outputs from the store and writes the step's record, log and outputs there.
  */
 export function stepCommand(input: StepCommandInput): StepCommand {
-  const command = [...(input.entrypoint ?? ["orch-entrypoint"])];
+  const command = [...(input.entrypoint ?? [ENTRYPOINT_NAME])];
   const args = ["step", "--run-id", input.runId, "--step", input.stepId, "--project-root", input.projectRoot];
   const env: Record<string, string> = {};
   if (input.store) {
@@ -77,7 +78,7 @@ export interface OrchestrateCommandInput {
  * (the backend injects `ORCH_ORCHESTRATOR` and `ORCH_ARTIFACT_STORE`, e.g. from a Secret).
  */
 export function orchestrateCommand(input: OrchestrateCommandInput): StepCommand {
-  const command = [...(input.entrypoint ?? ["orch-entrypoint"])];
+  const command = [...(input.entrypoint ?? [ENTRYPOINT_NAME])];
   const args = [
     "orchestrate",
     "--run-id",
