@@ -9,16 +9,8 @@ import { defineOrchestrator } from "../plugin.js";
 const broken = defineOrchestrator({
   flavor: "broken",
   configSchema: z.object({}).strict(),
-  capabilities: {
-    dynamic: false,
-    schedules: { cron: false, interval: false, once: false, manage: false },
-    retries: "runner",
-    resources: "recorded",
-    stop: false,
-    logs: false,
-    parallel: false,
-    requires: { remoteArtifactStore: false, containerRegistry: false },
-  },
+  // Everything else is the conservative default: not supported.
+  capabilities: { resources: "recorded" },
   async create() {
     throw new Error("backend unavailable");
   },

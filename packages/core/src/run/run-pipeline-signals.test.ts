@@ -11,16 +11,8 @@ import { defineStack } from "../plugins/stack.js";
 import { findProjectRoot } from "../project.js";
 import { tempDir } from "../__fixtures__/test-stack.js";
 
-const capabilities = {
-  dynamic: false,
-  schedules: { cron: false, interval: false, once: false, manage: false },
-  retries: "runner",
-  resources: "recorded",
-  stop: false,
-  logs: false,
-  parallel: false,
-  requires: { remoteArtifactStore: false, containerRegistry: false },
-} as const;
+// Everything else is the conservative default: not supported.
+const capabilities = { resources: "recorded" } as const;
 
 /** A stack whose orchestrator fails at `failAt` (create, preflight or submit). */
 function failingStack(dir: string, failAt: "create" | "preflight" | "submit") {
