@@ -496,6 +496,8 @@ export class FakeApiServer {
     let bookmarks: NodeJS.Timeout | undefined;
     if (query.allowWatchBookmarks === "true") {
       bookmarks = setInterval(() => {
+        // A dropped watch is ended before its "finish" event clears this timer.
+        if (res.writableEnded || res.destroyed) return clearInterval(bookmarks);
         res.write(`${JSON.stringify({ type: "BOOKMARK", object: { kind: KIND_META[kind].kind, apiVersion: KIND_META[kind].apiVersion, metadata: { resourceVersion: String(this.rv) } } })}\n`);
       }, this.options.bookmarkIntervalMs ?? 1_000);
     }
