@@ -5,4 +5,5 @@ export { type RetryPolicy, type RetryPolicyInput, RetryPolicySchema, retryDelayM
 export { intervalToCron, isValidCron, toAwsCron, toKfpCron, toKubernetesCron, toQuartzCron } from "./cron.js";
 export { type Schedule, type ScheduleInput, ScheduleSchema, scheduleKind } from "./schedule.js";
 export { isValidTimezone } from "./timezone.js";
+export { type MachineType, type MachineTypeRequest, type MachineTypeRequestSource, chooseMachineType } from "./machine-type.js";
 export { REDACTED, redactSecrets, secret } from "./secret.js";
