@@ -9,7 +9,7 @@
 // The machine is shared, so every comparison alternates its contestants within one run and reports
 // medians of REPS; read the ratios.
 import { execFileSync, spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -173,16 +173,40 @@ async function measureCached(): Promise<{ floor: number; cached: number }> {
   return { floor: median(floor), cached: median(cached) };
 }
 
-/** One W2 fan of `n` middle steps in a fresh process: its wall and peak RSS (the 10,000 point is the RSS goal). */
-function fanInChild(n: number): Promise<{ ms: number; floorMs: number; maxRssMiB: number }> {
+/** One W2 fan of `n` middle steps in a fresh process, the floor's or orch's (pipeline.run()): its wall and peak RSS. */
+function fanInChild(mode: "floor" | "orch", n: number): Promise<{ ms: number; maxRssMiB: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--conditions=@orch/source", "--import", "tsx", join(ROOT, "bench", "fixtures", "fan-child.ts"), String(n)], {
+    const child = spawn(process.execPath, ["--conditions=@orch/source", "--import", "tsx", join(ROOT, "bench", "fixtures", "fan-child.ts"), mode, String(n)], {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "inherit"],
     });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.on("close", (code) => (code === 0 ? resolve(JSON.parse(out.trim().split("\n").pop()!)) : reject(new Error(`fan-child ${n} exited ${code}`))));
+    child.on("close", (code) => (code === 0 ? resolve(JSON.parse(out.trim().split("\n").pop()!)) : reject(new Error(`fan-child ${mode} ${n} exited ${code}`))));
+  });
+}
+
+/**
+ * Peak RSS of `orch pipeline run` for the 10,000-step fan — the process a user runs — read by GNU time
+ * (`/usr/bin/time -f %M`), since Node cannot see a child's peak RSS.
+ */
+function cliPeakRssMiB(): Promise<number> {
+  if (!existsSync("/usr/bin/time")) {
+    console.log("  CLI peak RSS: skipped, /usr/bin/time (GNU time) is not installed (apt-get install time)");
+    return Promise.resolve(Number.NaN);
+  }
+  const dir = cliProject();
+  writeFileSync(join(dir, "shapes.ts"), `${readFileSync(FIXTURE, "utf8")}\nexport const F10K = fan(10_000);\n`);
+  return new Promise((resolve, reject) => {
+    const child = spawn("/usr/bin/time", ["-f", "ORCH_MAXRSS_KIB=%M", process.execPath, BIN, "pipeline", "run", "shapes.ts#F10K"], { cwd: dir, env: cliEnv(), stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("close", (code) => {
+      rmSync(dir, { recursive: true, force: true });
+      const kib = /ORCH_MAXRSS_KIB=(\d+)/.exec(stderr)?.[1];
+      if (code !== 0 || !kib) reject(new Error(`orch pipeline run of the 10,000-step fan exited ${code}: ${stderr.slice(-2000)}`));
+      else resolve(Number(kib) / 1024);
+    });
   });
 }
 
@@ -235,13 +259,16 @@ export async function run(): Promise<BenchResult[]> {
   );
   for (const n of [100, 1000, 10_000]) {
     // A failing size is reported, not fatal: the rest of the table still prints.
-    const r = await fanInChild(n).catch((error: Error) => {
+    const failed = (error: Error) => {
       console.log(`  fan of ${n}: ${error.message}`);
-      return { ms: Number.NaN, floorMs: Number.NaN, maxRssMiB: Number.NaN };
-    });
-    results.push({ name: `fan 1 → ${n.toLocaleString("en")} → 1 via pipeline.run(), per step (floor ${(r.floorMs / (n + 2)).toFixed(3)} ms)`, value: r.ms / (n + 2), unit: "ms" });
-    if (n === 10_000) results.push({ name: "fan of 10,000: peak RSS of the process", value: r.maxRssMiB, unit: "MiB", budget: 200 });
+      return { ms: Number.NaN, maxRssMiB: Number.NaN };
+    };
+    const floorRun = await fanInChild("floor", n).catch(failed);
+    const orchRun = await fanInChild("orch", n).catch(failed);
+    results.push({ name: `fan 1 → ${n.toLocaleString("en")} → 1 via pipeline.run(), per step (floor ${(floorRun.ms / (n + 2)).toFixed(3)} ms)`, value: orchRun.ms / (n + 2), unit: "ms" });
+    if (n === 10_000) results.push({ name: "fan of 10,000 via pipeline.run(): peak RSS of the process (tsx, sources)", value: orchRun.maxRssMiB, unit: "MiB" });
   }
+  results.push({ name: "fan of 10,000 via `orch pipeline run`: peak RSS of the CLI process", value: await cliPeakRssMiB().catch((error: Error) => (console.log(`  ${error.message}`), Number.NaN)), unit: "MiB", budget: 200 });
   const live = await measureLiveView();
   results.push(
     { name: `live view on a terminal vs plain output, W2 via the CLI (${(live.ttyBytes / 1024).toFixed(0)} KiB vs ${(live.plainBytes / 1024).toFixed(0)} KiB printed)`, value: (live.tty / live.plain - 1) * 100, unit: "%", budget: 5 },

@@ -35,7 +35,7 @@ const env = () => ({ TRACE: trace, GATE: gate });
 const traceLines = () => (existsSync(trace) ? readFileSync(trace, "utf8").trim().split("\n") : []);
 const artifactsDir = () => join(project.dir, ".orch", "artifacts");
 const stepRecord = (runId: string, stepId: string) => JSON.parse(readFileSync(join(artifactsDir(), "runs", runId, "steps", `${stepId}.json`), "utf8"));
-const dataFile = (artifactId: string) => join(artifactsDir(), "artifacts", artifactId, "data");
+const dataFile = (artifactId: string) => join(artifactsDir(), "artifacts", artifactId);
 
 /** Runs the pipeline with the gate closed: `first` succeeds, `second` fails. Returns the run id. */
 async function failedRun(): Promise<string> {

@@ -14,10 +14,18 @@ export function newArtifactId(): string {
   return `${Date.now().toString(36)}-${randomSuffix(10)}`;
 }
 
+const ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
+// Random bytes drawn 4 KiB at a time: one draw per id cost more than the rest of saving a small artifact.
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+
 function randomSuffix(length = 6): string {
-  const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz";
-  const bytes = randomBytes(length);
+  if (poolOffset + length > pool.length) {
+    pool = randomBytes(4096);
+    poolOffset = 0;
+  }
   let out = "";
-  for (const byte of bytes) out += alphabet[byte % alphabet.length];
+  for (let i = 0; i < length; i++) out += ALPHABET[pool[poolOffset + i]! % ALPHABET.length];
+  poolOffset += length;
   return out;
 }

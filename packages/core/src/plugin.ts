@@ -76,7 +76,7 @@ export { combineObservers, type RunObserver } from "./run/observer.js";
 export { EXIT_SHUTDOWN, EXIT_STOPPED, requestRunStop, readStopRequest, clearStopRequest, watchTermination, type StopRequest, type TerminationWatch } from "./run/stop-request.js";
 export { DEFAULT_STOP_GRACE_SECONDS, processRunControls, runOwnerGone } from "./run/process-run-controls.js";
 export { isProcessAlive } from "./run/process-identity.js";
-export { type ArtifactStore, type WriteStreamOptions, readJson, writeJson, openReadStream, writeFromStream } from "./store/artifact-store.js";
+export { type ArtifactStore, type WriteOptions, type WriteStreamOptions, readJson, writeJson, openReadStream, writeFromStream } from "./store/artifact-store.js";
 export { createLocalArtifactStore, type LocalArtifactStoreConfig } from "./store/local-store.js";
 export { saveArtifact, loadArtifact, loadOutput } from "./artifacts/artifact-io.js";
 export {

@@ -1,6 +1,6 @@
 /**
  * The Azure Blob artifact store. One blob per record, under the container and prefix of `path`, with the
- * journal layout of core (`runs/<id>/run.json`, `artifacts/<id>/data` …). Loaded lazily by the plugin entry.
+ * journal layout of core (`runs/<id>/run.json`, `artifacts/<id>` …). Loaded lazily by the plugin entry.
  *
  * - write: one Put Blob (or staged blocks + one Put Block List for very large values): readers see the old
  *   value or the whole new one, never a part.

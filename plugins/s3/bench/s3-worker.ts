@@ -41,7 +41,7 @@ const client = new S3Client({ region: "us-east-1", endpoint, forcePathStyle: tru
 
 const ops: Record<string, (n: number, key: string) => Promise<unknown>> = {
   // What a step does: return artifactStream(…) (saved by the stream materializer: size and sha256 on
-  // the way, meta.json after the data), and a downstream step reading the StreamedArtifact it is given.
+  // the way, recorded in the output record), and a downstream step reading the StreamedArtifact it is given.
   "store-save": async (n, key) => {
     const record = await saveArtifact(store, artifactStream(bytes(n), { size: n }), { runId: "bench", stepId: key, output: "output" });
     await store.write(`bench/${key}.json`, JSON.stringify(record)); // for the load, in another process

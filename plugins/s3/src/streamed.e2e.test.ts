@@ -84,7 +84,7 @@ describe("local orchestrator + s3 store: a 512 MiB streamed artifact", () => {
     const record = result.step("produce")!.outputs.output!;
     expect(record).toMatchObject({ materializer: "stream", contentHash: expectedHash });
     // The object in the bucket is whole.
-    const head = await sdk.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `big/artifacts/${record.artifactId}/data` }));
+    const head = await sdk.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `big/artifacts/${record.artifactId}` }));
     expect(head.ContentLength).toBe(SIZE_MIB * MiB);
     expect(growthMb).toBeLessThan(200);
   }, 300_000);

@@ -1,12 +1,17 @@
 import { OrchError } from "../errors.js";
 import { sha256 } from "../hash.js";
 import { newArtifactId } from "../ids.js";
-import { openReadStream, readJson, writeFromStream, writeJson, type ArtifactStore } from "../store/artifact-store.js";
-import { ArtifactMetaSchema, journalKeys, readRecord, type ArtifactMeta, type OutputRecord } from "../store/journal.js";
+import { openReadStream, writeFromStream, type ArtifactStore } from "../store/artifact-store.js";
+import { ArtifactMetaSchema, StepRecordSchema, journalKeys, readRecord, type ArtifactMeta, type OutputRecord } from "../store/journal.js";
 import { describeType, materializerById, pickMaterializer, type Materializer } from "./materializers.js";
 import { NotBytesError, StreamedArtifact, StreamMeasure, type ByteSource } from "./streamed.js";
 
-/** Saves one step output: data first, then meta.json, whose presence marks the artifact complete. */
+/**
+ * Saves one step output as one object, `artifacts/<artifactId>`, and returns its output record —
+ * materializer, size, content hash and type — which the caller puts in the step record. The step record
+ * is what makes the artifact part of a run: until it is written nothing refers to the new id, so a
+ * crash mid-write leaves only an object nothing reads.
+ */
 export async function saveArtifact(
   store: ArtifactStore,
   value: unknown,
@@ -29,36 +34,14 @@ export async function saveArtifact(
   }
   const bytes = typeof data === "string" ? Buffer.from(data) : data;
   const artifactId = newArtifactId();
-  await store.write(journalKeys.artifactData(artifactId), bytes);
-  return writeArtifactMeta(store, { artifactId, materializer, contentHash: sha256(bytes), size: bytes.byteLength, value, where });
-}
-
-/** Writes meta.json — after the data, so its presence means the artifact is whole — and the output record. */
-async function writeArtifactMeta(
-  store: ArtifactStore,
-  saved: { artifactId: string; materializer: Materializer; contentHash: string; size: number; value: unknown; where: { runId: string; stepId: string; output: string } },
-): Promise<OutputRecord> {
-  const { artifactId, materializer, contentHash, where } = saved;
-  const meta: ArtifactMeta = {
-    artifactId,
-    materializer: materializer.id,
-    contentHash,
-    size: saved.size,
-    runId: where.runId,
-    stepId: where.stepId,
-    output: where.output,
-    createdAt: new Date().toISOString(),
-    type: describeType(saved.value),
-  };
-  await writeJson(store, journalKeys.artifactMeta(artifactId), meta);
-  // Size and type travel in the step record too, so loading an output reads only its data.
-  return { artifactId, materializer: materializer.id, contentHash, size: meta.size, type: meta.type };
+  await store.write(journalKeys.artifactData(artifactId), bytes, { atomic: false });
+  return { artifactId, materializer: materializer.id, contentHash: sha256(bytes), size: bytes.byteLength, type: describeType(value) };
 }
 
 /**
  * The streaming save: the materializer's bytes go to the store's atomic `writeStream` while their
- * size and sha256 are computed on the way, so a 2 GB value never sits in memory. meta.json is written
- * only after the data is complete; a failing source leaves neither (the store discards the partial write).
+ * size and sha256 are computed on the way, so a 2 GB value never sits in memory. A failing source
+ * leaves nothing (the store discards the partial write).
  */
 async function saveStreamedArtifact(store: ArtifactStore, value: unknown, where: { runId: string; stepId: string; output: string }, materializer: Materializer): Promise<OutputRecord> {
   const artifactId = newArtifactId();
@@ -68,8 +51,8 @@ async function saveStreamedArtifact(store: ArtifactStore, value: unknown, where:
     const source: ByteSource = await materializer.saveStream!(value);
     await writeFromStream(store, dataKey, measure.pass(source));
   } catch (cause) {
-    // The store's writeStream already left nothing under the key; this removes the artifact folder too.
-    await store.delete(`artifacts/${artifactId}/`).catch(() => {});
+    // The store's writeStream already left nothing under the key; this is for stores that do not promise it.
+    await store.delete(dataKey).catch(() => {});
     // A source that fails (a read error, a lost connection) may work on a retry; non-bytes never will.
     throw new OrchError(cause instanceof NotBytesError ? "E_MATERIALIZER" : "E_ARTIFACT_STREAM", {
       step: where.stepId,
@@ -78,7 +61,7 @@ async function saveStreamedArtifact(store: ArtifactStore, value: unknown, where:
       cause,
     });
   }
-  return writeArtifactMeta(store, { artifactId, materializer, contentHash: measure.digest(), size: measure.size, value, where });
+  return { artifactId, materializer: materializer.id, contentHash: measure.digest(), size: measure.size, type: describeType(value) };
 }
 
 /** Size and sha256 of the bytes under `key`, read as a stream (bounded memory whatever the size). */
@@ -90,17 +73,47 @@ async function hashStored(store: ArtifactStore, key: string): Promise<{ size: nu
   return { size: measure.size, contentHash: measure.digest() };
 }
 
-export async function readArtifactMeta(store: ArtifactStore, artifactId: string): Promise<ArtifactMeta | undefined> {
-  return readRecord(store, ArtifactMetaSchema, journalKeys.artifactMeta(artifactId));
+/**
+ * Where an artifact's data is: the flat key, or the folder layout of stores written before it.
+ * The flat key is tried first; the second look happens only for old artifacts (or missing ones).
+ */
+async function locateData<T>(store: ArtifactStore, artifactId: string, probe: (key: string) => Promise<T | undefined>): Promise<{ key: string; found: T } | undefined> {
+  for (const key of [journalKeys.artifactData(artifactId), journalKeys.legacyArtifactData(artifactId)]) {
+    const found = await probe(key);
+    if (found !== undefined) return { key, found };
+  }
+  return undefined;
 }
 
-/** True when the artifact's data and meta are both still in the store. */
-export async function artifactExists(store: ArtifactStore, artifactId: string): Promise<boolean> {
-  const [meta, data] = await Promise.all([
-    store.exists(journalKeys.artifactMeta(artifactId)),
-    store.exists(journalKeys.artifactData(artifactId)),
-  ]);
-  return meta && data;
+/**
+ * Everything known about one artifact, from the step record that produced it (newest runs first), or
+ * from the meta.json of stores written before the flat layout. A lookup by id alone reads the journal;
+ * code that has the step record should use its output record (`loadOutput`) instead.
+ */
+export async function readArtifactMeta(store: ArtifactStore, artifactId: string): Promise<ArtifactMeta | undefined> {
+  const legacy = await readRecord(store, ArtifactMetaSchema, journalKeys.legacyArtifactMeta(artifactId)).catch(() => undefined);
+  if (legacy) return legacy;
+  // Step records of every run, newest run first (run ids sort by start time).
+  const stepKeys = (await store.list(journalKeys.runsPrefix)).filter((key) => /^runs\/[^/]+\/steps\/[^/]+\.json$/.test(key)).reverse();
+  for (const key of stepKeys) {
+    const record = await readRecord(store, StepRecordSchema, key).catch(() => undefined);
+    if (!record || record.cachedFrom !== undefined) continue; // a cached step reuses another run's artifact
+    for (const [output, saved] of Object.entries(record.outputs)) {
+      if (saved.artifactId !== artifactId) continue;
+      return {
+        artifactId,
+        materializer: saved.materializer,
+        contentHash: saved.contentHash,
+        size: saved.size ?? (await store.size?.(journalKeys.artifactData(artifactId))) ?? 0,
+        runId: record.runId,
+        stepId: record.stepId,
+        output,
+        createdAt: record.finishedAt ?? record.startedAt ?? "",
+        type: saved.type ?? "unknown",
+      };
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -116,23 +129,50 @@ function shouldHash(size: number): boolean {
   return size <= HASH_CHECK_LIMIT;
 }
 
+/** What an artifact's bytes must be, as recorded when it was saved. */
+interface SavedFacts {
+  materializer: string;
+  size: number | undefined;
+  contentHash: string | undefined;
+}
+
+/**
+ * The facts to check an output against: its output record, which has them all since the compact
+ * layout; older records are completed from the artifact's legacy meta.json.
+ */
+async function savedFacts(
+  store: ArtifactStore,
+  artifactId: string,
+  recorded: Partial<Pick<OutputRecord, "materializer" | "size" | "contentHash">>,
+  /** Search the journal when the store has no meta.json for it (a load by id alone). */
+  searchJournal: boolean,
+): Promise<SavedFacts | undefined> {
+  if (recorded.materializer !== undefined && recorded.size !== undefined && recorded.contentHash !== undefined) {
+    return { materializer: recorded.materializer, size: recorded.size, contentHash: recorded.contentHash };
+  }
+  const meta = searchJournal
+      ? await readArtifactMeta(store, artifactId).catch(() => undefined)
+      : await readRecord(store, ArtifactMetaSchema, journalKeys.legacyArtifactMeta(artifactId)).catch(() => undefined);
+  const materializer = recorded.materializer ?? meta?.materializer;
+  if (materializer === undefined) return undefined;
+  return { materializer, size: recorded.size ?? meta?.size, contentHash: recorded.contentHash ?? meta?.contentHash };
+}
+
 /** Why the bytes of an artifact are not the ones that were saved, or undefined when they are. */
-function dataProblem(data: Uint8Array, meta: Pick<ArtifactMeta, "size" | "contentHash"> | undefined, contentHash: string | undefined): string | undefined {
-  if (meta && data.byteLength !== meta.size) return `its data is ${data.byteLength} bytes, but ${meta.size} were saved (truncated or replaced)`;
-  if (meta && contentHash && meta.contentHash !== contentHash) return "its meta.json records another content hash than the step that produced it";
-  const expected = contentHash ?? meta?.contentHash;
-  if (expected && shouldHash(data.byteLength) && sha256(data) !== expected) return "its data does not match the content hash recorded when it was saved (changed on disk)";
+function dataProblem(data: Uint8Array, facts: SavedFacts): string | undefined {
+  if (facts.size !== undefined && data.byteLength !== facts.size) return `its data is ${data.byteLength} bytes, but ${facts.size} were saved (truncated or replaced)`;
+  if (facts.contentHash && shouldHash(data.byteLength) && sha256(data) !== facts.contentHash) return "its data does not match the content hash recorded when it was saved (changed on disk)";
   return undefined;
 }
 
 export type ArtifactCheck = { ok: true } | { ok: false; reason: string };
 
 /**
- * Checks, without loading it, that an output's artifact is still the one that was saved: meta and
- * data present, the size matches, and the content hash matches where affordable (see
- * HASH_CHECK_LIMIT). Cache hits and resumed runs reuse an output only when this says ok.
+ * Checks, without loading it, that an output's artifact is still the one that was saved: the data is
+ * present, the size matches, and the content hash matches where affordable (see HASH_CHECK_LIMIT).
+ * Cache hits and resumed runs reuse an output only when this says ok.
  */
-export async function checkArtifact(store: ArtifactStore, output: Pick<OutputRecord, "artifactId" | "contentHash">): Promise<ArtifactCheck> {
+export async function checkArtifact(store: ArtifactStore, output: Pick<OutputRecord, "artifactId" | "contentHash"> & Partial<Pick<OutputRecord, "materializer" | "size">>): Promise<ArtifactCheck> {
   try {
     return await checkArtifactOrThrow(store, output);
   } catch (error) {
@@ -141,70 +181,71 @@ export async function checkArtifact(store: ArtifactStore, output: Pick<OutputRec
   }
 }
 
-async function checkArtifactOrThrow(store: ArtifactStore, output: Pick<OutputRecord, "artifactId" | "contentHash">): Promise<ArtifactCheck> {
-  const meta = await readArtifactMeta(store, output.artifactId).catch(() => undefined);
-  if (!meta) return { ok: false, reason: `artifact ${output.artifactId} is missing from the artifact store` };
-  const dataKey = journalKeys.artifactData(output.artifactId);
-  if (store.size && !shouldHash(meta.size)) {
-    const size = await store.size(dataKey);
-    if (size === undefined) return { ok: false, reason: `the data of artifact ${output.artifactId} is missing from the artifact store` };
-    if (size !== meta.size) return { ok: false, reason: `artifact ${output.artifactId}: its data is ${size} bytes, but ${meta.size} were saved (truncated or replaced)` };
-    if (meta.contentHash !== output.contentHash) return { ok: false, reason: `artifact ${output.artifactId}: its meta.json records another content hash than the step that produced it` };
-    return { ok: true };
+async function checkArtifactOrThrow(store: ArtifactStore, output: Pick<OutputRecord, "artifactId" | "contentHash"> & Partial<Pick<OutputRecord, "materializer" | "size">>): Promise<ArtifactCheck> {
+  const id = output.artifactId;
+  const missing: ArtifactCheck = { ok: false, reason: `artifact ${id} is missing from the artifact store` };
+  // A check needs no materializer: a record without one (older than the compact layout) is still checked.
+  const facts = await savedFacts(store, id, { materializer: output.materializer ?? "unknown", contentHash: output.contentHash, ...(output.size === undefined ? {} : { size: output.size }) }, false);
+  if (!facts) return missing;
+  const damaged = (problem: string | undefined): ArtifactCheck => (problem ? { ok: false, reason: `artifact ${id}: ${problem}` } : { ok: true });
+  if (facts.size !== undefined && !shouldHash(facts.size) && store.size) {
+    const located = await locateData(store, id, (key) => store.size!(key));
+    if (!located) return missing;
+    return damaged(located.found !== facts.size ? `its data is ${located.found} bytes, but ${facts.size} were saved (truncated or replaced)` : undefined);
   }
-  if (meta.size > HASH_CHECK_LIMIT) {
-    // Large data (ORCH_VERIFY_ARTIFACTS=hash, or a store without size()) is hashed as a stream.
-    const stored = await hashStored(store, dataKey);
-    if (!stored) return { ok: false, reason: `the data of artifact ${output.artifactId} is missing from the artifact store` };
-    const problem =
-      stored.size !== meta.size
-        ? `its data is ${stored.size} bytes, but ${meta.size} were saved (truncated or replaced)`
-        : meta.contentHash !== output.contentHash
-          ? "its meta.json records another content hash than the step that produced it"
-          : shouldHash(meta.size) && stored.contentHash !== meta.contentHash
-            ? "its data does not match the content hash recorded when it was saved (changed on disk)"
-            : undefined;
-    return problem ? { ok: false, reason: `artifact ${output.artifactId}: ${problem}` } : { ok: true };
+  if (facts.size === undefined || facts.size > HASH_CHECK_LIMIT) {
+    // Large (or of unknown size): hashed as a stream, never held in memory.
+    const located = await locateData(store, id, (key) => hashStored(store, key));
+    if (!located) return missing;
+    const { size, contentHash } = located.found;
+    return damaged(
+      facts.size !== undefined && size !== facts.size
+        ? `its data is ${size} bytes, but ${facts.size} were saved (truncated or replaced)`
+        : shouldHash(size) && facts.contentHash && contentHash !== facts.contentHash
+          ? "its data does not match the content hash recorded when it was saved (changed on disk)"
+          : undefined,
+    );
   }
-  const data = await store.read(dataKey);
-  if (!data) return { ok: false, reason: `the data of artifact ${output.artifactId} is missing from the artifact store` };
-  const problem = dataProblem(data, meta, output.contentHash);
-  return problem ? { ok: false, reason: `artifact ${output.artifactId}: ${problem}` } : { ok: true };
+  const located = await locateData(store, id, (key) => store.read(key));
+  if (!located) return missing;
+  return damaged(dataProblem(located.found, facts));
+}
+
+function notFound(store: ArtifactStore, artifactId: string): OrchError {
+  return new OrchError("E_ARTIFACT_NOT_FOUND", {
+    message: `Artifact ${artifactId} is not in the artifact store at ${store.uri}.`,
+    hint: "It may have been deleted; re-run the step that produced it (caching and `orch run resume` recompute missing artifacts).",
+  });
+}
+
+function corrupt(store: ArtifactStore, artifactId: string, problem: string): OrchError {
+  return new OrchError("E_ARTIFACT_CORRUPT", {
+    message: `Artifact ${artifactId} in the artifact store at ${store.uri} cannot be trusted: ${problem}.`,
+    hint: "Re-run the step that produced it (caching and `orch run resume` recompute damaged artifacts).",
+  });
 }
 
 /**
- * Loads an artifact through its materializer, after checking its bytes (size always, content hash
- * up to HASH_CHECK_LIMIT) against `contentHash` (from the step record) or, without it, meta.json.
+ * Loads an artifact through its materializer, after checking its bytes (size always, content hash up
+ * to HASH_CHECK_LIMIT) against what was recorded when it was saved. Given only an id, the journal is
+ * searched for the step record that produced it; pass the output record's fields (or use
+ * `loadOutput`) to read nothing but the data.
  */
 export async function loadArtifact<T = unknown>(store: ArtifactStore, artifactId: string, materializerId?: string, expected: { contentHash?: string; size?: number | undefined } = {}): Promise<T> {
+  const facts = await savedFacts(store, artifactId, { ...(materializerId === undefined ? {} : { materializer: materializerId }), ...defined(expected) }, materializerId === undefined);
+  if (!facts) throw notFound(store, artifactId);
+  const materializer = registeredMaterializer(artifactId, facts.materializer);
   // Streaming materializers are known before any data is read (a 2 GB artifact is never read whole).
-  const knownId = materializerId ?? (await readArtifactMeta(store, artifactId).catch(() => undefined))?.materializer;
-  const streaming = knownId === undefined ? undefined : materializerById(knownId);
-  if (streaming?.loadStream) return loadStreamedArtifact<T>(store, artifactId, streaming, expected);
-  // An output record that carries the size and hash (written since the compact journal layout) has
-  // everything meta.json would add: only the data is read.
-  const known = materializerId !== undefined && expected.size !== undefined && expected.contentHash !== undefined;
-  const [meta, data] = await Promise.all([
-    known ? { size: expected.size!, contentHash: expected.contentHash!, materializer: materializerId } : readArtifactMeta(store, artifactId).catch(() => undefined),
-    store.read(journalKeys.artifactData(artifactId)),
-  ]);
-  const id = materializerId ?? meta?.materializer;
-  if (id === undefined || data === undefined) {
-    throw new OrchError("E_ARTIFACT_NOT_FOUND", {
-      message: `Artifact ${artifactId} is not in the artifact store at ${store.uri}.`,
-      hint: "It may have been deleted; re-run the step that produced it (caching and `orch run resume` recompute missing artifacts).",
-    });
-  }
-  const problem = dataProblem(data, meta, expected.contentHash);
-  if (problem) {
-    throw new OrchError("E_ARTIFACT_CORRUPT", {
-      message: `Artifact ${artifactId} in the artifact store at ${store.uri} cannot be trusted: ${problem}.`,
-      hint: "Re-run the step that produced it (caching and `orch run resume` recompute damaged artifacts).",
-    });
-  }
-  const materializer = registeredMaterializer(artifactId, id);
-  if (materializer.loadStream) return loadStreamedArtifact<T>(store, artifactId, materializer, expected);
-  return (await materializer.load!(data)) as T;
+  if (materializer.loadStream) return loadStreamedArtifact<T>(store, artifactId, materializer, facts);
+  const located = await locateData(store, artifactId, (key) => store.read(key));
+  if (!located) throw notFound(store, artifactId);
+  const problem = dataProblem(located.found, facts);
+  if (problem) throw corrupt(store, artifactId, problem);
+  return (await materializer.load!(located.found)) as T;
+}
+
+function defined(expected: { contentHash?: string; size?: number | undefined }): Partial<Pick<OutputRecord, "size" | "contentHash">> {
+  return { ...(expected.contentHash === undefined ? {} : { contentHash: expected.contentHash }), ...(expected.size === undefined ? {} : { size: expected.size }) };
 }
 
 function registeredMaterializer(artifactId: string, id: string): Materializer {
@@ -219,39 +260,20 @@ function registeredMaterializer(artifactId: string, id: string): Materializer {
 }
 
 /**
- * The streaming load: checks meta and the stored size without reading the data, then hands the
- * materializer a {@link StreamedArtifact}, whose streams check size and content hash as they are read.
+ * The streaming load: checks the stored size without reading the data, then hands the materializer a
+ * {@link StreamedArtifact}, whose streams check size and content hash as they are read.
  */
-async function loadStreamedArtifact<T>(store: ArtifactStore, artifactId: string, materializer: Materializer, expected: { contentHash?: string }): Promise<T> {
-  const dataKey = journalKeys.artifactData(artifactId);
-  const [meta, size] = await Promise.all([
-    readArtifactMeta(store, artifactId).catch(() => undefined),
-    store.size ? store.size(dataKey) : store.exists(dataKey).then((found) => (found ? -1 : undefined)),
-  ]);
-  if (size === undefined) {
-    throw new OrchError("E_ARTIFACT_NOT_FOUND", {
-      message: `Artifact ${artifactId} is not in the artifact store at ${store.uri}.`,
-      hint: "It may have been deleted; re-run the step that produced it (caching and `orch run resume` recompute missing artifacts).",
-    });
-  }
-  const problem =
-    meta && size >= 0 && size !== meta.size
-      ? `its data is ${size} bytes, but ${meta.size} were saved (truncated or replaced)`
-      : meta && expected.contentHash && meta.contentHash !== expected.contentHash
-        ? "its meta.json records another content hash than the step that produced it"
-        : undefined;
-  if (problem) {
-    throw new OrchError("E_ARTIFACT_CORRUPT", {
-      message: `Artifact ${artifactId} in the artifact store at ${store.uri} cannot be trusted: ${problem}.`,
-      hint: "Re-run the step that produced it (caching and `orch run resume` recompute damaged artifacts).",
-    });
-  }
+async function loadStreamedArtifact<T>(store: ArtifactStore, artifactId: string, materializer: Materializer, facts: SavedFacts): Promise<T> {
+  const located = await locateData(store, artifactId, (key) => (store.size ? store.size(key) : store.exists(key).then((found) => (found ? -1 : undefined))));
+  if (!located) throw notFound(store, artifactId);
+  const size = located.found;
+  if (facts.size !== undefined && size >= 0 && size !== facts.size) throw corrupt(store, artifactId, `its data is ${size} bytes, but ${facts.size} were saved (truncated or replaced)`);
   const verifyHash = process.env.ORCH_VERIFY_ARTIFACTS !== "size";
-  const artifact = new StreamedArtifact(store, dataKey, artifactId, meta?.size, expected.contentHash ?? meta?.contentHash, verifyHash);
+  const artifact = new StreamedArtifact(store, located.key, artifactId, facts.size, facts.contentHash, verifyHash);
   return (await materializer.loadStream!(artifact)) as T;
 }
 
-/** Loads a step output recorded in a step record, checked against the record's content hash. */
+/** Loads a step output recorded in a step record, checked against the record's size and content hash. */
 export function loadOutput<T = unknown>(store: ArtifactStore, output: OutputRecord): Promise<T> {
   return loadArtifact<T>(store, output.artifactId, output.materializer, { contentHash: output.contentHash, size: output.size });
 }

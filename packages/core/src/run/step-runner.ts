@@ -257,7 +257,8 @@ async function findCachedOutputs(store: ArtifactStore, cacheKey: string, logger:
 
 async function writeCacheEntry(store: ArtifactStore, cacheKey: string, record: StepRecord): Promise<void> {
   const entry: CacheEntry = { cacheKey, runId: record.runId, stepId: record.stepId, outputs: record.outputs, createdAt: new Date().toISOString() };
-  await writeJson(store, journalKeys.cache(cacheKey), entry);
+  // Not atomic: an entry cut short by a crash does not parse, and that is a cache miss (findCachedOutputs).
+  await writeJson(store, journalKeys.cache(cacheKey), entry, { atomic: false });
 }
 
 export async function saveOutputs(store: ArtifactStore, step: SnapshotStep, value: unknown, runId: string): Promise<Record<string, OutputRecord>> {

@@ -8,6 +8,17 @@ export interface WriteStreamOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@link ArtifactStore.write}. */
+export interface WriteOptions {
+  /**
+   * `false` when a reader can never be misled by a partial value, so the store may skip its atomic-write
+   * machinery (the local store then writes the file in place, without temp file and rename). Core
+   * passes it for a fresh artifact (no record names its id until the data is whole) and for a cache
+   * entry (one that does not parse or whose artifact does not check out is a cache miss). Default `true`.
+   */
+  atomic?: boolean;
+}
+
 /**
  * The artifact store: a flat key → bytes space with posix keys (`runs/<id>/run.json`, …).
  * Local and remote flavors implement the same five calls, so every orchestrator writes the same
@@ -23,7 +34,7 @@ export interface ArtifactStore {
   /** The bytes under `key`, or `undefined` when there is none. */
   read(key: string): Promise<Uint8Array | undefined>;
   /** Writes `data` under `key` atomically: readers see the old value or the whole new one. */
-  write(key: string, data: Uint8Array | string): Promise<void>;
+  write(key: string, data: Uint8Array | string, options?: WriteOptions): Promise<void>;
   exists(key: string): Promise<boolean>;
   /** Size in bytes of the value under `key`, or `undefined` when there is none. Optional: lets
    * large artifacts be checked without reading them (stores without it have them read). */
@@ -91,8 +102,8 @@ export async function readJson<T>(store: ArtifactStore, key: string): Promise<T 
 }
 
 /** Compact JSON: records are written on the hot path and read by programs (`jq` pretty-prints them). */
-export async function writeJson(store: ArtifactStore, key: string, value: unknown): Promise<void> {
-  await store.write(key, JSON.stringify(value));
+export async function writeJson(store: ArtifactStore, key: string, value: unknown, options?: WriteOptions): Promise<void> {
+  await store.write(key, JSON.stringify(value), options);
 }
 
 /** `store.readStream(key)`, or a stream over `store.read(key)` for stores without streaming. */

@@ -1,6 +1,6 @@
 /**
- * The journal's records as zod schemas: the one declaration of what `run.json`, `steps/<id>.json`,
- * `meta.json` and `cache/<key>.json` hold (docs/architecture.md). The TypeScript types are derived
+ * The journal's records as zod schemas: the one declaration of what `run.json`, `steps/<id>.json`
+ * and `cache/<key>.json` hold (docs/architecture.md). The TypeScript types are derived
  * from them, records read back from a store are validated with them (a damaged or foreign file is an
  * `E_JOURNAL_INVALID` naming the key, never a half-typed object), and `@orch/store-sqlite` derives
  * its rows from the types.
@@ -76,7 +76,10 @@ export const StepRecordSchema = z.object({
   error: ErrorRecordSchema.optional(),
 });
 
-/** artifacts/<artifactId>/meta.json — written after the data, so its presence means the artifact is whole. */
+/**
+ * What is known about one artifact: its output record plus where it came from. Assembled from the step
+ * record that produced it; stores written before the flat layout also hold it as artifacts/<id>/meta.json.
+ */
 export const ArtifactMetaSchema = z.object({
   artifactId: z.string(),
   materializer: z.string(),

@@ -14,8 +14,14 @@ export const journalKeys = {
   /** Written by `orch run stop` before it ends the run's processes: a SIGTERM without it is a shutdown, not a stop. */
   stopRequest: (runId: string) => `runs/${runId}/stop-requested.json`,
   runsPrefix: "runs/",
-  artifactData: (artifactId: string) => `artifacts/${artifactId}/data`,
-  artifactMeta: (artifactId: string) => `artifacts/${artifactId}/meta.json`,
+  /**
+   * An artifact's data: one flat object per artifact. What it is (materializer, size, content hash,
+   * type) is in the output record of the step record that produced it, so there is no meta.json.
+   */
+  artifactData: (artifactId: string) => `artifacts/${artifactId}`,
+  /** Stores written before the flat layout keep data and meta.json in a folder per artifact; read only. */
+  legacyArtifactData: (artifactId: string) => `artifacts/${artifactId}/data`,
+  legacyArtifactMeta: (artifactId: string) => `artifacts/${artifactId}/meta.json`,
   cache: (cacheKey: string) => `cache/${cacheKey}.json`,
 };
 

@@ -1,4 +1,4 @@
-import { appendFileSync, createWriteStream, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, createWriteStream, mkdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from "node:fs";
 import { appendFile, link, mkdir, open, readdir, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
 import { assertUsableStorePath } from "./store-path.js";
 import { dirname, join, relative, resolve, sep } from "node:path";
@@ -53,7 +53,8 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
       const path = pathOf(key);
       // A missing key is common (every cache miss): answered without building an exception.
       const stats = statSync(path, { throwIfNoEntry: false });
-      if (stats === undefined) return undefined;
+      // A folder is where keys below a prefix live, not a value (artifacts/<id>/ of the folder layout).
+      if (stats === undefined || stats.isDirectory()) return undefined;
       try {
         // Small (records, most artifacts): read here; large: hand over to the thread pool.
         if (stats.size <= SYNC_IO_LIMIT) return readFileSync(path);
@@ -68,9 +69,14 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
         throw error;
       }
     },
-    async write(key, data) {
+    async write(key, data, options = {}) {
       const target = pathOf(key);
       await ensureDir(dirname(target));
+      if (options.atomic === false && data.length <= SYNC_IO_LIMIT) {
+        // No reader is misled by a partial value here (see WriteOptions): one write, no rename.
+        writeFileSync(target, data);
+        return;
+      }
       // A crash mid-write leaves only a temp file that nothing reads, never a half-written value.
       const temp = tempOf(target);
       if (data.length <= SYNC_IO_LIMIT) {
@@ -99,6 +105,7 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
     },
     async readStream(key) {
       // Opening first turns a missing key into `undefined` instead of an error event on the stream.
+      if (fileStats(pathOf(key)) === undefined) return undefined;
       try {
         const handle = await open(pathOf(key), "r");
         return handle.createReadStream();
@@ -136,21 +143,10 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
       }
     },
     async exists(key) {
-      try {
-        statSync(pathOf(key));
-        return true;
-      } catch (error) {
-        if (isNotFound(error)) return false;
-        throw error;
-      }
+      return fileStats(pathOf(key)) !== undefined;
     },
     async size(key) {
-      try {
-        return statSync(pathOf(key)).size;
-      } catch (error) {
-        if (isNotFound(error)) return undefined;
-        throw error;
-      }
+      return fileStats(pathOf(key))?.size;
     },
     async list(prefix) {
       const dir = pathOf(prefix);
@@ -176,6 +172,17 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
       else await appendFile(target, text);
     },
   };
+}
+
+/** The stats of the file at `path`; undefined when there is none or it is a folder (keys name files). */
+function fileStats(path: string): Stats | undefined {
+  try {
+    const stats = statSync(path, { throwIfNoEntry: false });
+    return stats?.isDirectory() ? undefined : stats;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
 }
 
 /** The suffix of in-flight temp files (`tempOf`); keys may contain ".tmp-" themselves. */
