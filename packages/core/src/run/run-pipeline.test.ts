@@ -1,11 +1,11 @@
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { pipeline } from "../dsl/pipeline.js";
 import { step } from "../dsl/step.js";
 import { defineClassMaterializer, registerMaterializer } from "../artifacts/materializers.js";
 import { createClient } from "../client.js";
-import { readRunRecord, readStepRecords } from "../store/journal.js";
+import { journalKeys, readRunRecord, readStepRecords } from "../store/journal.js";
 import { runIn, tempDir } from "../__fixtures__/test-stack.js";
 import { getStepContext } from "./step-context.js";
 
@@ -114,6 +114,23 @@ describe("running a pipeline", () => {
     expect(calls).toBe(2);
     const third = await p.run(runIn(dir));
     expect(third.step("produce")?.status).toBe("cached");
+  });
+
+  it("treats a cache entry cut short (written in place, then a crash) as a miss, and writes a whole one again", async () => {
+    const dir = tempDir();
+    let calls = 0;
+    const produce = step({ name: "produce" }, () => ({ calls: ++calls }));
+    const p = pipeline({ name: "torn_cache_entry" }, () => void produce());
+    const first = await p.run(runIn(dir));
+    const entry = join(dir, "artifacts", journalKeys.cache(first.step("produce")!.cacheKey!));
+    for (const torn of [readFileSync(entry, "utf8").slice(0, 40), "", readFileSync(entry, "utf8") + "}"]) {
+      writeFileSync(entry, torn);
+      const again = await p.run(runIn(dir));
+      expect(again.step("produce")?.status, JSON.stringify(torn)).toBe("succeeded");
+      expect(JSON.parse(readFileSync(entry, "utf8"))).toMatchObject({ runId: again.runId, stepId: "produce" });
+    }
+    expect(calls).toBe(4);
+    expect((await p.run(runIn(dir))).step("produce")?.status).toBe("cached");
   });
 
   it("does not cache a step with cache: false", async () => {
