@@ -112,7 +112,13 @@ export const configSchema = z
     pollSeconds: z.number().positive().max(60).default(5).describe("How often a waiting submit reads the execution's status."),
     strict: z.boolean().default(true).describe("Refuse settings SageMaker cannot honour (continue-on-failure); false warns and runs anyway."),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // A processing job's VpcConfig needs both.
+    if (Boolean(config.subnets?.length) !== Boolean(config.securityGroupIds?.length)) {
+      ctx.addIssue({ code: "custom", path: [config.subnets?.length ? "securityGroupIds" : "subnets"], message: "subnets and securityGroupIds go together: a processing job in a VPC needs at least one of each" });
+    }
+  });
 
 export type SageMakerOrchestratorConfig = z.output<typeof configSchema>;
 export type SageMakerOrchestratorConfigInput = z.input<typeof configSchema>;

@@ -27,7 +27,8 @@ export const ML_INSTANCE_TYPES: readonly MachineType[] = [
   { name: "ml.r5.4xlarge", cpuCount: 16, memory: "128GiB" },
   { name: "ml.r5.12xlarge", cpuCount: 48, memory: "384GiB" },
   { name: "ml.r5.24xlarge", cpuCount: 96, memory: "768GiB" },
-  // GPUs: only chosen when a step asks for GPUs; settings.sagemaker cannot name a model, so T4 (cheapest) wins ties.
+  // GPUs: only chosen when a step asks for GPUs; on a tie the T4 (cheapest) wins. P3 (V100) types are left out: with
+  // "fewest CPUs first" they would win 2- and 4-GPU requests at about three times the price; name one with instanceType.
   { name: "ml.g4dn.xlarge", cpuCount: 4, memory: "16GiB", gpuCount: 1, gpuType: "T4" },
   { name: "ml.g4dn.2xlarge", cpuCount: 8, memory: "32GiB", gpuCount: 1, gpuType: "T4" },
   { name: "ml.g4dn.4xlarge", cpuCount: 16, memory: "64GiB", gpuCount: 1, gpuType: "T4" },
@@ -36,9 +37,6 @@ export const ML_INSTANCE_TYPES: readonly MachineType[] = [
   { name: "ml.g5.2xlarge", cpuCount: 8, memory: "32GiB", gpuCount: 1, gpuType: "A10G" },
   { name: "ml.g5.12xlarge", cpuCount: 48, memory: "192GiB", gpuCount: 4, gpuType: "A10G" },
   { name: "ml.g5.48xlarge", cpuCount: 192, memory: "768GiB", gpuCount: 8, gpuType: "A10G" },
-  { name: "ml.p3.2xlarge", cpuCount: 8, memory: "61GiB", gpuCount: 1, gpuType: "V100" },
-  { name: "ml.p3.8xlarge", cpuCount: 32, memory: "244GiB", gpuCount: 4, gpuType: "V100" },
-  { name: "ml.p3.16xlarge", cpuCount: 64, memory: "488GiB", gpuCount: 8, gpuType: "V100" },
 ];
 
 /** ZenML's default processing instance type, for a step that asks for nothing. */
