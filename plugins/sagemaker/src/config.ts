@@ -63,6 +63,11 @@ export const configSchema = z
       .min(1)
       .default(["orch-entrypoint"])
       .describe('How the image runs @orch/core\'s entrypoint bin (ContainerEntrypoint), e.g. ["node", "node_modules/@orch/core/dist/entrypoint/bin.js"].'),
+    scheduledStepCommand: z
+      .array(z.string().min(1))
+      .min(1)
+      .default(["orch-sagemaker-scheduled-step"])
+      .describe("How the image runs this plugin's orch-sagemaker-scheduled-step bin (the container command of a schedule's pipeline)."),
     instanceType: z
       .string()
       .regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, { error: 'instanceType must be an ml.* instance type such as "ml.m5.xlarge"' })

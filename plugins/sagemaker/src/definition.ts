@@ -13,6 +13,8 @@ import { sageMakerParameterName, stepNames } from "./names.js";
 export const DEFINITION_VERSION = "2020-12-01";
 /** The pipeline parameter holding orch's run id. */
 export const RUN_ID_PARAMETER = "OrchRunId";
+/** Where a schedule's processing jobs find their execution (its ARN names the run). */
+export const EXECUTION_ARN_ENV = "ORCH_SAGEMAKER_EXECUTION_ARN";
 /** SageMaker's limit on one Environment value and one container argument. */
 export const ENV_VALUE_MAX = 256;
 /** SageMaker's limit on a processing job's run time (9 days). */
@@ -54,6 +56,12 @@ export interface DefinitionInput {
   image: string;
   /** The artifact store as the containers open it: `describe()` of the stack's store, compacted. */
   storeSpec: { flavor: string; config?: Record<string, unknown>; package?: string };
+  /**
+   * The definition of a schedule's pipeline: EventBridge Scheduler cannot name a run, so each job runs
+   * `orch-sagemaker-scheduled-step`, which names the run after the execution and copies the
+   * schedule's snapshot (stored at `snapshotKey`) into its journal.
+   */
+  scheduled?: { snapshotKey: string };
 }
 
 export interface CompiledDefinition {
@@ -128,7 +136,7 @@ export function compileDefinition(input: DefinitionInput): CompiledDefinition {
   }
   const steps = snapshot.order.map((id) => processingStep(input, snapshot.steps[id]!, names, storeJson));
   const parameters: PipelineParameter[] = [
-    { Name: RUN_ID_PARAMETER, Type: "String", Description: "orch run id (runs/<id>/ in the artifact store)" },
+    ...(input.scheduled ? [] : [{ Name: RUN_ID_PARAMETER, Type: "String" as const, Description: "orch run id (runs/<id>/ in the artifact store)" }]),
     ...[...parameterNames].map(([name, mapped]) => ({ Name: mapped, Type: parameterType(snapshot.parameters[name]), Description: `orch pipeline parameter ${name}` })),
   ];
   const definition: PipelineDefinition = {
@@ -149,6 +157,16 @@ function processingStep(input: DefinitionInput, step: SnapshotStep, names: Map<s
   const environment: Record<string, StringValue> = {};
   for (const [key, value] of Object.entries({ ...command.env, ...settings.environment })) environment[key] = withRunId(value);
   environment[ORCH_ENV.artifactStore] = storeJson;
+  let app: ProcessingStepDefinition["Arguments"]["AppSpecification"] = { ImageUri: input.image, ContainerEntrypoint: command.command, ContainerArguments: command.args.map(withRunId) };
+  if (input.scheduled) {
+    delete environment[ORCH_ENV.runId];
+    environment[EXECUTION_ARN_ENV] = { Get: "Execution.PipelineExecutionArn" };
+    app = {
+      ImageUri: input.image,
+      ContainerEntrypoint: config.scheduledStepCommand,
+      ContainerArguments: ["--snapshot", input.scheduled.snapshotKey, "--step", step.id, "--project-root", config.projectRoot, "--", ...config.entrypointCommand],
+    };
+  }
   const budget = stepTimeBudget(step);
   const maxRuntime = budget === undefined ? config.maxRuntimeInSeconds : Math.min(MAX_RUNTIME_LIMIT, Math.ceil(budget / 1000));
   const { retry } = step.settings;
@@ -188,7 +206,7 @@ function processingStep(input: DefinitionInput, step: SnapshotStep, names: Map<s
           ...(config.volumeKmsKeyId ? { VolumeKmsKeyId: config.volumeKmsKeyId } : {}),
         },
       },
-      AppSpecification: { ImageUri: input.image, ContainerEntrypoint: command.command, ContainerArguments: command.args.map(withRunId) },
+      AppSpecification: app,
       Environment: environment,
       RoleArn: config.executionRole,
       StoppingCondition: { MaxRuntimeInSeconds: maxRuntime },

@@ -31,7 +31,7 @@ import { TERMINAL, describeExecution, ensurePipeline, executionSteps, readExecut
 import { IMAGE_BUILT_AT_SUBMIT, buildImage } from "./image.js";
 import { stepLogs } from "./logs.js";
 import { sageMakerPipelineName } from "./names.js";
-import { createSchedule, deleteSchedule, listSchedules } from "./schedules.js";
+import { createSchedule, deleteSchedule, listSchedules, scheduleName, scheduleRequest, scheduleSnapshotKey, storeScheduleSnapshot } from "./schedules.js";
 import { compactStoreSpec, type StoreSpec } from "./store-spec.js";
 
 /** SageMaker's execution display names: letters and digits joined by single hyphens, at most 82. */
@@ -156,9 +156,13 @@ export function createOrchestrator(config: SageMakerOrchestratorConfig, context:
         "pipeline-definition.json": `${JSON.stringify(definition, null, 2)}\n`,
         "snapshot.json": serializeSnapshot(snapshot),
       };
-      if (snapshot.pipeline.schedule) {
-        const { scheduleRequest } = await import("./schedules.js");
-        files["schedule.json"] = `${JSON.stringify(scheduleRequest(config, pipelineName(snapshot), "arn:aws:sagemaker:REGION:ACCOUNT:pipeline/NAME", snapshot, snapshot.pipeline.schedule), null, 2)}\n`;
+      const when = snapshot.pipeline.schedule;
+      if (when) {
+        // A schedule runs its own pipeline (the same steps, run ids taken from the executions).
+        const name = scheduleName(pipelineName(snapshot), snapshot, when);
+        const scheduled = compileDefinition({ snapshot, config, image: config.image ?? IMAGE_BUILT_AT_SUBMIT, storeSpec: await spec(), scheduled: { snapshotKey: scheduleSnapshotKey(name) } });
+        files["schedule-pipeline-definition.json"] = `${JSON.stringify(scheduled.definition, null, 2)}\n`;
+        files["schedule.json"] = `${JSON.stringify(scheduleRequest(config, name, `arn:aws:sagemaker:${config.region ?? "REGION"}:ACCOUNT:pipeline/${name}`, snapshot, when), null, 2)}\n`;
       }
       return files;
     },
@@ -245,11 +249,15 @@ export function createOrchestrator(config: SageMakerOrchestratorConfig, context:
 
     async schedule(snapshot, when) {
       checkHonourable(snapshot);
+      const name = scheduleName(pipelineName(snapshot), snapshot, when);
+      // Refusals (catchup, an interval rate() cannot express) before anything is created.
+      scheduleRequest(config, name, "arn:aws:sagemaker:::pipeline/check", snapshot, when);
       const image = await ensureImage();
-      const { definition } = await compiled(snapshot, image);
-      const name = pipelineName(snapshot);
+      const snapshotKey = scheduleSnapshotKey(name);
+      const { definition } = compileDefinition({ snapshot, config, image, storeSpec: await spec(), scheduled: { snapshotKey } });
+      await storeScheduleSnapshot(store, name, snapshot);
       const pipelineArn = await ensurePipeline(clients, config, store, await spec(), name, definition, snapshot);
-      return createSchedule(clients, config, store, name, pipelineArn, snapshot, when);
+      return createSchedule(clients, config, name, pipelineArn, snapshot, when);
     },
     deleteSchedule: (id) => deleteSchedule(clients, store, id),
     listSchedules: () => listSchedules(clients),

@@ -49,8 +49,11 @@ export function scheduleName(pipelineName: string, snapshot: Snapshot, when: Sch
   return `${pipelineName.slice(0, 64 - 9)}-${hash}`;
 }
 
-/** The CreateSchedule request of `snapshot` on `when`. */
-export function scheduleRequest(config: SageMakerOrchestratorConfig, pipelineName: string, pipelineArn: string, snapshot: Snapshot, when: Schedule) {
+/**
+ * The CreateSchedule request of `snapshot` on `when`; `name` is the schedule's and its SageMaker
+ * pipeline's (one pipeline per schedule: its definition names the schedule's snapshot).
+ */
+export function scheduleRequest(config: SageMakerOrchestratorConfig, name: string, pipelineArn: string, snapshot: Snapshot, when: Schedule) {
   if (when.catchup) {
     throw new OrchError("E_CAPABILITY_UNSUPPORTED", {
       flavor: FLAVOR,
@@ -60,7 +63,7 @@ export function scheduleRequest(config: SageMakerOrchestratorConfig, pipelineNam
   }
   const once = when.runOnceAt !== undefined;
   return {
-    Name: scheduleName(pipelineName, snapshot, when),
+    Name: name,
     GroupName: SCHEDULE_GROUP,
     Description: `${DESCRIPTION_PREFIX}${snapshot.pipeline.name}`,
     ScheduleExpression: scheduleExpression(when),
@@ -85,11 +88,15 @@ export function scheduleRequest(config: SageMakerOrchestratorConfig, pipelineNam
 }
 
 /** Where a schedule's snapshot is kept: its executions' first step copies it to runs/<runId>/. */
-export const scheduleSnapshotKey = (pipelineName: string, hash: string) => `sagemaker/schedules/${pipelineName}/${hash}.json`;
+export const scheduleSnapshotKey = (name: string) => `sagemaker/schedules/${name}/snapshot.json`;
 
-export async function createSchedule(clients: AwsClients, config: SageMakerOrchestratorConfig, store: ArtifactStore, pipelineName: string, pipelineArn: string, snapshot: Snapshot, when: Schedule): Promise<{ id: string }> {
-  const request = scheduleRequest(config, pipelineName, pipelineArn, snapshot, when);
-  await store.write(scheduleSnapshotKey(pipelineName, snapshot.pipeline.hash), serializeSnapshot(snapshot));
+/** Stores the schedule's snapshot (its pipeline's jobs read it). */
+export async function storeScheduleSnapshot(store: ArtifactStore, name: string, snapshot: Snapshot): Promise<void> {
+  await store.write(scheduleSnapshotKey(name), serializeSnapshot(snapshot));
+}
+
+export async function createSchedule(clients: AwsClients, config: SageMakerOrchestratorConfig, name: string, pipelineArn: string, snapshot: Snapshot, when: Schedule): Promise<{ id: string }> {
+  const request = scheduleRequest(config, name, pipelineArn, snapshot, when);
   const { client, sdk } = await clients.scheduler();
   for (let attempt = 0; ; attempt++) {
     try {
@@ -106,7 +113,8 @@ export async function createSchedule(clients: AwsClients, config: SageMakerOrche
   }
 }
 
-export async function deleteSchedule(clients: AwsClients, _store: ArtifactStore, id: string): Promise<void> {
+/** Deletes the EventBridge schedule, then its SageMaker pipeline and stored snapshot (runs it started keep theirs). */
+export async function deleteSchedule(clients: AwsClients, store: ArtifactStore, id: string): Promise<void> {
   const { client, sdk } = await clients.scheduler();
   try {
     await client.send(new sdk.DeleteScheduleCommand({ Name: id, GroupName: SCHEDULE_GROUP }));
@@ -114,6 +122,13 @@ export async function deleteSchedule(clients: AwsClients, _store: ArtifactStore,
     if (isNotFound(error)) throw new OrchError("E_USAGE", { flavor: FLAVOR, message: `No schedule "${id}" in EventBridge Scheduler group ${SCHEDULE_GROUP}.`, hint: "List schedules with orch schedule list." });
     throw awsError(`DeleteSchedule ${id}`, error);
   }
+  const sagemaker = await clients.sagemaker();
+  try {
+    await sagemaker.client.send(new sagemaker.sdk.DeletePipelineCommand({ PipelineName: id, ClientRequestToken: sha256(`delete ${id}`).slice(0, 64) }));
+  } catch (error) {
+    if (!isNotFound(error)) throw awsError(`DeletePipeline ${id}`, error);
+  }
+  await store.delete(`sagemaker/schedules/${id}/`);
 }
 
 /** orch's schedules (those whose description says so), with their expressions. */

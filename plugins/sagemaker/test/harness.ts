@@ -17,6 +17,7 @@ export const pluginRoot = fileURLToPath(new URL("..", import.meta.url)).replace(
 export const s3Root = join(pluginRoot, "..", "s3");
 export const quickstartRoot = join(pluginRoot, "..", "..", "examples", "quickstart");
 export const coreBin = join(pluginRoot, "..", "..", "packages", "core", "src", "entrypoint", "bin.ts");
+export const scheduledStepBin = join(pluginRoot, "src", "bin", "scheduled-step.ts");
 /** How the test "image" runs orch-entrypoint: there is no image, the fake runs the container command here, from source. */
 export const node = [process.execPath, "--conditions=@orch/source", "--import", "tsx"];
 export const ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution";
@@ -67,6 +68,7 @@ export async function createHarness(options: { aws?: FakeAwsOptions; config?: Pa
     image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/orch-test:1",
     projectRoot,
     entrypointCommand: [...node, coreBin],
+    scheduledStepCommand: [...node, scheduledStepBin],
     endpoints: { sagemaker: aws.endpoint, logs: aws.endpoint, scheduler: aws.endpoint },
     pollSeconds: 0.2,
     ...options.config,
