@@ -85,7 +85,7 @@ describe("schedules on EventBridge Scheduler", () => {
     const runId = scheduledRunId(execution.arn);
     const run = await until(async () => {
       const record = await readRunRecord(h.store, runId);
-      return record?.status !== "running" && record;
+      return record && record.status !== "running" ? record : undefined;
     }, "the scheduled run to finish", 90_000);
     expect(run.status).toBe("succeeded");
     expect(run.orchestrator).toBe("sagemaker");

@@ -86,6 +86,8 @@ export interface Pipeline {
   token: string;
   /** How many times the definition was set: 1 after create, +1 per update. */
   version: number;
+  /** Where the last definition came from: the request, or PipelineDefinitionS3Location. */
+  source: "inline" | "s3";
 }
 
 export interface Schedule {
@@ -248,13 +250,17 @@ export async function startFakeAws(options: FakeAwsOptions = {}): Promise<FakeAw
         modified: now(),
         token: input.ClientRequestToken,
         version: 1,
+        source: input.PipelineDefinitionS3Location ? "s3" : "inline",
       };
       pipelines.set(pipeline.name, pipeline);
       return { PipelineArn: pipeline.arn };
     },
     async UpdatePipeline(input) {
       const pipeline = findPipeline(input.PipelineName);
-      if (input.PipelineDefinition !== undefined || input.PipelineDefinitionS3Location) pipeline.definition = await readDefinition(input);
+      if (input.PipelineDefinition !== undefined || input.PipelineDefinitionS3Location) {
+        pipeline.definition = await readDefinition(input);
+        pipeline.source = input.PipelineDefinitionS3Location ? "s3" : "inline";
+      }
       if (input.RoleArn) {
         if (!ROLE_ARN.test(input.RoleArn)) throw new AwsError("ValidationException", `Value '${input.RoleArn}' at 'roleArn' failed to satisfy constraint`);
         pipeline.roleArn = input.RoleArn;
