@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadOutput, readStepRecord } from "@orch/core/plugin";
 import { definitionProblems } from "../test/check-definition.js";
 import { runOrch, startOrch } from "../test/cli.js";
-import { ROLE, coreBin, createHarness, node, pluginRoot, quickstartProject, removeProject, until, type Harness } from "../test/harness.js";
+import { ROLE, coreBin, createHarness, node, pluginRoot, quickstartProject, removeProject, scheduledStepBin, until, type Harness } from "../test/harness.js";
 
 const project = quickstartProject("cli-sagemaker-");
 copyFileSync(join(pluginRoot, "test", "fixtures", "project", "src", "pipeline.ts"), join(project, "src", "fixture.ts"));
@@ -37,6 +37,7 @@ beforeAll(async () => {
     `--image=${h.config.image}`,
     `--project_root=${project}`,
     `--entrypoint_command=${JSON.stringify([...node, coreBin])}`,
+    `--scheduled_step_command=${JSON.stringify([...node, scheduledStepBin])}`,
     `--endpoints=${JSON.stringify(h.config.endpoints)}`,
     "--poll_seconds=0.2",
   );
@@ -117,4 +118,20 @@ describe("orch with a sagemaker + s3 stack", () => {
     const shown = await ok("run", "show", runId, "--json");
     expect(JSON.parse(shown.stdout).status ?? JSON.parse(shown.stdout).run?.status).toBe("stopped");
   }, 240_000);
+
+  it("a scheduled pipeline becomes an EventBridge schedule that orch schedule list shows and orch schedule delete removes", async () => {
+    const created = await ok("pipeline", "run", "src/fixture.ts#nightly", "--stack", "sm", "--param", "rows=3");
+    const schedule = [...h.aws.schedules.values()].find((s) => s.Description === "orch schedule of pipeline nightly")!;
+    expect(schedule.ScheduleExpression).toBe("cron(30 2 ? * 2-6 *)");
+    expect(schedule.ScheduleExpressionTimezone).toBe("Europe/Berlin");
+    expect(created.stdout + created.stderr).toContain(schedule.Name);
+    const listed = await ok("schedule", "list");
+    expect(listed.stdout).toContain(schedule.Name);
+    await ok("schedule", "delete", schedule.Name);
+    expect(h.aws.schedules.size).toBe(0);
+    expect(h.aws.pipelines.has(schedule.Name)).toBe(false);
+    const again = await orch("schedule", "delete", schedule.Name);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain(schedule.Name);
+  }, 120_000);
 });
