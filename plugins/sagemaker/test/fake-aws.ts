@@ -506,7 +506,8 @@ export async function startFakeAws(options: FakeAwsOptions = {}): Promise<FakeAw
     if (options.docker) {
       const envFlags = Object.entries({ ...options.jobEnv, ...environment }).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
       const mounts = (options.docker.mounts ?? []).flatMap((m) => ["-v", `${m}:${m}`]);
-      const dockerArgs = ["run", "--rm", "--network", "host", "--name", job, ...mounts, ...envFlags, ...(entrypoint.length ? ["--entrypoint", entrypoint[0]!] : []), args.AppSpecification.ImageUri, ...argv.slice(entrypoint.length ? 1 : 0)];
+      const user = typeof process.getuid === "function" ? ["--user", `${process.getuid()}:${process.getgid!()}`] : [];
+      const dockerArgs = ["run", "--rm", "--network", "host", "--name", job, ...user, ...(options.cwd ? ["-w", options.cwd] : []), ...mounts, ...envFlags, ...(entrypoint.length ? ["--entrypoint", entrypoint[0]!] : []), args.AppSpecification.ImageUri, ...argv.slice(entrypoint.length ? 1 : 0)];
       child = spawn("docker", dockerArgs, { stdio: ["ignore", "pipe", "pipe"] });
     } else {
       const env = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/", ...options.jobEnv, ...environment };
