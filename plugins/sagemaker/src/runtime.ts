@@ -15,6 +15,7 @@ import {
   settleRun,
   sha256,
   journalKeys,
+  parseSnapshot,
   writeRunRecord,
   type BackendEnd,
   type Orchestrator,
@@ -137,7 +138,6 @@ export function createOrchestrator(config: SageMakerOrchestratorConfig, context:
   async function journalSnapshot(runId: string): Promise<Snapshot | undefined> {
     const bytes = await store.read(journalKeys.snapshot(runId));
     if (!bytes) return undefined;
-    const { parseSnapshot } = await import("@orch/core/plugin");
     return parseSnapshot(JSON.parse(Buffer.from(bytes).toString("utf8")), `run ${runId}`);
   }
 
