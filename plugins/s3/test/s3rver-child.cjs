@@ -4,8 +4,9 @@
 //
 // s3rver 3.7 (the current release) differs from S3 in three ways the store relies on; this file closes
 // exactly those gaps in front of / inside s3rver, and the package README lists them:
-//  1. S3 PUTs are atomic; s3rver streams concurrent PUTs of one key into the same file (a mix of both).
-//     → object writes (PUT, CompleteMultipartUpload, DELETE) of one key are serialized here.
+//  1. S3 PUTs are atomic; s3rver streams concurrent PUTs of one key into the same file (a mix of both),
+//     and a GET during a PUT reads the half-written file.
+//     → object writes (PUT, CompleteMultipartUpload, DELETE) and reads (GET, HEAD) of one key are serialized here.
 //  2. S3 honours `If-None-Match: *` on PUT / CompleteMultipartUpload (conditional writes, 2024);
 //     s3rver ignores it. → an existing key answers 412 PreconditionFailed, as S3 documents.
 //  3. s3rver's DeleteObjects deletes keys in parallel and its empty-folder clean-up then races
@@ -59,7 +60,9 @@ function objectOf(req) {
     (req.method === "PUT" && key && !url.searchParams.has("partNumber")) ||
     (req.method === "POST" && key && url.searchParams.has("uploadId")) ||
     (req.method === "DELETE" && key && !url.searchParams.has("uploadId"));
-  return writes ? { bucket, key } : undefined;
+  // A read waits for the write in flight, so it sees the old object or the new one, never half of one.
+  const reads = (req.method === "GET" || req.method === "HEAD") && key && !url.searchParams.has("uploadId");
+  return writes || reads ? { bucket, key } : undefined;
 }
 
 const front = http.createServer((req, res) => {
