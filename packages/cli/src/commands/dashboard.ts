@@ -9,7 +9,7 @@
 import { spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isProcessAlive, processStartTime } from "@orch/core/host/light";
+import { detectPackageManager, installCommand, isProcessAlive, processStartTime } from "@orch/core/host/light";
 import { openProjectIndex, reconcileRuns, requireProject, syncRunsFromJournals, type Project } from "../context.js";
 import { UsageError } from "../errors.js";
 import { note, out, printJson } from "../output.js";
@@ -46,7 +46,7 @@ export async function up(options: { port?: string; host?: string; open?: boolean
   if (running && alive(running)) {
     throw new UsageError(`A dashboard already runs for this project at ${running.url} (pid ${running.pid}).`, "Open that one, or stop it first: orch down");
   }
-  const { startDashboard, isLoopback } = await import("@orch/dashboard");
+  const { startDashboard, isLoopback } = await loadDashboard(project);
   if (!isLoopback(host)) {
     note(`warning: serving on ${host}: anyone who can reach this machine on port ${port} can read this project's runs, logs and artifacts. Stop, resume and delete still need the token.`);
   }
@@ -111,6 +111,22 @@ export async function down(options: { json?: boolean }): Promise<number> {
   if (options.json) printJson({ stopped: true, url: record.url, pid: record.pid });
   else out(`Stopped the dashboard at ${record.url} (pid ${record.pid}).`);
   return 0;
+}
+
+/**
+ * @orch/dashboard is an optional peer of the CLI (users who never run `orch up` do not install its
+ * layout library): a missing one is a usage error with the install command.
+ */
+async function loadDashboard(project: Project) {
+  try {
+    return await import("@orch/dashboard");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if ((code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && String((error as Error).message).includes("@orch/dashboard")) {
+      throw new UsageError("`orch up` needs the @orch/dashboard package, which is not installed in this project.", `Install it: ${installCommand(detectPackageManager(project.root), "@orch/dashboard")}`);
+    }
+    throw error;
+  }
 }
 
 /** Runs `orch ARGS` (this CLI) and turns its `--json` answer into the dashboard's outcome. */
