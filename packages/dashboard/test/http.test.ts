@@ -45,7 +45,7 @@ describe("orch up: stop / resume / delete need the token, a POST and this origin
   it("refuses an action without the token, with a wrong one, and as a GET", async () => {
     const none = await del();
     expect(none.status).toBe(403);
-    expect((await none.json()).error.message).toMatch(/needs the dashboard's token/);
+    expect(((await none.json()) as { error: { message: string } }).error.message).toMatch(/needs the dashboard's token/);
     expect((await del({ headers: { "x-orch-token": "0".repeat(dashboard.token.length) } })).status).toBe(403);
     expect((await del({ headers: { "x-orch-token": "" } })).status).toBe(403);
     expect((await del({ headers: { "content-type": "application/x-www-form-urlencoded" }, body: `token=${dashboard.token.slice(0, -1)}` })).status).toBe(403);
