@@ -1,8 +1,9 @@
 /**
  * The run's DAG, left to right, one rank per dependency level — laid out by @dagrejs/dagre, or for big
- * graphs by layered-layout.ts — drawn as SVG on the server, so the page shows it without any script. Each node is a link to the step's
- * panel (keyboard: Tab to it, Enter to open), carries its status as a class (the colour) and as text
- * with an icon (never colour alone), and has `data-step` so the live script can update it in place.
+ * graphs by layered-layout.ts — drawn as SVG on the server, so the page shows it without any script.
+ * Each node is a link to the step's panel (keyboard: Tab to it, Enter to open), carries its status as
+ * a class (the colour) and as text with an icon (never colour alone), and has `data-step` so the live
+ * script can update it in place.
  *
  * Layouts are cached by the graph's structure: every later view of a run, and every run of the same
  * pipeline version, reuses it.

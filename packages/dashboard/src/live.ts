@@ -28,7 +28,10 @@ export async function followRun(data: DashboardData, runId: string, res: ServerR
   let lastRun = "";
   let logOffset = options.logFrom ?? 0;
   while (!options.signal.aborted) {
-    const view = await data.runView(runId);
+    const started = performance.now();
+    const view = await data.runView(runId, { journal: true });
+    // A big run's journal costs more to read: look less often rather than read all the time.
+    const readMs = performance.now() - started;
     if (!view) {
       send("gone", { runId });
       break;
@@ -64,7 +67,7 @@ export async function followRun(data: DashboardData, runId: string, res: ServerR
       send("end", { status: summary.status });
       break;
     }
-    await sleep(options.pollMs, options.signal);
+    await sleep(Math.max(options.pollMs, 2 * readMs), options.signal);
   }
   res.end();
 }

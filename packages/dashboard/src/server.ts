@@ -16,7 +16,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { OrchIndex } from "@orch/store-sqlite";
-import { DashboardData, type DashboardProject } from "./data.js";
+import { DashboardData, type DashboardProject, type RunView } from "./data.js";
 import { html } from "./html.js";
 import { followRun } from "./live.js";
 import { page, pageEnd, pageStart } from "./pages/layout.js";
@@ -208,17 +208,23 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
 
   async function runPage(res: ServerResponse, runId: string, stepId: string | undefined, access: { token?: string | undefined }, fragment: string | null): Promise<void> {
     if (!options.index.getRun(runId)) await refresh();
-    const view = await data.runView(runId);
-    if (!view) throw new HttpError(404, `Run ${runId} is not in this project's index.`, "See all runs on the Runs page.");
-    if (stepId !== undefined && !view.order.includes(stepId)) throw new HttpError(404, `Run ${runId} has no step "${stepId}".`, "Pick a step in the run's DAG.");
-    if (fragment === "panel" && stepId) return sendHtml(res, 200, (await renderStepPanel(data, view, stepId)).text);
-    if (fragment === "dag") return sendHtml(res, 200, renderDagSection(view, stepId).text);
-    if (fragment === "head") return sendHtml(res, 200, renderRunHeader(view, access).text);
-    // Streamed: the head and the run's summary paint while the DAG is laid out.
+    let early = data.indexView(runId);
+    if (!early) throw new HttpError(404, `Run ${runId} is not in this project's index.`, "See all runs on the Runs page.");
+    let view: RunView | undefined;
+    if (fragment || (stepId !== undefined && !early.order.includes(stepId))) {
+      view = early = (await data.runView(runId))!;
+      if (stepId !== undefined && !view.order.includes(stepId)) throw new HttpError(404, `Run ${runId} has no step "${stepId}".`, "Pick a step in the run's DAG.");
+    }
+    if (fragment === "panel" && stepId) return sendHtml(res, 200, (await renderStepPanel(data, view!, stepId)).text);
+    if (fragment === "dag") return sendHtml(res, 200, renderDagSection(view!, stepId).text);
+    if (fragment === "head") return sendHtml(res, 200, renderRunHeader(view!, access).text);
+    // Streamed: the head and the run's summary (from the index) paint while the journal is read and
+    // the DAG laid out.
     res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
-    const live = view.run.status === "running" ? ` data-live="/api/runs/${encodeURIComponent(runId)}/events"` : "";
-    res.write(`${pageStart(stepId ? `${stepId} · run ${runId}` : `Run ${runId}`, "runs")}<main id="main" class="run" data-run="${escapeAttr(runId)}" data-status="${escapeAttr(view.run.status)}"${live}>${renderRunHeader(view, access)}`);
+    const live = early.run.status === "running" ? ` data-live="/api/runs/${encodeURIComponent(runId)}/events"` : "";
+    res.write(`${pageStart(stepId ? `${stepId} · run ${runId}` : `Run ${runId}`, "runs")}<main id="main" class="run" data-run="${escapeAttr(runId)}" data-status="${escapeAttr(early.run.status)}"${live}>${renderRunHeader(early, access)}`);
     await new Promise((resolve) => setImmediate(resolve));
+    view ??= (await data.runView(runId)) ?? early;
     res.write(`<div class="run-body">${renderDagSection(view, stepId)}`);
     if (stepId) res.write((await renderStepPanel(data, view, stepId)).text);
     res.write(`</div></main>${pageEnd()}`);

@@ -4,27 +4,15 @@
  * person sees. `pnpm --filter @orch/dashboard screenshots` also writes the README's screenshots.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "puppeteer-core";
-import { openIndex } from "@orch/store-sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FAILING_PIPELINE, GATED_PIPELINE, PACKAGE_DIR, REPO_DIR, browserAvailability, cliEnv, createProject, launchBrowser, orchUp, waitFor, type RunningDashboard, type TempProject } from "./harness.js";
+import { FAILING_PIPELINE, GATED_PIPELINE, PACKAGE_DIR, REPO_DIR, browserAvailability, cliEnv, createProject, launchBrowser, newestRun, orchUp, seedRuns, waitFor, type RunningDashboard, type TempProject } from "./harness.js";
 
 const { available, reason } = browserAvailability();
 const SCREENSHOTS = process.env.ORCH_DASHBOARD_SCREENSHOTS === "1";
-
-/** The id of the newest run of `pipeline` in a project's index, once there is one. */
-function newestRun(dbFile: string, pipeline: string): string | undefined {
-  if (!existsSync(dbFile)) return undefined;
-  const index = openIndex(dbFile, { readonly: true });
-  try {
-    return index.listRuns({ pipeline, limit: 1 })[0]?.runId;
-  } finally {
-    index.close();
-  }
-}
 
 const nodeStatus = (page: Page, step: string) => page.$eval(`svg.dag a.node[data-step="${step}"]`, (el) => el.getAttribute("data-status"));
 
@@ -207,15 +195,7 @@ describe.skipIf(!available)(`dashboard in Chromium${available ? "" : ` — ${rea
     beforeAll(async () => {
       project = createProject("dashboard-many");
       expect((await project.orch(["init"])).code).toBe(0);
-      const index = openIndex(join(project.dir, ".orch", "orch.db"));
-      const start = Date.parse("2026-01-01T00:00:00Z");
-      index.transaction(() => {
-        for (let i = 0; i < 10_000; i++) {
-          const startedAt = new Date(start + i * 60_000).toISOString();
-          index.upsertRun({ runId: `run-${String(i).padStart(5, "0")}`, pipeline: i % 2 ? "train" : "etl", status: i % 10 === 0 ? "failed" : "succeeded", stack: "default", startedAt, finishedAt: new Date(start + i * 60_000 + 5_000).toISOString(), parameters: {} });
-        }
-      });
-      index.close();
+      seedRuns(join(project.dir, ".orch", "orch.db"), 10_000);
       dashboard = await orchUp(project.dir);
     });
     afterAll(async () => {

@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { openIndex } from "@orch/store-sqlite";
 
 export const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const REPO_DIR = join(PACKAGE_DIR, "..", "..");
@@ -172,3 +173,42 @@ export const rows = step({ name: "rows" }, async () => [{ id: 1, city: "Zürich 
 export const check = step({ name: "check" }, async (r: unknown[]) => { throw new Error("expected 3 rows, got " + r.length); });
 export const failing = pipeline({ name: "failing" }, () => { check(rows()); });
 `;
+
+/** Writes `count` finished runs straight into a project's index (one a minute from 2026-01-01; pipelines etl/train; every 10th failed). */
+export function seedRuns(dbFile: string, count: number): void {
+  const index = openIndex(dbFile);
+  try {
+    const start = Date.parse("2026-01-01T00:00:00Z");
+    index.transaction(() => {
+      for (let i = 0; i < count; i++) {
+        const runId = `run-${String(i).padStart(5, "0")}`;
+        index.upsertRun({ runId, pipeline: i % 2 ? "train" : "etl", status: i % 10 === 0 ? "failed" : "succeeded", stack: "default", orchestrator: "local", startedAt: new Date(start + i * 60_000).toISOString(), finishedAt: new Date(start + i * 60_000 + 5_000).toISOString(), parameters: {} });
+        index.upsertStep({ runId, stepId: "load", name: "load", status: "succeeded", attempts: 1, durationMs: 12 });
+        index.upsertStep({ runId, stepId: "train", name: "train", status: i % 3 ? "succeeded" : "cached", attempts: 1, durationMs: 40 });
+      }
+    });
+  } finally {
+    index.close();
+  }
+}
+
+/** 1,000 steps: 20 layers of 50, each step needing two steps of the layer before. */
+export const LAYERED_1000_PIPELINE = `
+import { pipeline, step, type StepOutput } from "@orch/core";
+const work = step({ name: "work" }, (..._inputs: number[]) => 1);
+export const big = pipeline({ name: "layered_1000" }, () => {
+  let previous: StepOutput<number>[] = Array.from({ length: 50 }, (_, i) => work(i));
+  for (let layer = 1; layer < 20; layer++) previous = previous.map((_, i) => work(previous[i]!, previous[(i + 1) % 50]!, layer * 50 + i));
+});
+`;
+
+/** The id of the newest run of `pipeline` in a project's index, once there is one. */
+export function newestRun(dbFile: string, pipeline: string): string | undefined {
+  if (!existsSync(dbFile)) return undefined;
+  const index = openIndex(dbFile, { readonly: true });
+  try {
+    return index.listRuns({ pipeline, limit: 1 })[0]?.runId;
+  } finally {
+    index.close();
+  }
+}

@@ -58,7 +58,7 @@ export function renderDagSection(view: RunView, selected?: string): Html {
 const isRecord = (step: StepRecord | StepRow | undefined): step is StepRecord => Boolean(step && "metadata" in step);
 
 export async function renderStepPanel(data: DashboardData, view: RunView, stepId: string): Promise<Html> {
-  const step = view.steps.get(stepId);
+  const step = (await data.stepRecord(view.run, stepId)) ?? view.steps.get(stepId);
   const snap = view.snapshot?.steps[stepId];
   const state = nodeState(step);
   const run = view.run;
