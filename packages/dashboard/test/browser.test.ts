@@ -110,7 +110,8 @@ describe.skipIf(!available)(`dashboard in Chromium${available ? "" : ` — ${rea
       project.write("gated.ts", GATED_PIPELINE);
       project.write("failing.ts", FAILING_PIPELINE);
       expect((await project.orch(["init"])).code).toBe(0);
-      dashboard = await orchUp(project.dir);
+      // A run resumed from the dashboard runs in a process `orch up` starts: it sees this gate.
+      dashboard = await orchUp(project.dir, { GATE: join(project.dir, "gate-resume") });
     });
     afterAll(async () => {
       await dashboard?.stop();
@@ -161,7 +162,7 @@ describe.skipIf(!available)(`dashboard in Chromium${available ? "" : ` — ${rea
       await page.close();
     });
 
-    it("stops a run from the UI with the token; without it the page offers no buttons", async () => {
+    it("stops and resumes a run from the UI with the token; without it the page offers no buttons", async () => {
       const gate = join(project.dir, "gate-never");
       const run = project.start(["pipeline", "run", "gated.ts"], { GATE: gate });
       const before = newestRun(dbFile(), "gated");
@@ -182,9 +183,18 @@ describe.skipIf(!available)(`dashboard in Chromium${available ? "" : ` — ${rea
       expect(page.url()).toBe(`${dashboard.url}/`);
       await page.goto(`${dashboard.url}/runs/${runId}`);
       await page.waitForFunction(() => document.querySelector('svg.dag a.node[data-step="second"]')?.getAttribute("data-status") === "running", { timeout: 30_000 });
-      await page.click('form[data-action="stop"] button');
-      await page.waitForFunction(() => document.querySelector("[data-run-status] .badge")?.getAttribute("data-status") === "stopped", { timeout: 60_000 });
+      // The page reloads once the stop is done.
+      await Promise.all([page.waitForNavigation({ timeout: 60_000 }), page.click('form[data-action="stop"] button')]);
+      expect(await page.$eval("[data-run-status] .badge", (el) => el.getAttribute("data-status"))).toBe("stopped");
       expect((await run.result).code).not.toBe(0);
+      expect(await nodeStatus(page, "first")).toBe("succeeded");
+      expect(await page.$('form[data-action="stop"]')).toBeNull(); // nothing left to stop
+
+      // Resume from the UI: the finished step is reused, the rest runs (its gate is open now).
+      writeFileSync(join(project.dir, "gate-resume"), "");
+      await Promise.all([page.waitForNavigation({ timeout: 60_000 }), page.click('form[data-action="resume"] button')]);
+      await page.waitForFunction(() => document.querySelector("[data-run-status] .badge")?.getAttribute("data-status") === "succeeded", { timeout: 60_000, polling: 200 });
+      expect(await nodeStatus(page, "third")).toBe("succeeded");
       await page.close();
     });
   });
