@@ -83,6 +83,29 @@ describe("orch up: stop / resume / delete need the token, a POST and this origin
     expect(right.headers.get("referrer-policy")).toBe("no-referrer");
   });
 
+  it("shows a schedule's next fire time on /pipelines and stacks with their secrets redacted on /stacks", async () => {
+    const index = openIndex(join(project.dir, ".orch", "orch.db"));
+    try {
+      index.putSchedule({ id: "nightly", pipeline: "small", stack: "default", sourceFile: "small.ts", parameters: {}, schedule: { cron: "0 2 * * *" }, managedBy: "native", state: "active", createdAt: new Date().toISOString() });
+      index.putComponent({ kind: "orchestrator", name: "cluster", flavor: "kubernetes", config: { namespace: "ml", apiToken: "s3cr3t-value", env: { DB_PASSWORD: "hunter2" } } });
+      index.putStack({ name: "prod", orchestrator: "cluster", artifactStore: "default" });
+    } finally {
+      index.close();
+    }
+    const pipelines = await (await fetch(`${dashboard.url}/pipelines`)).text();
+    expect(pipelines).toContain("cron 0 2 * * *");
+    const next = /<tr data-schedule="nightly">(?:<td>.*?<\/td>){4}<td>([^<]+)<\/td>/.exec(pipelines)?.[1];
+    expect(next).toMatch(/^\d{4}-\d{2}-\d{2} 02:00:00$/);
+    expect(Date.parse(`${next!.replace(" ", "T")}Z`)).toBeGreaterThan(Date.now() - 24 * 3600_000);
+
+    const stacks = await (await fetch(`${dashboard.url}/stacks`)).text();
+    expect(stacks).toContain('data-stack="prod"');
+    expect(stacks).toContain("&quot;namespace&quot;: &quot;ml&quot;");
+    expect(stacks).not.toContain("s3cr3t-value");
+    expect(stacks).not.toContain("hunter2");
+    expect(stacks).toContain("********");
+  });
+
   it("deletes the run with the token from its own origin (a plain form post works too)", async () => {
     const origin = dashboard.url;
     const response = await del({ headers: { "content-type": "application/x-www-form-urlencoded", origin }, body: `token=${dashboard.token}` });
