@@ -33,6 +33,25 @@
     });
   }
 
+  // ── runs page: while a listed run is going, refresh the table in place ──
+  const listing = document.querySelector("main[data-refresh]");
+  if (listing) {
+    const refresh = async () => {
+      const response = await fetch(location.href).catch(() => undefined);
+      if (!response || !response.ok) return setTimeout(refresh, 5000);
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      for (const selector of ["table.runs tbody", "h1 .count", ".pager"]) {
+        const now = document.querySelector(selector);
+        const next = fresh.querySelector(selector);
+        if (now && next) now.replaceWith(next);
+      }
+      const again = fresh.querySelector("main[data-refresh]");
+      if (again) setTimeout(refresh, Number(again.dataset.refresh));
+      else listing.removeAttribute("data-refresh");
+    };
+    setTimeout(refresh, Number(listing.dataset.refresh));
+  }
+
   if (!main || !main.dataset.live || !window.EventSource) return;
 
   const panel = () => document.getElementById("panel");

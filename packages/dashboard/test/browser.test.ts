@@ -118,7 +118,7 @@ describe.skipIf(!available)(`dashboard in Chromium${available ? "" : ` — ${rea
       project?.remove();
     });
 
-    it("turns a node from running to succeeded and follows the step's log without a reload", async () => {
+    it("turns a node from running to succeeded and follows the step's log without a reload; the runs page follows too", async () => {
       const gate = join(project.dir, "gate-1");
       const run = project.start(["pipeline", "run", "gated.ts"], { GATE: gate });
       const runId = await waitFor(() => newestRun(dbFile(), "gated"), "the gated run in the index");
@@ -130,8 +130,15 @@ describe.skipIf(!available)(`dashboard in Chromium${available ? "" : ` — ${rea
       expect(await nodeStatus(page, "third")).toBe("pending");
       if (SCREENSHOTS) await page.screenshot({ path: join(PACKAGE_DIR, "docs", "run-running.png") });
       await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
+      // The runs page lists it as running, and keeps its row up to date.
+      const list = await browser.newPage();
+      await list.goto(`${dashboard.url}/`);
+      const rowStatus = (id: string) => list.$eval(`tr[data-run="${id}"] .badge`, (el) => el.getAttribute("data-status"));
+      expect(await rowStatus(runId)).toBe("running");
+      await list.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
 
       writeFileSync(gate, "");
+      await page.bringToFront(); // (a background tab has no animation frames to poll with)
       await page.waitForFunction(() => document.querySelector('svg.dag a.node[data-step="third"]')?.getAttribute("data-status") === "succeeded", { timeout: 30_000 });
       expect(await nodeStatus(page, "second")).toBe("succeeded");
       await page.waitForFunction(() => document.querySelector("#log")?.textContent?.includes("the gate is open"), { timeout: 30_000 });
@@ -139,6 +146,10 @@ describe.skipIf(!available)(`dashboard in Chromium${available ? "" : ` — ${rea
       // Still the same document: the page was updated in place, not reloaded.
       expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
       expect((await run.result).code).toBe(0);
+      await list.bringToFront();
+      await list.waitForFunction((id) => document.querySelector(`tr[data-run="${id}"] .badge`)?.getAttribute("data-status") === "succeeded", { timeout: 30_000 }, runId);
+      expect(await list.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+      await list.close();
       if (SCREENSHOTS) {
         await page.goto(`${dashboard.url}/runs/${runId}/steps/third`);
         await page.screenshot({ path: join(PACKAGE_DIR, "docs", "run-finished.png") });

@@ -44,7 +44,9 @@ export function renderRunsPage(index: OrchIndex, query: RunsQuery): string {
     const text = params.toString();
     return text ? `/?${text}` : "/";
   };
-  const body = html`<main id="main">
+  // While a listed run is going, the script refreshes the table (statuses, durations, step counts).
+  const live = runs.some((r) => r.status === "running");
+  const body = html`<main id="main"${live ? html` data-refresh="2000"` : ""}>
 <h1>Runs <span class="count">${total.toLocaleString("en")}</span></h1>
 <form class="filters" method="get" action="/">${select("pipeline", "Pipeline", pipelines, query.pipeline)}${select("status", "Status", STATUSES, query.status)}${select("stack", "Stack", stacks, query.stack)}<button type="submit">Filter</button>${Object.keys(filter).length ? html` <a href="/">clear</a>` : ""}</form>
 ${
