@@ -16,6 +16,7 @@ const load = {
   pipelines: () => import("./commands/pipelines.js"),
   runs: () => import("./commands/runs.js"),
   schedules: () => import("./commands/schedules.js"),
+  dashboard: () => import("./commands/dashboard.js"),
 } satisfies Record<string, Loader>;
 
 /** Set by commands that run user code (pipeline run, run resume): the process exits when they are done. */
@@ -207,6 +208,19 @@ NO_COLOR=1 turns colours off. Docs: packages/cli/README.md`,
     .option("--poll <ms>", "how often to check schedules", "1000")
     .addOption(json("errors as JSON on stdout; the server's own notes go to stderr"))
     .action(lazy(load.schedules, "serve"));
+
+  program
+    .command("up")
+    .description(
+      "serve the dashboard of this project's runs (live DAGs, step logs, artifact previews, pipelines, stacks) on http://127.0.0.1:8237 until Ctrl-C or `orch down`; " +
+        "prints the URL with a per-start token, which the stop/resume/delete buttons need (without it the pages are read-only)",
+    )
+    .option("--port <n>", "port to listen on (0: any free port)", "8237")
+    .option("--host <address>", "address to listen on; anything but loopback lets other machines read the dashboard (a warning is printed)", "127.0.0.1")
+    .option("--open", "open the dashboard in the default browser")
+    .addOption(json('print { url, urlWithToken, host, port, pid } on stdout once it listens'))
+    .action(lazy(load.dashboard, "up"));
+  program.command("down").description("stop the dashboard that `orch up` serves for this project").addOption(json()).action(lazy(load.dashboard, "down"));
 
   return program;
 }

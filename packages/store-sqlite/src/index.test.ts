@@ -110,6 +110,40 @@ describe("runs", () => {
   });
 });
 
+describe("paging and pipeline versions", () => {
+  const seedRuns = () => {
+    const runs = [
+      ["r1", "etl", "h1", "succeeded", false],
+      ["r2", "etl", "h1", "failed", true],
+      ["r3", "etl", "h2", "failed", false],
+      ["r4", "train", "t1", "succeeded", false],
+    ] as const;
+    runs.forEach(([runId, pipeline, pipelineHash, status, interrupted], i) =>
+      index.upsertRun({ runId, pipeline, pipelineHash, status, interrupted, stack: i < 3 ? "default" : "prod", startedAt: `2026-01-0${i + 1}T00:00:00.000Z`, parameters: {} }),
+    );
+  };
+
+  it("counts the runs a filter of listRuns matches, so pages can be numbered", () => {
+    seedRuns();
+    expect(index.countRuns()).toBe(4);
+    expect(index.countRuns({ pipeline: "etl" })).toBe(3);
+    expect(index.countRuns({ pipeline: "etl", status: "failed" })).toBe(2);
+    expect(index.countRuns({ status: "interrupted" })).toBe(1);
+    expect(index.countRuns({ stack: "prod" })).toBe(1);
+    expect(index.countRuns({ pipeline: "nope" })).toBe(0);
+    expect(index.listRuns({ pipeline: "etl", limit: 2, offset: 1 }).map((r) => r.runId)).toEqual(["r2", "r1"]);
+  });
+
+  it("lists each pipeline's versions with their run counts, newest first", () => {
+    seedRuns();
+    expect(index.pipelineVersions().map((v) => [v.pipeline, v.hash, v.runs, v.lastStartedAt.slice(0, 10)])).toEqual([
+      ["etl", "h2", 1, "2026-01-03"],
+      ["etl", "h1", 2, "2026-01-02"],
+      ["train", "t1", 1, "2026-01-04"],
+    ]);
+  });
+});
+
 describe("schedules", () => {
   it("keeps schedules and their state across reopening", () => {
     index.putSchedule({

@@ -82,6 +82,14 @@ export interface PipelineRow {
   lastStartedAt?: string | undefined;
 }
 
+export interface PipelineVersionRow {
+  pipeline: string;
+  hash?: string | undefined;
+  runs: number;
+  firstStartedAt: string;
+  lastStartedAt: string;
+}
+
 export interface ScheduleRow {
   id: string;
   pipeline: string;
@@ -568,23 +576,17 @@ export class OrchIndex {
   }
   /** Runs, newest first (by start time: custom run ids sort anywhere). */
   listRuns(options: ListRunsOptions = {}): RunRow[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (options.pipeline) (where.push("pipeline = ?"), args.push(options.pipeline));
-    if (options.status) {
-      if (options.status === "interrupted") where.push("interrupted = 1");
-      else (where.push("status = ?"), args.push(options.status));
-    }
-    if (options.stack) (where.push("stack = ?"), args.push(options.stack));
-    if (options.scheduleId) (where.push("schedule_id = ?"), args.push(options.scheduleId));
-    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY started_at DESC, run_id DESC LIMIT ? OFFSET ?`;
-    const runs = (this.db.prepare(sql).all(...args, options.limit ?? -1, options.offset ?? 0) as Row[]).map(toRun);
+    const { where, args } = runFilter(options);
+    const sql = `SELECT * FROM runs ${where} ORDER BY started_at DESC, run_id DESC LIMIT ? OFFSET ?`;
+    const runs = (this.stmt(sql).all(...args, options.limit ?? -1, options.offset ?? 0) as Row[]).map(toRun);
     const counts = this.stepCounts(runs.map((r) => r.runId));
     for (const run of runs) run.stepCounts = counts.get(run.runId) ?? {};
     return runs;
   }
-  countRuns(): number {
-    return (this.stmt("SELECT count(*) AS n FROM runs").get() as Row).n as number;
+  /** Runs in the index, or those matching the filters `listRuns` takes (for paging). */
+  countRuns(filter: Omit<ListRunsOptions, "limit" | "offset"> = {}): number {
+    const { where, args } = runFilter(filter);
+    return (this.stmt(`SELECT count(*) AS n FROM runs ${where}`).get(...args) as Row).n as number;
   }
   /** Runs the index believes are running (to check whether their process is still alive). */
   runningRuns(): RunRow[] {
@@ -672,6 +674,16 @@ export class OrchIndex {
     });
   }
 
+  /** Each pipeline's versions (structural hashes) seen in runs: how many runs each had and when it last ran. */
+  pipelineVersions(): PipelineVersionRow[] {
+    return (
+      this.stmt(
+        `SELECT pipeline, pipeline_hash, count(*) AS runs, min(started_at) AS first_started_at, max(started_at) AS last_started_at
+         FROM runs GROUP BY pipeline, pipeline_hash ORDER BY pipeline, last_started_at DESC`,
+      ).all() as Row[]
+    ).map((row) => ({ pipeline: row.pipeline, hash: opt(row.pipeline_hash), runs: row.runs, firstStartedAt: row.first_started_at, lastStartedAt: row.last_started_at }));
+  }
+
   // ── schedules ───────────────────────────────────────────────────────────────────────────────────
   putSchedule(schedule: ScheduleRow): void {
     this.transaction(() =>
@@ -712,6 +724,20 @@ export class OrchIndex {
       if (!changed.changes) throw new IndexError("E_NOT_FOUND", `Schedule "${id}" is not registered.`, "List schedules with: orch schedule list");
     });
   }
+}
+
+/** The WHERE clause of `listRuns` / `countRuns`. */
+function runFilter(options: Omit<ListRunsOptions, "limit" | "offset">): { where: string; args: unknown[] } {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  if (options.pipeline) (where.push("pipeline = ?"), args.push(options.pipeline));
+  if (options.status) {
+    if (options.status === "interrupted") where.push("interrupted = 1");
+    else (where.push("status = ?"), args.push(options.status));
+  }
+  if (options.stack) (where.push("stack = ?"), args.push(options.stack));
+  if (options.scheduleId) (where.push("schedule_id = ?"), args.push(options.scheduleId));
+  return { where: where.length ? `WHERE ${where.join(" AND ")}` : "", args };
 }
 
 function label(kind: ComponentKind): string {
