@@ -18,7 +18,7 @@ testOrchestratorPlugin({
   packageRoot,
   projectRoot: packageRoot,
   // The entry imports @orch/kfp/settings (a zod schema); the compiler and its YAML writer load with the runtime.
-  sdkModules: ["yaml", "protobufjs"],
+  sdkModules: ["yaml", "protobufjs", "@kubernetes/client-node"],
   artifactStore: (dir) => harness.storeSpec(`conformance/${basename(dir)}`),
   // The loopback server runs each task as a local process, which has no cgroup limits to observe; the
   // IR's resources are checked in @orch/kfp's compile tests (the settings matrix).

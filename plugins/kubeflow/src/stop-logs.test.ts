@@ -66,6 +66,29 @@ describe("stop and logs", () => {
     expect(lines.join("\n")).toContain("making 2 numbers");
   });
 
+  it("with a Kubernetes context, orch run logs reads the step's pod log (the container's whole output)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "orch-kfp-kube-"));
+    const kubeconfig = join(dir, "kubeconfig.yaml");
+    await writeFile(kubeconfig, h.kfp.kubeconfig());
+    const gate = join(dir, "gate");
+    await writeFile(gate, "");
+    const podRuntime = await plugin.create(parseComponentConfig(plugin, { ...h.config, kubeconfig, kubernetesContext: "loopback" }), { projectRoot: packageRoot, stackName: "kfp", artifactStore: await h.openStore("pod-logs") });
+    const runId = newRunId();
+    const handle = await podRuntime.submit(compilePipeline(gated, { gate }, { projectRoot: packageRoot }).snapshot, { runId, signal: new AbortController().signal });
+    expect((await handle.wait()).run.status).toBe("succeeded");
+    const lines: string[] = [];
+    for await (const line of podRuntime.logs!(runId, "make_numbers")) lines.push(line);
+    // The entrypoint's own last line is in the pod's output, not in the journal's step log.
+    expect(lines).toContain("step make_numbers: succeeded");
+    expect(lines.join("\n")).toContain("making 2 numbers");
+    // Pods garbage-collected: the journal's log.
+    h.kfp.podLogs.clear();
+    const fallback: string[] = [];
+    for await (const line of podRuntime.logs!(runId, "make_numbers")) fallback.push(line);
+    expect(fallback.join("\n")).toContain("making 2 numbers");
+    expect(fallback).not.toContain("step make_numbers: succeeded");
+  });
+
   it("stopping a run KFP does not know is a clear error", async () => {
     await expect(runtime.stop!("no-such-run")).rejects.toMatchObject({ code: "E_RUN_NOT_FOUND", message: expect.stringContaining("no KFP run named no-such-run") });
   });
