@@ -13,6 +13,7 @@ const suites: [string, string][] = [
   ["local-docker", "plugins/local-docker/bench/docker.bench.ts"],
   ["s3", "plugins/s3/bench/s3.bench.ts"],
   ["dashboard", "bench/dashboard.bench.ts"],
+  ["kfp", "bench/kfp-compile.bench.ts"],
 ];
 
 const only = process.argv.slice(2);

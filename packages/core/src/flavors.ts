@@ -91,6 +91,7 @@ export const FIRST_PARTY_FLAVORS: readonly FirstPartyFlavor[] = Object.freeze([
   firstParty("local-docker", "orchestrator"),
   firstParty("kubernetes", "orchestrator"),
   firstParty("sagemaker", "orchestrator"),
+  firstParty("kubeflow", "orchestrator"),
   firstParty("s3", "artifact-store"),
   firstParty("gcs", "artifact-store"),
   firstParty("azure", "artifact-store"),

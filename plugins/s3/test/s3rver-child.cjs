@@ -4,13 +4,14 @@
 //
 // s3rver 3.7 (the current release) differs from S3 in three ways the store relies on; this file closes
 // exactly those gaps in front of / inside s3rver, and the package README lists them:
-//  1. S3 PUTs are atomic; s3rver streams concurrent PUTs of one key into the same file (a mix of both),
-//     and a GET during a PUT reads the half-written file.
-//     → object writes (PUT, CompleteMultipartUpload, DELETE) and reads (GET, HEAD) of one key are serialized here.
+//  1. S3 PUTs are atomic; s3rver streams concurrent PUTs of one key into the same file (a mix of both).
+//     → object writes (PUT, CompleteMultipartUpload, DELETE) of one key are serialized here.
 //  2. S3 honours `If-None-Match: *` on PUT / CompleteMultipartUpload (conditional writes, 2024);
 //     s3rver ignores it. → an existing key answers 412 PreconditionFailed, as S3 documents.
 //  3. s3rver's DeleteObjects deletes keys in parallel and its empty-folder clean-up then races
 //     (InternalError on ENOENT). → that clean-up ignores folders already gone.
+//  4. A GET of a key being written reads s3rver's half-written file (S3 serves the old or the new
+//     object). → object reads (GET, HEAD) wait for that key's writes, like writes wait for each other.
 "use strict";
 const http = require("node:http");
 const fs = require("node:fs");
@@ -62,7 +63,7 @@ function objectOf(req) {
     (req.method === "DELETE" && key && !url.searchParams.has("uploadId"));
   // A read waits for the write in flight, so it sees the old object or the new one, never half of one.
   const reads = (req.method === "GET" || req.method === "HEAD") && key && !url.searchParams.has("uploadId");
-  return writes || reads ? { bucket, key } : undefined;
+  return writes || reads ? { bucket, key, write: Boolean(writes) } : undefined;
 }
 
 const front = http.createServer((req, res) => {
@@ -71,7 +72,7 @@ const front = http.createServer((req, res) => {
   withLock(`${object.bucket}/${object.key}`, async (release) => {
     res.once("close", release);
     try {
-      if (req.headers["if-none-match"] === "*" && req.method !== "DELETE" && (await server.store.existsObject(object.bucket, object.key))) {
+      if (object.write && req.headers["if-none-match"] === "*" && req.method !== "DELETE" && (await server.store.existsObject(object.bucket, object.key))) {
         req.resume();
         req.once("end", () => {
           res.writeHead(412, { "Content-Type": "application/xml" });
