@@ -4,7 +4,10 @@
  */
 import { ORCH_LABELS, ORCH_MANAGED_BY, OrchError, sha256 } from "@orch/core/plugin";
 import type { VertexOrchestratorConfig } from "./config.js";
+import type { protos } from "@google-cloud/aiplatform";
 import { helpers } from "./client.js";
+
+type IValue = protos.google.protobuf.IValue;
 
 /**
  * A PipelineJob id for a run: `orch-<run id>` in the characters Vertex allows (`[a-z0-9-]`). A run id
@@ -88,14 +91,14 @@ export interface PipelineJobInput {
  * The PipelineJob message. The IR must travel as a protobuf Struct: the SDK serialises `pipelineSpec`
  * through its proto type, and a plain object there is sent as `{}` without any error.
  */
-export function pipelineJob(input: PipelineJobInput) {
+export function pipelineJob(input: PipelineJobInput): protos.google.cloud.aiplatform.v1.IPipelineJob {
   const { config } = input;
-  const spec = helpers.toValue(input.pipelineSpec)?.structValue;
+  const spec = toValue(input.pipelineSpec).structValue;
   if (!spec?.fields || !Object.keys(spec.fields).length) {
     throw new OrchError("E_PLUGIN_INVALID", { flavor: "vertex", message: "The compiled pipeline spec is empty.", hint: "Report this as a bug of @orch/plugin-vertex." });
   }
-  const parameterValues: Record<string, ReturnType<typeof helpers.toValue>> = {};
-  for (const [name, value] of Object.entries(input.parameterValues)) parameterValues[name] = helpers.toValue(value);
+  const parameterValues: Record<string, IValue> = {};
+  for (const [name, value] of Object.entries(input.parameterValues)) parameterValues[name] = toValue(value);
   return {
     displayName: input.displayName,
     pipelineSpec: spec,
@@ -105,6 +108,12 @@ export function pipelineJob(input: PipelineJobInput) {
     ...(config.network ? { network: config.network } : {}),
     ...(config.encryptionSpecKeyName ? { encryptionSpec: { kmsKeyName: config.encryptionSpecKeyName } } : {}),
   };
+}
+
+/** Any JSON value as a google.protobuf.Value (helpers.toValue; null and undefined as null_value). */
+export function toValue(value: unknown): IValue {
+  if (value === null || value === undefined) return { nullValue: "NULL_VALUE" };
+  return (helpers.toValue(value as object) ?? { nullValue: "NULL_VALUE" }) as IValue;
 }
 
 /** A display name Vertex accepts (≤ 128 characters). */
