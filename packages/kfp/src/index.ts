@@ -14,7 +14,7 @@
 export { toPipelineSpec, KFP_SCHEMA_VERSION, ORCH_KFP_SDK_VERSION, DEADLINE_GRACE_SECONDS, type KfpCompileOptions } from "./compile.js";
 export { kfpStepSettingsSchema, type KfpStepSettings, type KfpStepSettingsInput } from "./settings.js";
 export { kfpName, taskNames, RUN_ID_PARAMETER } from "./names.js";
-export { toKfpRetryPolicy, duration, type KfpRetryPolicy } from "./retry.js";
+export { toKfpRetryPolicy, duration, KFP_DEFAULT_BACKOFF_MAX_SECONDS, type KfpRetryPolicy } from "./retry.js";
 export { toKfpResources, cpuQuantity, type KfpResourceSpec } from "./resources.js";
 export { parameterType, type KfpParameterType } from "./parameters.js";
 export { runnerSnapshot } from "./runner-snapshot.js";

@@ -13,14 +13,21 @@ export function duration(seconds: number): string {
   return `${Number(seconds.toFixed(3))}s`;
 }
 
+/** KFP's default backoffMaxDuration (one hour), written out so the IR says what happens. */
+export const KFP_DEFAULT_BACKOFF_MAX_SECONDS = 3600;
+
 /**
- * orch's RetryPolicy as KFP's. Delays match `delay * backoff^(n-1)`. KFP has no per-delay cap (its
- * backoffMaxDuration bounds the whole retry sequence and defaults to one hour, its backoffFactor to 2),
- * so both are always written: the factor as given, the max duration as the sum of all delays, so KFP
- * never cuts the sequence short. A `maxDelay` that would shorten a delay cannot be expressed: refused,
- * or a warning with `strict: false` (the delays then grow uncapped).
+ * orch's RetryPolicy as KFP's. Delays match `delay * backoff^(n-1)`. KFP's backoffFactor defaults to 2
+ * and its backoffMaxDuration (the time from the first attempt's start after which KFP stops retrying,
+ * attempts included) to one hour, so both are always written: the factor as given; the max duration as
+ * the whole budget of a step with a `timeout` (every attempt with its pod start-up grace, plus the
+ * delays), else KFP's one hour. KFP has no per-delay cap: a `maxDelay` that would shorten a delay cannot
+ * be expressed — refused, or a warning with `strict: false` (the delays then grow uncapped).
  */
-export function toKfpRetryPolicy(retry: RetryPolicy, where: { step: string; flavor: string; strict?: boolean; warn?: (message: string) => void }): KfpRetryPolicy | undefined {
+export function toKfpRetryPolicy(
+  retry: RetryPolicy,
+  where: { step: string; flavor: string; timeout?: number; attemptGraceSeconds: number; strict?: boolean; warn?: (message: string) => void },
+): KfpRetryPolicy | undefined {
   if (retry.maxRetries === 0) return undefined;
   let total = 0;
   for (let attempt = 1; attempt <= retry.maxRetries; attempt++) {
@@ -43,6 +50,8 @@ export function toKfpRetryPolicy(retry: RetryPolicy, where: { step: string; flav
     maxRetryCount: retry.maxRetries,
     backoffDuration: duration(retry.delay),
     backoffFactor: retry.backoff,
-    backoffMaxDuration: duration(Math.ceil(total)),
+    backoffMaxDuration: duration(
+      where.timeout === undefined ? KFP_DEFAULT_BACKOFF_MAX_SECONDS : Math.ceil((where.timeout + where.attemptGraceSeconds) * (retry.maxRetries + 1) + total),
+    ),
   };
 }

@@ -7,3 +7,4 @@
  */
 export { createKfpValidator, parseIrText, type KfpIr, type KfpValidator } from "./validate.js";
 export { findKfpConformance, KFP_CONFORMANCE_MISSING } from "./conformance.js";
+export { runPipelineSpec, type IrExecutorOptions, type IrRunResult, type IrTaskEvent, type IrTaskState } from "./ir-executor.js";
