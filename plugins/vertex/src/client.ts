@@ -5,14 +5,14 @@
  * Credentials are Application Default Credentials (google-auth-library), or the `keyFile` the config
  * names; a service-account key signs its own JWTs, so no token endpoint is called.
  */
-import aiplatform from "@google-cloud/aiplatform";
+import { helpers, protos, v1 } from "@google-cloud/aiplatform";
 import { OrchError } from "@orch/core/plugin";
 import type { VertexOrchestratorConfig } from "./config.js";
 import { vertexError } from "./errors.js";
 
-export type PipelineServiceClient = InstanceType<typeof aiplatform.v1.PipelineServiceClient>;
-export type ScheduleServiceClient = InstanceType<typeof aiplatform.v1.ScheduleServiceClient>;
-export const { helpers, protos } = aiplatform;
+export type PipelineServiceClient = InstanceType<typeof v1.PipelineServiceClient>;
+export type ScheduleServiceClient = InstanceType<typeof v1.ScheduleServiceClient>;
+export { helpers, protos };
 
 /** Where the clients connect: the config's apiEndpoint, else the location's regional endpoint. */
 export function endpointOptions(config: Pick<VertexOrchestratorConfig, "apiEndpoint" | "location">): { apiEndpoint: string; port?: number; protocol?: string } {
@@ -39,8 +39,8 @@ export async function openClients(config: VertexOrchestratorConfig): Promise<Ver
     ...(config.keyFile ? { keyFilename: config.keyFile } : {}),
     ...(config.project ? { projectId: config.project } : {}),
   };
-  const pipelines = new aiplatform.v1.PipelineServiceClient(options);
-  const schedules = new aiplatform.v1.ScheduleServiceClient(options);
+  const pipelines = new v1.PipelineServiceClient(options);
+  const schedules = new v1.ScheduleServiceClient(options);
   let project = config.project;
   if (!project) {
     try {

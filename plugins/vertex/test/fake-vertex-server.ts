@@ -20,20 +20,13 @@
 import { createPublicKey, createVerify, type KeyObject } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { runPipelineSpec, type IrExecutorOptions } from "@orch/kfp/testing";
 
-/** How a task of the IR is doing, as the executor reports it. */
-export interface TaskEvent {
-  /** The task's key in `root.dag.tasks`. */
-  task: string;
-  state: "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED" | "SKIPPED";
-  message?: string;
-}
-
-/** Runs an IR with the runtime parameters; reports tasks through `onTask`; stops on `signal`. */
-export type IrExecute = (pipelineSpec: Record<string, unknown>, options: { parameters: Record<string, unknown>; signal: AbortSignal; onTask(event: TaskEvent): void }) => Promise<{ succeeded: boolean; message?: string }>;
+/** How the IR's tasks run: @orch/kfp/testing's executor options (process or Docker, base env, cwd). */
+export type ExecutorOptions = Pick<IrExecutorOptions, "mode" | "docker" | "baseEnv" | "cwd" | "maxParallelism">;
 
 export interface FakeVertexOptions {
-  execute: IrExecute;
+  executor?: ExecutorOptions;
   /** PEM public key (or KeyObject) of the service account whose JWTs are accepted, and its email. */
   serviceAccount: { publicKey: string | KeyObject; email: string };
   /** Projects that exist (others: 403 PERMISSION_DENIED, as Vertex answers for a project you cannot see). */
@@ -207,8 +200,12 @@ export async function startFakeVertex(options: FakeVertexOptions): Promise<FakeV
     const byName = new Map<string, Json>();
     let result: { succeeded: boolean; message?: string };
     try {
-      result = await options.execute(ir, {
+      const run = await runPipelineSpec({
+        ...options.executor,
+        pipelineSpec: ir,
         parameters,
+        // Vertex resolves {{$.pipeline_job_name}} to the job's id.
+        runName: job.name.split("/").pop(),
         signal,
         onTask(event) {
           let task = byName.get(event.task);
@@ -217,18 +214,21 @@ export async function startFakeVertex(options: FakeVertexOptions): Promise<FakeV
             byName.set(event.task, task);
             tasks.push(task);
           }
-          task.state = event.state;
-          task.pipelineTaskStatus.push({ updateTime: now(), state: event.state });
-          if (event.state === "RUNNING") {
-            task.startTime = now();
-            task.executorDetail = { containerDetail: { mainJob: `${job.name.replace(/pipelineJobs\/.*/, "")}customJobs/${nextId++}` } };
-          } else {
+          const state = event.state === "CANCELED" ? "CANCELLED" : event.state;
+          task.state = state;
+          task.pipelineTaskStatus.push({ updateTime: now(), state });
+          if (state === "RUNNING") {
+            task.startTime ??= now();
+            task.executorDetail = { containerDetail: { mainJob: `${job.name.replace(/pipelineJobs\/.*/, "")}customJobs/${nextId++}`, failedMainJobs: [] } };
+          } else if (state !== "PENDING") {
             task.endTime = now();
-            if (event.state === "FAILED") task.error = { code: 9, message: event.message ?? "The replica workerpool0-0 exited with a non-zero status of 1." };
+            if (state === "FAILED") task.error = { code: 9, message: event.error ?? `The replica workerpool0-0 exited with a non-zero status of ${event.exitCode ?? 1}.` };
           }
           job.updateTime = now();
         },
       });
+      const failed = Object.entries(run.tasks).find(([, t]) => t.state === "FAILED");
+      result = { succeeded: run.state === "SUCCEEDED", ...(failed ? { message: `The DAG failed because some tasks failed. The failed tasks are: [${failed[0]}].` } : {}) };
     } catch (error) {
       result = { succeeded: false, message: `executing the pipeline failed: ${(error as Error).message}` };
     }
