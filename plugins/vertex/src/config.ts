@@ -64,6 +64,11 @@ export const configSchema = z
       .min(1)
       .default(["orch-vertex-scheduled-run"])
       .describe("How the image runs this plugin's orch-vertex-scheduled-run bin (the first task of a scheduled run, which starts the run's journal)."),
+    artifactStorePackage: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Package or module path the tasks load the artifact store plugin from; default: @orch/plugin-<store flavor> resolved from the project in the image."),
     serviceAccount: z
       .string()
       .regex(SERVICE_ACCOUNT, { error: "a service account email, e.g. runner@my-project.iam.gserviceaccount.com" })

@@ -56,6 +56,7 @@ export function createOrchestrator(config: VertexOrchestratorConfig, context: Pl
         projectRoot: config.projectRoot,
         ...(config.entrypointCommand ? { entrypoint: config.entrypointCommand } : {}),
         store,
+        ...(config.artifactStorePackage ? { storePackage: config.artifactStorePackage } : {}),
         flavor: "vertex",
         // Vertex runs containers itself: there is no Kubernetes PlatformSpec to write.
         kubernetesPlatform: false,

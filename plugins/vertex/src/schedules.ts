@@ -64,7 +64,13 @@ export function scheduledIr(ctx: VertexContext, pipelineSpec: PipelineSpec, key:
     if (!task.dependentTasks?.length) task.dependentTasks = [SCHEDULED_RUN_TASK];
   }
   // The store's environment, exactly as a step gets it.
-  const env = stepCommand({ runId: "-", stepId: "-", projectRoot: config.projectRoot, store: ctx.plugin.artifactStore }).env;
+  const env = stepCommand({
+    runId: "-",
+    stepId: "-",
+    projectRoot: config.projectRoot,
+    store: ctx.plugin.artifactStore,
+    ...(config.artifactStorePackage ? { storePackage: config.artifactStorePackage } : {}),
+  }).env;
   delete env.ORCH_RUN_ID;
   delete env.ORCH_STEP_ID;
   ir.deploymentSpec.executors[`exec-${SCHEDULED_RUN_TASK}`] = {
