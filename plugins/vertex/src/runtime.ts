@@ -63,18 +63,24 @@ export function createOrchestrator(config: VertexOrchestratorConfig, context: Pl
       }),
   };
   const pollMs = config.pollSeconds * 1000;
-  const jobName = async (runId: string) => `${(await clients()).parent}/pipelineJobs/${pipelineJobId(runId)}`;
 
+  /**
+   * The PipelineJob of a run: `orch-<run id>` for a run orch submitted; for a run a schedule started,
+   * Vertex named the job and the run id is the job's id.
+   */
   async function readJob(runId: string): Promise<JobView | undefined> {
-    const { pipelines } = await clients();
-    const name = await jobName(runId);
-    try {
-      const [job] = await pipelines.getPipelineJob({ name });
-      return job as JobView;
-    } catch (error) {
-      if (httpStatus(error) === 404) return undefined;
-      throw vertexError(`reading PipelineJob ${name}`, error, config);
+    const { pipelines, parent } = await clients();
+    const ids = [pipelineJobId(runId), ...(/^[a-z0-9][a-z0-9-]{0,127}$/.test(runId) ? [runId] : [])];
+    for (const id of ids) {
+      const name = `${parent}/pipelineJobs/${id}`;
+      try {
+        const [job] = await pipelines.getPipelineJob({ name });
+        return job as JobView;
+      } catch (error) {
+        if (httpStatus(error) !== 404) throw vertexError(`reading PipelineJob ${name}`, error, config);
+      }
     }
+    return undefined;
   }
 
   async function journalSnapshot(runId: string): Promise<Snapshot | undefined> {
@@ -118,13 +124,14 @@ export function createOrchestrator(config: VertexOrchestratorConfig, context: Pl
       pollMs: Math.min(pollMs, 500),
       stop: async () => {
         const { pipelines } = await clients();
-        const name = await jobName(runId);
-        try {
-          await pipelines.cancelPipelineJob({ name });
-        } catch (error) {
-          const status = httpStatus(error);
-          // 400 FAILED_PRECONDITION: the job has ended already; 404: it never started. Either way, settle below.
-          if (status !== 400 && status !== 404) throw vertexError(`cancelling PipelineJob ${name}`, error, config);
+        const job = await readJob(runId);
+        if (job?.name && !jobStatus(job)) {
+          try {
+            await pipelines.cancelPipelineJob({ name: job.name });
+          } catch (error) {
+            // 400 FAILED_PRECONDITION: the job ended meanwhile; settled below.
+            if (httpStatus(error) !== 400) throw vertexError(`cancelling PipelineJob ${job.name}`, error, config);
+          }
         }
         const snapshot = await journalSnapshot(runId);
         if (!snapshot) return;

@@ -58,6 +58,8 @@ export function vertexCron(schedule: Schedule): { cron: string; maxRunCount?: nu
 export function scheduledIr(ctx: VertexContext, pipelineSpec: PipelineSpec, key: string): PipelineSpec {
   const ir = structuredClone(pipelineSpec);
   const { config } = ctx;
+  // No run id is passed in: every task gets the job's own name instead.
+  delete ir.root.inputDefinitions?.parameters?.[RUN_ID_PARAMETER];
   const runId = { runtimeValue: { constant: PIPELINE_JOB_NAME } };
   for (const task of Object.values(ir.root.dag.tasks)) {
     task.inputs = { ...task.inputs, parameters: { ...task.inputs?.parameters, [RUN_ID_PARAMETER]: runId } };
@@ -150,7 +152,8 @@ async function listOrchSchedules(ctx: VertexContext): Promise<ScheduleView[]> {
   const { schedules, parent } = await ctx.clients();
   let all: ScheduleView[];
   try {
-    [all] = (await schedules.listSchedules({ parent, pageSize: 100 })) as unknown as [ScheduleView[]];
+    // Every page (the client follows nextPageToken).
+    [all] = (await schedules.listSchedules({ parent })) as unknown as [ScheduleView[]];
   } catch (error) {
     throw vertexError("listing schedules", error, ctx.config);
   }
@@ -165,12 +168,16 @@ export async function deleteSchedule(ctx: VertexContext, id: string): Promise<vo
   try {
     const [schedule] = await schedules.getSchedule({ name });
     key = schedule.displayName ?? undefined;
-    const [operation] = await schedules.deleteSchedule({ name });
-    await operation.promise();
   } catch (error) {
     if (httpStatus(error) === 404) {
       throw new OrchError("E_USAGE", { flavor: "vertex", message: `No schedule "${id}" in ${parent}.`, hint: "List schedules with orch schedule list." });
     }
+    throw vertexError(`reading schedule ${name}`, error, ctx.config);
+  }
+  try {
+    const [operation] = await schedules.deleteSchedule({ name });
+    await operation.promise();
+  } catch (error) {
     throw vertexError(`deleting schedule ${name}`, error, ctx.config);
   }
   if (key?.startsWith("orch-")) await ctx.plugin.artifactStore.delete(`schedules/${key}/`);

@@ -48,6 +48,8 @@ export interface FakeVertex {
   trigger(scheduleName: string): Json | undefined;
   /** Makes the next `count` requests whose `METHOD path` matches `pattern` fail with HTTP `status`. */
   failNext(count: number, status: number, pattern?: RegExp): void;
+  /** What a job's task printed (Vertex keeps it in Cloud Logging). */
+  taskLog(jobName: string, task: string): string;
   /** Resolves when every job has ended. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -79,6 +81,20 @@ class HttpError extends Error {
   }
 }
 
+/**
+ * Vertex resolves `{{$.pipeline_job_name}}` (and `_uuid`) in a task's constant inputs to the job's id
+ * before the task runs (the KFP SDK's PIPELINE_JOB_NAME_PLACEHOLDER passed as an argument).
+ */
+function resolveJobPlaceholders(ir: Record<string, any>, jobId: string): Record<string, any> {
+  const resolved = structuredClone(ir);
+  for (const task of Object.values<any>(resolved.root?.dag?.tasks ?? {})) {
+    for (const binding of Object.values<any>(task.inputs?.parameters ?? {})) {
+      if (typeof binding?.runtimeValue?.constant === "string") binding.runtimeValue.constant = binding.runtimeValue.constant.replace(/\{\{\$\.pipeline_job_(name|uuid)\}\}/g, jobId);
+    }
+  }
+  return resolved;
+}
+
 const JOB_ID = /^[a-z0-9][a-z0-9-]{0,127}$/;
 const CRON = /^(?:(?:CRON_TZ|TZ)=(\S+)\s+)?(\S+\s+\S+\s+\S+\s+\S+\s+\S+)$/;
 
@@ -91,6 +107,7 @@ export async function startFakeVertex(options: FakeVertexOptions): Promise<FakeV
   const operations = new Map<string, { polls: number; done: Json }>();
   const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   const failures: { count: number; status: number; pattern: RegExp }[] = [];
+  const taskLogs = new Map<string, Map<string, string>>();
   let nextId = 1000;
   const now = () => new Date().toISOString();
 
@@ -202,11 +219,15 @@ export async function startFakeVertex(options: FakeVertexOptions): Promise<FakeV
     try {
       const run = await runPipelineSpec({
         ...options.executor,
-        pipelineSpec: ir,
+        pipelineSpec: resolveJobPlaceholders(ir, job.name.split("/").pop()),
         parameters,
         // Vertex resolves {{$.pipeline_job_name}} to the job's id.
         runName: job.name.split("/").pop(),
         signal,
+        onLog(task, _attempt, chunk) {
+          const logs = (taskLogs.get(job.name) ?? new Map<string, string>()).set(task, (taskLogs.get(job.name)?.get(task) ?? "") + chunk);
+          taskLogs.set(job.name, logs);
+        },
         onTask(event) {
           let task = byName.get(event.task);
           if (!task) {
@@ -366,7 +387,8 @@ export async function startFakeVertex(options: FakeVertexOptions): Promise<FakeV
         return { json: { name, metadata, done: false } };
       }
     }
-    if ((m = /^\/v1\/(projects\/[^/]+\/locations\/[^/]+\/operations\/[^/:]+)$/.exec(path)) && req.method === "GET") {
+    // The SDK polls operations at /ui/… (the first HTTP binding aiplatform declares), /v1/… works too.
+    if ((m = /^\/(?:v1|ui)\/(projects\/[^/]+\/locations\/[^/]+\/operations\/[^/:]+)$/.exec(path)) && req.method === "GET") {
       const operation = operations.get(m[1]!);
       if (!operation) throw new HttpError(404, `Operation ${m[1]} does not exist.`);
       operation.polls++;
@@ -425,6 +447,7 @@ export async function startFakeVertex(options: FakeVertexOptions): Promise<FakeV
     jobs,
     schedules,
     trigger,
+    taskLog: (jobName, task) => taskLogs.get(jobName)?.get(task) ?? "",
     failNext(count, status, pattern = /./) {
       failures.push({ count, status, pattern });
     },
