@@ -192,6 +192,20 @@ describe("toPipelineSpec", () => {
     expect(types.n).not.toHaveProperty("defaultValue");
   });
 
+  it("compiles a backend-started (scheduled) pipeline: the run id is KFP's run uuid, a setup task first, a finalize task after all steps however they end", () => {
+    const ir = toPipelineSpec(snap(sumOfSquares, { count: 2, offset: 0 }), { ...options, scheduled: { setupCommand: ["orch-kubeflow-run", "setup", "--snapshot", "schedules/s/snapshot.json"], finalizeCommand: ["orch-kubeflow-run", "finalize"] } });
+    const tasks = ir.pipelineSpec.root.dag.tasks as Record<string, any>;
+    expect(Object.keys(tasks).sort()).toEqual(["make-numbers", "orch-finalize", "orch-setup", "square", "total"]);
+    expect(tasks["make-numbers"].dependentTasks).toEqual(["orch-setup"]);
+    expect(tasks.square.inputs.parameters.orch_run_id).toEqual({ runtimeValue: { constant: "{{$.pipeline_job_uuid}}" } });
+    expect(tasks["orch-finalize"]).toMatchObject({ dependentTasks: ["make-numbers", "square", "total"], triggerPolicy: { strategy: "ALL_UPSTREAM_TASKS_COMPLETED" } });
+    expect(Object.keys(ir.pipelineSpec.root.inputDefinitions!.parameters!)).toEqual(["count", "offset"]);
+    const setup = ir.pipelineSpec.deploymentSpec.executors["exec-orch-setup"]!.container;
+    expect([...setup.command!, ...setup.args!]).toEqual(["orch-kubeflow-run", "setup", "--snapshot", "schedules/s/snapshot.json", "--run-id", "{{$.inputs.parameters['orch_run_id']}}"]);
+    expect(setup.env!.map((e) => e.name)).toEqual(["ORCH_ARTIFACT_STORE"]);
+    if (validator) validator.assertValid(toKfpYaml(ir));
+  });
+
   it("writes YAML the KFP SDK's reader parses back to the same spec", () => {
     const ir = toPipelineSpec(snap(sumOfSquares, { count: 2, offset: 0 }), options);
     expect(parse(toKfpYaml(ir))).toEqual(JSON.parse(JSON.stringify(ir.pipelineSpec)));

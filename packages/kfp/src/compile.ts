@@ -21,6 +21,10 @@ export const ORCH_KFP_SDK_VERSION = "orch-kfp-0.1.0";
 /** Seconds a step pod gets beyond its attempt's timeout (image pull, start-up, saving outputs). */
 export const DEADLINE_GRACE_SECONDS = 120;
 const DEFAULT_ACCELERATOR = "nvidia.com/gpu";
+/** The KFP placeholder of the backend's run uuid (the KFP SDK's PIPELINE_JOB_ID_PLACEHOLDER). */
+export const BACKEND_RUN_ID = "{{$.pipeline_job_uuid}}";
+export const SETUP_TASK = "orch-setup";
+export const FINALIZE_TASK = "orch-finalize";
 
 export interface KfpCompileOptions {
   /** Image every step runs in: it holds the project (at `projectRoot`) and its node_modules. */
@@ -47,6 +51,14 @@ export interface KfpCompileOptions {
   /** Environment for every step (a step's `env` setting wins). */
   env?: Record<string, string>;
   description?: string;
+  /**
+   * For a pipeline started by the backend (a KFP recurring run), which cannot be given orch's run id:
+   * the run id is the backend's run uuid (`{{$.pipeline_job_uuid}}`), a first task runs `setupCommand`
+   * (it puts the run's snapshot and run record in the store) and a last task, run whatever the steps'
+   * outcome (trigger policy ALL_UPSTREAM_TASKS_COMPLETED), runs `finalizeCommand` (it records the run's
+   * end). Both get `--run-id <id>` appended and the artifact store's env.
+   */
+  scheduled?: { setupCommand: readonly string[]; finalizeCommand: readonly string[] };
   /** false: settings KFP cannot honour are warnings (through `warn`) instead of errors. */
   strict?: boolean;
   warn?: (message: string) => void;
@@ -68,8 +80,10 @@ export function toPipelineSpec(snapshot: Snapshot, options: KfpCompileOptions): 
       hint: "Make the pipeline static, or run it on a flavor with dynamic support (local, local_docker, kubernetes).",
     });
   }
-  const names = taskNames(snapshot.order);
+  const names = taskNames(snapshot.order, options.scheduled ? [SETUP_TASK, FINALIZE_TASK] : []);
   const runIdPlaceholder = `{{$.inputs.parameters['${RUN_ID_PARAMETER}']}}`;
+  // Each task's orch_run_id input: the root parameter given at run creation, or the backend's run uuid.
+  const runIdInput = options.scheduled ? { runtimeValue: { constant: BACKEND_RUN_ID } } : { componentInputParameter: RUN_ID_PARAMETER };
   const storeEnvNames = Object.keys(options.store?.env?.() ?? {}).sort();
   if (options.storeCredentialsSecret && !platform) {
     throw new OrchError("E_CONFIG_INVALID", {
@@ -125,8 +139,8 @@ export function toPipelineSpec(snapshot: Snapshot, options: KfpCompileOptions): 
     tasks[task] = {
       taskInfo: { name: id },
       componentRef: { name: `comp-${task}` },
-      inputs: { parameters: { [RUN_ID_PARAMETER]: { componentInputParameter: RUN_ID_PARAMETER } } },
-      ...(upstream.length ? { dependentTasks: upstream } : {}),
+      inputs: { parameters: { [RUN_ID_PARAMETER]: runIdInput } },
+      ...(upstream.length || options.scheduled ? { dependentTasks: options.scheduled ? [SETUP_TASK, ...upstream] : upstream } : {}),
       // orch caches through its own store (and must write each step's record): KFP's cache stays off.
       cachingOptions: {},
       ...(retryPolicy ? { retryPolicy } : {}),
@@ -138,7 +152,31 @@ export function toPipelineSpec(snapshot: Snapshot, options: KfpCompileOptions): 
     }
   }
 
-  const parameters: Record<string, unknown> = { [RUN_ID_PARAMETER]: { parameterType: "STRING", description: "orch run id (set by orch at submit)." } };
+  if (options.scheduled) {
+    // The store's env, as the steps get it (their own ids aside).
+    const { env } = stepCommand({ runId: runIdPlaceholder, stepId: SETUP_TASK, projectRoot: options.projectRoot, ...(options.store ? { store: options.store } : {}), ...(options.storePackage ? { storePackage: options.storePackage } : {}) });
+    delete env[ORCH_ENV.runId];
+    delete env[ORCH_ENV.stepId];
+    if (options.storeCredentialsSecret) for (const name of storeEnvNames) delete env[name];
+    const envList = Object.keys({ ...options.env, ...env })
+      .sort()
+      .map((name) => ({ name, value: ({ ...options.env, ...env } as Record<string, string>)[name]! }));
+    const bookend = (task: string, argv: readonly string[], extra: Record<string, unknown>) => {
+      executors[`exec-${task}`] = { container: { image: options.image, command: [argv[0]!], args: [...argv.slice(1), "--run-id", runIdPlaceholder], env: envList } };
+      components[`comp-${task}`] = { executorLabel: `exec-${task}`, inputDefinitions: { parameters: { [RUN_ID_PARAMETER]: { parameterType: "STRING" } } } };
+      tasks[task] = { taskInfo: { name: task }, componentRef: { name: `comp-${task}` }, inputs: { parameters: { [RUN_ID_PARAMETER]: runIdInput } }, cachingOptions: {}, ...extra };
+      if (options.storeCredentialsSecret && storeEnvNames.length) {
+        platformExecutors[`exec-${task}`] = { secretAsEnv: [{ ...secretName(options.storeCredentialsSecret), keyToEnv: storeEnvNames.map((name) => ({ secretKey: name, envVar: name })) }] };
+      }
+    };
+    bookend(SETUP_TASK, options.scheduled.setupCommand, {});
+    bookend(FINALIZE_TASK, options.scheduled.finalizeCommand, {
+      dependentTasks: [...names.values()].sort(),
+      triggerPolicy: { strategy: "ALL_UPSTREAM_TASKS_COMPLETED" },
+    });
+  }
+
+  const parameters: Record<string, unknown> = options.scheduled ? {} : { [RUN_ID_PARAMETER]: { parameterType: "STRING", description: "orch run id (set by orch at submit)." } };
   for (const name of Object.keys(snapshot.parameters).sort()) {
     assertParameterName(name, snapshot.pipeline.name);
     const value = snapshot.parameters[name];
@@ -159,7 +197,7 @@ export function toPipelineSpec(snapshot: Snapshot, options: KfpCompileOptions): 
     schemaVersion: KFP_SCHEMA_VERSION,
     components,
     deploymentSpec: { executors },
-    root: { dag: { tasks }, inputDefinitions: { parameters } },
+    root: { dag: { tasks }, ...(Object.keys(parameters).length ? { inputDefinitions: { parameters } } : {}) },
   }) as PipelineSpec;
   const result: KfpCompileResult = { pipelineSpec };
   if (Object.keys(platformExecutors).length) {

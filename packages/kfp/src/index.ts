@@ -11,7 +11,7 @@
  *
  * @module
  */
-export { toPipelineSpec, KFP_SCHEMA_VERSION, ORCH_KFP_SDK_VERSION, DEADLINE_GRACE_SECONDS, type KfpCompileOptions } from "./compile.js";
+export { toPipelineSpec, BACKEND_RUN_ID, SETUP_TASK, FINALIZE_TASK, KFP_SCHEMA_VERSION, ORCH_KFP_SDK_VERSION, DEADLINE_GRACE_SECONDS, type KfpCompileOptions } from "./compile.js";
 export { kfpStepSettingsSchema, type KfpStepSettings, type KfpStepSettingsInput } from "./settings.js";
 export { kfpName, taskNames, RUN_ID_PARAMETER } from "./names.js";
 export { toKfpRetryPolicy, duration, KFP_DEFAULT_BACKOFF_MAX_SECONDS, type KfpRetryPolicy } from "./retry.js";

@@ -13,10 +13,10 @@ export function kfpName(value: string): string {
   return name || "step";
 }
 
-/** Maps each step id (in order) to a unique task name. */
-export function taskNames(order: readonly string[]): Map<string, string> {
+/** Maps each step id (in order) to a unique task name, avoiding the `reserved` names. */
+export function taskNames(order: readonly string[], reserved: readonly string[] = []): Map<string, string> {
   const names = new Map<string, string>();
-  const taken = new Set<string>();
+  const taken = new Set<string>(reserved);
   for (const id of order) {
     const base = kfpName(id);
     let name = base;

@@ -10,6 +10,8 @@
 //     s3rver ignores it. → an existing key answers 412 PreconditionFailed, as S3 documents.
 //  3. s3rver's DeleteObjects deletes keys in parallel and its empty-folder clean-up then races
 //     (InternalError on ENOENT). → that clean-up ignores folders already gone.
+//  4. A GET of a key being written reads s3rver's half-written file (S3 serves the old or the new
+//     object). → object reads (GET, HEAD) wait for that key's writes, like writes wait for each other.
 "use strict";
 const http = require("node:http");
 const fs = require("node:fs");
@@ -59,7 +61,8 @@ function objectOf(req) {
     (req.method === "PUT" && key && !url.searchParams.has("partNumber")) ||
     (req.method === "POST" && key && url.searchParams.has("uploadId")) ||
     (req.method === "DELETE" && key && !url.searchParams.has("uploadId"));
-  return writes ? { bucket, key } : undefined;
+  const reads = (req.method === "GET" || req.method === "HEAD") && key && !url.searchParams.has("uploadId");
+  return writes || reads ? { bucket, key, write: Boolean(writes) } : undefined;
 }
 
 const front = http.createServer((req, res) => {
@@ -68,7 +71,7 @@ const front = http.createServer((req, res) => {
   withLock(`${object.bucket}/${object.key}`, async (release) => {
     res.once("close", release);
     try {
-      if (req.headers["if-none-match"] === "*" && req.method !== "DELETE" && (await server.store.existsObject(object.bucket, object.key))) {
+      if (object.write && req.headers["if-none-match"] === "*" && req.method !== "DELETE" && (await server.store.existsObject(object.bucket, object.key))) {
         req.resume();
         req.once("end", () => {
           res.writeHead(412, { "Content-Type": "application/xml" });

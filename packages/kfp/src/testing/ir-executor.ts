@@ -24,6 +24,8 @@ export interface IrExecutorOptions {
   parameters?: Record<string, unknown>;
   /** The run's name in pod names and `{{$.pipeline_job_name}}`. */
   runName?: string;
+  /** The backend's run id, for `{{$.pipeline_job_uuid}}` (default: runName). */
+  runUuid?: string;
   /** `process` (default): each task's command as a child process; `docker`: in a container of the task's image (or `docker.image`). */
   mode?: "process" | "docker";
   docker?: {
@@ -56,6 +58,8 @@ interface Task {
   name: string;
   displayName: string;
   deps: string[];
+  /** Trigger policy ALL_UPSTREAM_TASKS_COMPLETED: runs once its upstream tasks ended, however they ended. */
+  afterAll: boolean;
   argv: string[];
   env: Record<string, string>;
   image: string;
@@ -113,10 +117,11 @@ export async function runPipelineSpec(options: IrExecutorOptions): Promise<IrRun
   try {
     for (;;) {
       if (options.signal?.aborted) break;
-      const ready = tasks.filter((t) => state.get(t.name) === "PENDING" && t.deps.every((d) => state.get(d) === "SUCCEEDED"));
+      const ended = (d: string) => ["SUCCEEDED", "FAILED", "SKIPPED", "CANCELED"].includes(state.get(d)!);
+      const ready = tasks.filter((t) => state.get(t.name) === "PENDING" && t.deps.every((d) => (t.afterAll ? ended(d) : state.get(d) === "SUCCEEDED")));
       for (const t of tasks) {
-        // A task whose upstream failed, was skipped or canceled never runs.
-        if (state.get(t.name) === "PENDING" && t.deps.some((d) => ["FAILED", "SKIPPED", "CANCELED"].includes(state.get(d)!))) emit(t, "SKIPPED", 0);
+        // A task whose upstream failed, was skipped or canceled never runs (unless it runs after all of them).
+        if (state.get(t.name) === "PENDING" && !t.afterAll && t.deps.some((d) => ["FAILED", "SKIPPED", "CANCELED"].includes(state.get(d)!))) emit(t, "SKIPPED", 0);
       }
       for (const task of ready.slice(0, Math.max(0, limit - running.size))) {
         state.set(task.name, "RUNNING");
@@ -203,7 +208,10 @@ function planTasks(options: IrExecutorOptions): Task[] {
       if (binding.componentInputParameter !== undefined) {
         if (!(binding.componentInputParameter in values)) resolveError = `input ${input}: pipeline parameter ${binding.componentInputParameter} has no value`;
         inputs[input] = values[binding.componentInputParameter];
-      } else if (binding.runtimeValue) inputs[input] = binding.runtimeValue.constant;
+      } else if (binding.runtimeValue) {
+        const constant = binding.runtimeValue.constant;
+        inputs[input] = typeof constant === "string" ? constant.replace(/\{\{\$\.pipeline_job_uuid\}\}/g, options.runUuid ?? options.runName ?? "run").replace(/\{\{\$\.pipeline_job_name\}\}/g, options.runName ?? "run") : constant;
+      }
       else if (binding.taskOutputParameter) {
         deps.add(binding.taskOutputParameter.producerTask);
         resolveError = `input ${input}: output parameters of upstream tasks are not supported by this test executor`;
@@ -217,7 +225,8 @@ function planTasks(options: IrExecutorOptions): Task[] {
           const value = inputs[param[1]!];
           return typeof value === "string" ? value : JSON.stringify(value);
         }
-        if (expr === "pipeline_job_name" || expr === "pipeline_job_uuid") return options.runName ?? "run";
+        if (expr === "pipeline_job_name") return options.runName ?? "run";
+        if (expr === "pipeline_job_uuid") return options.runUuid ?? options.runName ?? "run";
         resolveError ??= `placeholder ${whole} is not supported by this test executor`;
         return whole;
       });
@@ -238,6 +247,7 @@ function planTasks(options: IrExecutorOptions): Task[] {
       name,
       displayName: task.taskInfo?.name ?? name,
       deps: [...deps],
+      afterAll: task.triggerPolicy?.strategy === "ALL_UPSTREAM_TASKS_COMPLETED",
       argv,
       env,
       image: container?.image ?? "",
