@@ -59,11 +59,11 @@ export const configSchema = z
       .min(1)
       .optional()
       .describe('How the image runs @orch/core\'s entrypoint bin when it is not on PATH, e.g. ["node", "node_modules/@orch/core/dist/entrypoint/bin.js"]; default: the bin on PATH.'),
-    scheduledRunCommand: z
+    runCommand: z
       .array(z.string().min(1))
       .min(1)
-      .default(["orch-vertex-scheduled-run"])
-      .describe("How the image runs this plugin's orch-vertex-scheduled-run bin (the first task of a scheduled run, which starts the run's journal)."),
+      .default(["orch-vertex-run"])
+      .describe("How the image runs this plugin's orch-vertex-run bin: the first and last task of a run a schedule starts (they write its journal's start and end)."),
     artifactStorePackage: z
       .string()
       .min(1)

@@ -24,7 +24,7 @@ import {
   type RunRecord,
   type Snapshot,
 } from "@orch/core/plugin";
-import { RUN_ID_PARAMETER, runnerSnapshot, toKfpYaml, toPipelineSpec, type KfpCompileResult } from "@orch/kfp";
+import { RUN_ID_PARAMETER, runnerSnapshot, toKfpYaml, toPipelineSpec, type KfpCompileOptions, type KfpCompileResult } from "@orch/kfp";
 import { withAcceleratorTypes } from "./accelerators.js";
 import { openClients, type VertexClients } from "./client.js";
 import type { VertexOrchestratorConfig } from "./config.js";
@@ -37,8 +37,8 @@ export interface VertexContext {
   config: VertexOrchestratorConfig;
   plugin: PluginContext;
   clients(): Promise<VertexClients>;
-  /** The IR of a snapshot (accelerators mapped, dynamic pipelines refused). */
-  compileIr(snapshot: Snapshot): KfpCompileResult;
+  /** The IR of a snapshot (accelerators mapped, dynamic pipelines refused); `extra`: more compiler options. */
+  compileIr(snapshot: Snapshot, extra?: Partial<KfpCompileOptions>): KfpCompileResult;
 }
 
 /** The vertex orchestrator runtime. */
@@ -50,7 +50,7 @@ export function createOrchestrator(config: VertexOrchestratorConfig, context: Pl
     config,
     plugin: context,
     clients,
-    compileIr: (snapshot) =>
+    compileIr: (snapshot, extra = {}) =>
       toPipelineSpec(withAcceleratorTypes(snapshot, config), {
         image: config.image,
         projectRoot: config.projectRoot,
@@ -60,6 +60,7 @@ export function createOrchestrator(config: VertexOrchestratorConfig, context: Pl
         flavor: "vertex",
         // Vertex runs containers itself: there is no Kubernetes PlatformSpec to write.
         kubernetesPlatform: false,
+        ...extra,
       }),
   };
   const pollMs = config.pollSeconds * 1000;

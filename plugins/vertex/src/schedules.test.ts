@@ -37,7 +37,7 @@ describe("vertex schedules", () => {
     expect(sent.cron).toBe("TZ=America/New_York 0 3 * * *");
     expect(sent.maxConcurrentRunCount).toBe("1");
     expect(sent.catchUp).toBe(true);
-    expect(Object.keys(sent.createPipelineJobRequest.pipelineJob.pipelineSpec.root.dag.tasks).sort()).toEqual(["load", "orch-scheduled-run", "total"]);
+    expect(Object.keys(sent.createPipelineJobRequest.pipelineJob.pipelineSpec.root.dag.tasks).sort()).toEqual(["load", "orch-finalize", "orch-setup", "total"]);
     const overlap = await runtime.schedule!(snapshot, ScheduleSchema.parse({ intervalSeconds: 3600, allowOverlap: true }));
     expect(h.vertex.schedules.get(`projects/orch-test-project/locations/us-central1/schedules/${overlap.id}`)?.maxConcurrentRunCount).toBe("10");
     // More schedules than one page holds (the server pages by 20): the list follows nextPageToken.
@@ -56,11 +56,11 @@ describe("vertex schedules", () => {
     const job = h.vertex.trigger(sent.name)!;
     const runId = job.name.split("/").pop();
     await h.vertex.idle();
-    expect(h.vertex.jobs.get(job.name)!.state, h.vertex.taskLog(job.name, "orch-scheduled-run")).toBe("PIPELINE_STATE_SUCCEEDED");
+    expect(h.vertex.jobs.get(job.name)!.state, h.vertex.taskLog(job.name, "orch-setup")).toBe("PIPELINE_STATE_SUCCEEDED");
     expect((await readStepRecords(h.store, runId)).map((s) => `${s.stepId}:${s.status}`).sort()).toEqual(["load:succeeded", "total:succeeded"]);
-    // Nobody followed it: asking its status writes its end.
-    expect(await runtime.status!(runId)).toBe("succeeded");
+    // Its last task recorded its end.
     expect((await readRunRecord(h.store, runId))?.status).toBe("succeeded");
+    expect(await runtime.status!(runId)).toBe("succeeded");
 
     await runtime.deleteSchedule!(id);
     expect(h.vertex.requests.some((r) => /^GET \/(v1|ui)\/projects\/[^/]+\/locations\/[^/]+\/operations\//.test(r))).toBe(true);

@@ -1,9 +1,9 @@
 /**
  * Schedules as Vertex AI schedules (ScheduleService): each one holds a PipelineJob template that Vertex
  * starts at the cron times. A scheduled run is named by Vertex, so its run id is the PipelineJob's id
- * (`{{$.pipeline_job_name}}`, resolved by Vertex in every task), and its first task,
- * `orch-vertex-scheduled-run`, copies the schedule's snapshot (stored under schedules/<key>/) to the
- * run's journal before any step starts.
+ * (`{{$.pipeline_job_name}}`, resolved by Vertex in every task); its first task (`orch-vertex-run
+ * setup`) copies the schedule's snapshot (stored under schedules/<key>/) to the run's journal, its last
+ * (`orch-vertex-run finalize`) records the run's end.
  */
 import {
   OrchError,
@@ -11,23 +11,20 @@ import {
   scheduleKind,
   serializeSnapshot,
   sha256,
-  stepCommand,
   toKubernetesCron,
   type Schedule,
   type Snapshot,
 } from "@orch/core/plugin";
-import { RUN_ID_PARAMETER, kfpName, runnerSnapshot, type PipelineSpec } from "@orch/kfp";
+import { BACKEND_RUN_ID, RUN_ID_PARAMETER, kfpName, runnerSnapshot, type PipelineSpec } from "@orch/kfp";
 import { httpStatus, vertexError } from "./errors.js";
 import { VERTEX_LABELS, displayName, labelValue, pipelineJob, pipelineRoot, runLabels } from "./job.js";
 import type { VertexContext } from "./runtime.js";
 
-import { scheduleSnapshotKey } from "./schedule-keys.js";
 
-export { scheduleSnapshotKey };
+/** Where a schedule's snapshot lives in the artifact store. */
+export const scheduleSnapshotKey = (key: string) => `schedules/${key}/snapshot.json`;
 
-/** The name of the first task of a scheduled run. */
-export const SCHEDULED_RUN_TASK = "orch-scheduled-run";
-/** Vertex replaces this placeholder with the PipelineJob's id in every task. */
+/** Vertex replaces this placeholder with the PipelineJob's id in every task that takes it as a constant input. */
 export const PIPELINE_JOB_NAME = "{{$.pipeline_job_name}}";
 
 /** A schedule's key (its display name, and the folder of its snapshot): pipeline and a hash of what is scheduled. */
@@ -52,47 +49,24 @@ export function vertexCron(schedule: Schedule): { cron: string; maxRunCount?: nu
 }
 
 /**
- * The IR of a schedule's runs: every task takes the run id from `{{$.pipeline_job_name}}`, and after
- * the first task, which starts the run's journal from the schedule's snapshot.
+ * The IR of a schedule's runs: the compiler's backend-started form (a setup task that starts the run's
+ * journal from the schedule's snapshot, the steps, a finalize task that records the end whatever
+ * happened), with the run id taken from the PipelineJob's id (`{{$.pipeline_job_name}}`) rather than
+ * its internal uuid, so `orch run stop` and status() find the job by the run id.
  */
-export function scheduledIr(ctx: VertexContext, pipelineSpec: PipelineSpec, key: string): PipelineSpec {
-  const ir = structuredClone(pipelineSpec);
+export function scheduledIr(ctx: VertexContext, snapshot: Snapshot, key: string): PipelineSpec {
   const { config } = ctx;
-  // No run id is passed in: every task gets the job's own name instead.
-  delete ir.root.inputDefinitions?.parameters?.[RUN_ID_PARAMETER];
-  const runId = { runtimeValue: { constant: PIPELINE_JOB_NAME } };
-  for (const task of Object.values(ir.root.dag.tasks)) {
-    task.inputs = { ...task.inputs, parameters: { ...task.inputs?.parameters, [RUN_ID_PARAMETER]: runId } };
-    if (!task.dependentTasks?.length) task.dependentTasks = [SCHEDULED_RUN_TASK];
-  }
-  // The store's environment, exactly as a step gets it.
-  const env = stepCommand({
-    runId: "-",
-    stepId: "-",
-    projectRoot: config.projectRoot,
-    store: ctx.plugin.artifactStore,
-    ...(config.artifactStorePackage ? { storePackage: config.artifactStorePackage } : {}),
-  }).env;
-  delete env.ORCH_RUN_ID;
-  delete env.ORCH_STEP_ID;
-  ir.deploymentSpec.executors[`exec-${SCHEDULED_RUN_TASK}`] = {
-    container: {
-      image: config.image,
-      command: config.scheduledRunCommand,
-      args: ["--schedule", key, "--run-id", `{{$.inputs.parameters['${RUN_ID_PARAMETER}']}}`, "--project-root", config.projectRoot],
-      env: Object.keys(env)
-        .sort()
-        .map((name) => ({ name, value: env[name]! })),
+  const { pipelineSpec } = ctx.compileIr(snapshot, {
+    scheduled: {
+      setupCommand: [...config.runCommand, "setup", "--snapshot", scheduleSnapshotKey(key), "--project-root", config.projectRoot],
+      finalizeCommand: [...config.runCommand, "finalize", "--project-root", config.projectRoot],
     },
-  };
-  ir.components[`comp-${SCHEDULED_RUN_TASK}`] = { executorLabel: `exec-${SCHEDULED_RUN_TASK}`, inputDefinitions: { parameters: { [RUN_ID_PARAMETER]: { parameterType: "STRING" } } } };
-  ir.root.dag.tasks[SCHEDULED_RUN_TASK] = {
-    taskInfo: { name: SCHEDULED_RUN_TASK },
-    componentRef: { name: `comp-${SCHEDULED_RUN_TASK}` },
-    inputs: { parameters: { [RUN_ID_PARAMETER]: runId } },
-    cachingOptions: {},
-  };
-  return ir;
+  });
+  for (const task of Object.values(pipelineSpec.root.dag.tasks)) {
+    const input = task.inputs?.parameters?.[RUN_ID_PARAMETER];
+    if (input?.runtimeValue?.constant === BACKEND_RUN_ID) input.runtimeValue.constant = PIPELINE_JOB_NAME;
+  }
+  return pipelineSpec;
 }
 
 /** Creates the Vertex schedule of `snapshot` on `when` (replacing the same pipeline's schedule on the same times). */
@@ -101,8 +75,7 @@ export async function createSchedule(ctx: VertexContext, snapshot: Snapshot, whe
   const store = ctx.plugin.artifactStore;
   const key = scheduleKey(snapshot.pipeline.name, when);
   const { cron, maxRunCount } = vertexCron(when);
-  const { pipelineSpec } = ctx.compileIr(snapshot);
-  const ir = scheduledIr(ctx, pipelineSpec, key);
+  const ir = scheduledIr(ctx, snapshot, key);
   const { schedules, parent } = await ctx.clients();
   // The same pipeline on the same times: replace it (new code).
   for (const existing of await listOrchSchedules(ctx)) {

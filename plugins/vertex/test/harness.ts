@@ -20,7 +20,7 @@ import { startFakeVertex, type FakeVertex, type FakeVertexOptions } from "./fake
 
 export const fixtureRoot = fileURLToPath(new URL("./fixtures/project/", import.meta.url)).replace(/\/$/, "");
 const coreBin = fileURLToPath(new URL("../../../packages/core/src/entrypoint/bin.ts", import.meta.url));
-const scheduledBin = fileURLToPath(new URL("../src/bin/scheduled-run.ts", import.meta.url));
+const runBin = fileURLToPath(new URL("../src/bin/vertex-run.ts", import.meta.url));
 /** How the test "image" runs orch's bins: the same bins a real image runs, from TypeScript source. */
 const node = [process.execPath, "--conditions=@orch/source", "--import", "tsx"];
 
@@ -66,7 +66,7 @@ export async function createHarness(options: { projectRoot?: string; config?: Pa
     image: "us-docker.pkg.dev/orch-test-project/ml/project:test",
     projectRoot,
     entrypointCommand: [...node, coreBin],
-    scheduledRunCommand: [...node, scheduledBin],
+    runCommand: [...node, runBin],
     keyFile,
     apiEndpoint: vertexServer.url,
     pollSeconds: 0.2,
