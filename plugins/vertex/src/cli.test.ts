@@ -54,6 +54,8 @@ describe("orch with a vertex stack", () => {
     expect(run.code).toBe(0);
     const [listed] = JSON.parse((await orch("run", "list", "--json")).stdout) as { runId: string; status: string }[];
     expect(listed!.status).toBe("succeeded");
+    const shown = await orch("run", "show", listed!.runId);
+    expect(shown.stdout).toContain(`url: https://console.cloud.google.com/vertex-ai/locations/us-central1/pipelines/runs/orch-${listed!.runId}?project=orch-test-project`);
     const logs = await orch("run", "logs", listed!.runId, "--step", "load");
     expect(logs.code).toBe(0);
     expect(logs.stdout).toContain("loading 5 numbers");

@@ -202,8 +202,8 @@ export function createOrchestrator(config: VertexOrchestratorConfig, context: Pl
         orchestrator: "vertex",
         parameters: snapshot.parameters,
       };
-      // The run's record carries the job and its console page (`orch run show`).
-      await writeRunRecord(store, { ...run, ...({ url } as object) });
+      // The run's record carries its console page (`orch run show`).
+      await writeRunRecord(store, { ...run, url });
       process.stderr.write(`[orch] vertex: PipelineJob ${jobId}: ${url}\n`);
       if (!config.synchronous) {
         return { runId, url, wait: async () => ({ run: (await readRunRecord(store, runId)) ?? run, steps: await readStepRecords(store, runId) }) };
