@@ -6,7 +6,8 @@ import type { KfpCompileResult } from "./types.js";
  * PlatformSpec as a second document when there is one. Keys are sorted: same IR, same bytes.
  */
 export function toKfpYaml(result: KfpCompileResult): string {
-  const options = { lineWidth: 0, sortMapEntries: true } as const;
+  // Keys are sorted already (sortKeys); no anchors: KFP tools expect plain documents (and the alias scan is slow).
+  const options = { lineWidth: 0, aliasDuplicateObjects: false } as const;
   const header = `# PIPELINE DEFINITION\n# Name: ${result.pipelineSpec.pipelineInfo.name}\n`;
   const spec = header + stringify(result.pipelineSpec, options);
   return result.platformSpec ? `${spec}---\n${stringify(result.platformSpec, options)}` : spec;

@@ -3,7 +3,8 @@
  * @orch/kfp's compiler). Its own file so that the entry, the client and the runtime import it without
  * importing each other.
  */
-import { kfpStepSettingsSchema } from "@orch/kfp";
+// The schema alone (no compiler, no YAML writer): the entry stays light.
+import { kfpStepSettingsSchema } from "@orch/kfp/settings";
 import { secret, z } from "@orch/core/plugin";
 
 export const FLAVOR = "kubeflow";

@@ -25,6 +25,7 @@ import {
 import type { Run } from "./api-types.js";
 import { KfpApiError, KfpClient, kfpError } from "./client.js";
 import { FLAVOR, type KubeflowOrchestratorConfig } from "./config.js";
+import { stepLogs } from "./logs.js";
 import { createSchedule, deleteSchedule, listSchedules } from "./schedules.js";
 import { finalizeRun, isTerminal, runStatusOf } from "./status.js";
 
@@ -264,6 +265,7 @@ export function createOrchestrator(config: KubeflowOrchestratorConfig, context: 
     },
 
     stop,
+    logs: (runId, stepId, options) => stepLogs({ config, store, kfpRunOf, stepOrder: readSnapshotOrder }, runId, stepId, options),
     schedule: (snapshot, when) => createSchedule(ctx, snapshot, when),
     deleteSchedule: (id) => deleteSchedule(ctx, id),
     listSchedules: () => listSchedules(ctx),

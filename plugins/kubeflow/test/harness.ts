@@ -34,7 +34,7 @@ export async function createHarness(options: { projectRoot?: string; kfp?: KfpSe
   const s3rver = await startS3rver([BUCKET]);
   const kfp = await startKfpServer({
     ...options.kfp,
-    executor: { cwd: projectRoot, baseEnv: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" }, ...options.kfp?.executor },
+    executor: { cwd: projectRoot, terminationGraceSeconds: 2, baseEnv: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" }, ...options.kfp?.executor },
   });
   const config: KubeflowOrchestratorConfigInput = {
     host: kfp.url,

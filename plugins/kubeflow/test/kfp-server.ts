@@ -31,8 +31,10 @@ export interface KfpServer {
   experiments: Map<string, Experiment>;
   /** Every request, `METHOD path`. */
   requests: string[];
-  /** Output of each task attempt by pod name. */
+  /** Output of each task attempt by pod name (also served at /api/v1/namespaces/NS/pods/NAME/log, container main). */
   podLogs: Map<string, string>;
+  /** A kubeconfig (context `loopback`) whose cluster is this server, for pod logs. */
+  kubeconfig(): string;
   /** Starts a run of a recurring run, as KFP's scheduled-workflow controller does on its trigger. */
   trigger(recurringRunId: string): Promise<Run>;
   /** Resolves when the run reached a final state. */
@@ -337,6 +339,17 @@ export async function startKfpServer(options: KfpServerOptions = {}): Promise<Kf
     };
     try {
       if (options.token && req.headers.authorization !== `Bearer ${options.token}`) throw new ApiError(GRPC.UNAUTHENTICATED, "Unauthenticated: the request has no valid bearer token");
+      // The cluster's API server, for pod logs (same port: one loopback server plays KFP and Kubernetes).
+      const podLog = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(url.pathname);
+      if (podLog && req.method === "GET") {
+        const text = podLogs.get(decodeURIComponent(podLog[2]!));
+        if (text === undefined || url.searchParams.get("container") !== "main") {
+          res.writeHead(404, { "content-type": "application/json" });
+          return void res.end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", reason: "NotFound", code: 404, message: `pods "${podLog[2]}" not found` }));
+        }
+        res.writeHead(200, { "content-type": "text/plain" });
+        return void res.end(text);
+      }
       if (!url.pathname.startsWith("/apis/v2beta1/")) throw new ApiError(GRPC.NOT_FOUND, `Not Found: ${url.pathname}`);
       send(200, await route(req, url, raw));
     } catch (error) {
@@ -358,6 +371,17 @@ export async function startKfpServer(options: KfpServerOptions = {}): Promise<Kf
     experiments,
     requests,
     podLogs,
+    kubeconfig: () =>
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        // Plain HTTP on 127.0.0.1: the client refuses it unless TLS verification is off.
+        "clusters: [{ name: loopback, cluster: { server: 'http://127.0.0.1:" + port + "', insecure-skip-tls-verify: true } }]",
+        "users: [{ name: loopback, user: { token: loopback } }]",
+        "contexts: [{ name: loopback, context: { cluster: loopback, user: loopback, namespace: kubeflow } }]",
+        "current-context: loopback",
+        "",
+      ].join("\n"),
     async trigger(id) {
       const recurring = recurringRuns.get(id);
       if (!recurring) throw new Error(`no recurring run ${id}`);

@@ -43,8 +43,10 @@ export interface IrExecutorOptions {
   secrets?: Record<string, Record<string, string>>;
   /** Tasks running at once (default 4). */
   maxParallelism?: number;
-  /** Aborting terminates the run: running tasks are killed, the rest never start. */
+  /** Aborting terminates the run: running tasks get SIGTERM (SIGKILL after the grace), the rest never start. */
   signal?: AbortSignal;
+  /** Seconds between SIGTERM and SIGKILL when a task is terminated, as a pod's grace period (default 30). */
+  terminationGraceSeconds?: number;
   onTask?: (event: IrTaskEvent) => void;
   onLog?: (task: string, attempt: number, chunk: string) => void;
 }
@@ -165,7 +167,11 @@ async function runAttempt(
     kill = () => void spawnSync("docker", ["rm", "-f", name], { stdio: "ignore" });
   } else {
     child = spawn(task.argv[0]!, task.argv.slice(1), { env, ...(options.cwd ? { cwd: options.cwd } : {}), stdio: ["ignore", "pipe", "pipe"] });
-    kill = () => child.kill("SIGTERM");
+    kill = () => {
+      child.kill("SIGTERM");
+      // As a kubelet does after the pod's grace period.
+      setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"), (options.terminationGraceSeconds ?? 30) * 1000).unref();
+    };
   }
   children.add(kill);
   if (options.signal?.aborted) kill();
