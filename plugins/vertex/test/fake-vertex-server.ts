@@ -2,8 +2,8 @@
  * A loopback server speaking the part of the Vertex AI REST API v1 that `@google-cloud/aiplatform`'s
  * REST transport (`fallback: true`) sends for pipelines and schedules — and executing what it is given:
  * a created PipelineJob's `pipelineSpec` (the IR exactly as the SDK sent it, not orch's snapshot) runs
- * task by task through `execute` (the IR executor of @orch/kfp/testing), while `jobDetail.taskDetails`
- * follows the tasks live.
+ * task by task through @orch/kfp/testing's IR executor (each task's container command as a local
+ * process, or in Docker), while `jobDetail.taskDetails` follows the tasks live.
  *
  * Covered: pipelineJobs create (`pipelineJobId`, 409 on a taken id, 400 on an empty or malformed
  * `pipelineSpec`), get, list (`filter` on labels / display_name / state, `pageSize` ≤ 100,
