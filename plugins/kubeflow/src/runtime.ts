@@ -107,7 +107,8 @@ export function createOrchestrator(config: KubeflowOrchestratorConfig, context: 
       return experimentId;
     },
     runtimeParameters(snapshot) {
-      return { ...snapshot.parameters };
+      // A null parameter is declared without a default (KFP has no null STRING): it is left unset.
+      return Object.fromEntries(Object.entries(snapshot.parameters).filter(([, value]) => value !== null));
     },
     pipelineRoot() {
       if (config.pipelineRoot) return config.pipelineRoot;
