@@ -98,7 +98,8 @@ export function pipelineJob(input: PipelineJobInput): protos.google.cloud.aiplat
     throw new OrchError("E_PLUGIN_INVALID", { flavor: "vertex", message: "The compiled pipeline spec is empty.", hint: "Report this as a bug of @orch/plugin-vertex." });
   }
   const parameterValues: Record<string, IValue> = {};
-  for (const [name, value] of Object.entries(input.parameterValues)) parameterValues[name] = toValue(value);
+  // A null parameter is left unset: the IR declares it optional with no default (null is not a KFP value).
+  for (const [name, value] of Object.entries(input.parameterValues)) if (value !== null && value !== undefined) parameterValues[name] = toValue(value);
   return {
     displayName: input.displayName,
     pipelineSpec: spec,
