@@ -173,6 +173,7 @@ export function syncRunFromJournal(index: OrchIndex, run: Pick<RunRow, "runId" |
       storeUri: run.storeUri,
       storeFlavor: run.storeFlavor,
       scheduleId: run.scheduleId,
+      url: record.url as string | undefined,
     });
     for (const step of journal.readSteps()) {
       index.upsertStep({ ...step, error: step.error ? { message: step.error.message, ...(step.error.code ? { code: step.error.code } : {}) } : undefined });
@@ -286,6 +287,7 @@ export async function syncRemoteJournals(index: OrchIndex, project: Project, war
             storeUri: store.uri,
             storeFlavor: store.flavor,
             scheduleId: existing?.scheduleId,
+            url: record.url,
           });
           for (const step of steps) index.upsertStep({ ...step, error: step.error ? { message: step.error.message, ...(step.error.code ? { code: step.error.code } : {}) } : undefined });
         });

@@ -232,6 +232,7 @@ function runRow(run: CoreRun, storeUri: string | undefined, store: { uri: string
     storeUri: storeUri ?? store?.uri,
     storeFlavor: storeUri ? "local" : store?.flavor,
     scheduleId,
+    url: run.url,
   };
 }
 

@@ -92,6 +92,7 @@ export const FIRST_PARTY_FLAVORS: readonly FirstPartyFlavor[] = Object.freeze([
   firstParty("kubernetes", "orchestrator"),
   firstParty("sagemaker", "orchestrator"),
   firstParty("kubeflow", "orchestrator"),
+  firstParty("vertex", "orchestrator"),
   firstParty("s3", "artifact-store"),
   firstParty("gcs", "artifact-store"),
   firstParty("azure", "artifact-store"),

@@ -90,6 +90,14 @@ describe("runs", () => {
     expect(() => index.findRun("2026010")).toThrow(/several runs/);
   });
 
+  it("keeps a run's page in the orchestrator's UI (url) through later updates without one", () => {
+    const url = "https://console.cloud.google.com/vertex-ai/locations/us-central1/pipelines/runs/orch-r1?project=p";
+    index.upsertRun({ runId: "r1", pipeline: "p", status: "running", startedAt: "2026-01-01T00:00:00Z", url });
+    index.upsertRun({ runId: "r1", pipeline: "p", status: "succeeded", startedAt: "2026-01-01T00:00:00Z", finishedAt: "2026-01-01T00:01:00Z" });
+    expect(index.getRun("r1")).toMatchObject({ status: "succeeded", url });
+    expect(index.listRuns()[0]!.url).toBe(url);
+  });
+
   it("marks an interrupted run and its unfinished steps failed, once", () => {
     index.upsertRun({ runId: "r1", pipeline: "p", status: "running", startedAt: "2026-01-01T00:00:00Z", pid: 1 });
     index.upsertStep({ runId: "r1", stepId: "a", name: "a", status: "succeeded", attempts: 1 });

@@ -54,7 +54,7 @@ export type IndexedError = Pick<NonNullable<RunRecord["error"]>, "message" | "co
 
 /** A run as the index keeps it: the journal's RunRecord (runs/<id>/run.json) plus where it lives. */
 export type RunRow = Pick<RunRecord, "runId" | "pipeline" | "status" | "startedAt"> &
-  Partial<Pick<RunRecord, "pipelineHash" | "interrupted" | "stack" | "orchestrator" | "finishedAt" | "pid" | "pidStartTime" | "host" | "parameters">> & {
+  Partial<Pick<RunRecord, "pipelineHash" | "interrupted" | "stack" | "orchestrator" | "finishedAt" | "pid" | "pidStartTime" | "host" | "parameters" | "url">> & {
     error?: IndexedError | undefined;
     /** Where the run's journal lives (`artifactStore.uri`), with the store's flavor. */
     storeUri?: string | undefined;
@@ -171,6 +171,8 @@ const MIGRATIONS: string[] = [
   // 2: the start time of a run's process, to tell it from a process that reuses its pid
   `ALTER TABLE runs ADD COLUMN pid_start_time TEXT;
    CREATE INDEX runs_started ON runs (started_at);`,
+  // 3: the run's page in the orchestrator's own UI (a cloud console)
+  `ALTER TABLE runs ADD COLUMN url TEXT;`,
 ];
 
 /** The schema version this package writes. */
@@ -488,15 +490,16 @@ export class OrchIndex {
   upsertRun(run: RunRow): void {
     this.transaction(() => {
       this.stmt(
-        `INSERT INTO runs (run_id, pipeline, pipeline_hash, status, interrupted, stack, orchestrator, started_at, finished_at, pid, pid_start_time, host, parameters, error, store_uri, store_flavor, schedule_id, updated_at)
-         VALUES (@runId, @pipeline, @pipelineHash, @status, @interrupted, @stack, @orchestrator, @startedAt, @finishedAt, @pid, @pidStartTime, @host, @parameters, @error, @storeUri, @storeFlavor, @scheduleId, @updatedAt)
+        `INSERT INTO runs (run_id, pipeline, pipeline_hash, status, interrupted, stack, orchestrator, started_at, finished_at, pid, pid_start_time, host, parameters, error, store_uri, store_flavor, schedule_id, url, updated_at)
+         VALUES (@runId, @pipeline, @pipelineHash, @status, @interrupted, @stack, @orchestrator, @startedAt, @finishedAt, @pid, @pidStartTime, @host, @parameters, @error, @storeUri, @storeFlavor, @scheduleId, @url, @updatedAt)
          ON CONFLICT(run_id) DO UPDATE SET
            pipeline = excluded.pipeline, pipeline_hash = coalesce(excluded.pipeline_hash, pipeline_hash), status = excluded.status,
            interrupted = excluded.interrupted, stack = coalesce(excluded.stack, stack), orchestrator = coalesce(excluded.orchestrator, orchestrator),
            started_at = excluded.started_at, finished_at = excluded.finished_at, pid = coalesce(excluded.pid, pid),
            pid_start_time = CASE WHEN excluded.pid IS NULL THEN pid_start_time ELSE excluded.pid_start_time END, host = coalesce(excluded.host, host),
            parameters = excluded.parameters, error = excluded.error, store_uri = coalesce(excluded.store_uri, store_uri),
-           store_flavor = coalesce(excluded.store_flavor, store_flavor), schedule_id = coalesce(excluded.schedule_id, schedule_id), updated_at = excluded.updated_at`,
+           store_flavor = coalesce(excluded.store_flavor, store_flavor), schedule_id = coalesce(excluded.schedule_id, schedule_id),
+           url = coalesce(excluded.url, url), updated_at = excluded.updated_at`,
       ).run({
         runId: run.runId,
         pipeline: run.pipeline,
@@ -515,6 +518,7 @@ export class OrchIndex {
         storeUri: run.storeUri ?? null,
         storeFlavor: run.storeFlavor ?? null,
         scheduleId: run.scheduleId ?? null,
+        url: run.url ?? null,
         updatedAt: now(),
       });
     });
@@ -769,6 +773,7 @@ function toRun(row: Row): RunRow {
     storeUri: opt(row.store_uri),
     storeFlavor: opt(row.store_flavor),
     scheduleId: opt(row.schedule_id),
+    url: opt(row.url),
   };
 }
 function toStep(row: Row): StepRow {

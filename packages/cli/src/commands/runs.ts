@@ -86,6 +86,8 @@ export async function show(id: string, options: { json?: boolean }): Promise<num
     }
     out(`${paint.bold(`Run ${run.runId}`, process.stdout)}  pipeline ${run.pipeline}  stack ${run.stack ?? "-"}  ${statusText(displayStatus(run))}  ${duration(since(run.startedAt, run.finishedAt))}`);
     if (run.error) out(`  ${paint.red("error:", process.stdout)} ${run.error.message.split("\n")[0]}`);
+    // The run's page in the orchestrator's own UI (Vertex AI's console …).
+    if (run.url) out(`  url: ${run.url}`);
     out("");
     const depth = new Map<string, number>();
     const rows: string[][] = [];

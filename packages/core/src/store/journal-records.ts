@@ -56,6 +56,8 @@ export const RunRecordSchema = z.object({
   error: ErrorRecordSchema.optional(),
   /** Set (with status `failed`) when the process driving the run died before finishing it. */
   interrupted: z.boolean().optional(),
+  /** The run's page in the backend's own UI (a cloud console), when the orchestrator has one. */
+  url: z.string().optional(),
 });
 
 /** runs/<runId>/steps/<stepId>.json */
