@@ -61,25 +61,24 @@ export function createOrchestrator(config: AzureMLOrchestratorConfig, context: P
     builtImage = await buildImage(config.build, context);
   }
 
-  /** Creates the pipeline job, or adopts the one a retried submit already created (same snapshot hash). */
-  async function createOrAdopt(name: string, job: PipelineJobBody, runId: string): Promise<void> {
-    const hash = job.properties.tags[TAGS.snapshotHash];
-    const check = (existing: JobBase) => {
-      if (props(existing).tags?.[TAGS.snapshotHash] === hash) return;
-      throw new OrchError("E_RUN_EXISTS", {
-        flavor: FLAVOR,
-        message: `Run ${runId} already has an Azure ML pipeline job (${name}) made from another snapshot.`,
-        hint: "Use a new run id.",
-      });
-    };
-    const existing = await client.getJob(name);
-    if (existing) return check(existing);
+  /** Refuses a run id whose pipeline job was made from another snapshot (a retried submit of the same one is fine). */
+  function assertSameSnapshot(existing: JobBase | undefined, job: PipelineJobBody, name: string, runId: string): void {
+    if (!existing || props(existing).tags?.[TAGS.snapshotHash] === job.properties.tags[TAGS.snapshotHash]) return;
+    throw new OrchError("E_RUN_EXISTS", {
+      flavor: FLAVOR,
+      message: `Run ${runId} already has an Azure ML pipeline job (${name}) made from another snapshot.`,
+      hint: "Use a new run id.",
+    });
+  }
+
+  /** Creates the pipeline job; a 409 (a concurrent or retried create) adopts the job when it is the same. */
+  async function create(name: string, job: PipelineJobBody, runId: string): Promise<void> {
     try {
       await client.createJob(name, job);
     } catch (error) {
       if (httpStatus(error) === 409) {
         const now = await client.getJob(name);
-        if (now) return check(now);
+        if (now) return assertSameSnapshot(now, job, name, runId);
       }
       throw client.error(`creating pipeline job ${name}`, error);
     }
@@ -137,16 +136,17 @@ export function createOrchestrator(config: AzureMLOrchestratorConfig, context: P
 
     async submit(snapshot, submit) {
       const { runId } = submit;
-      const job = body(snapshot, runId);
+      body(snapshot, runId); // a bad setting fails before an image is built
       await ensureImage();
       const final = body(snapshot, runId);
-      void job;
       const name = pipelineJobName(runId);
+      // Checked before anything is written: a refused submit must not touch the existing run's journal.
+      const existing = await client.getJob(name);
+      assertSameSnapshot(existing, final, name, runId);
       // Every command job reads the snapshot from the artifact store.
       await store.write(journalKeys.snapshot(runId), serializeSnapshot(snapshot));
       if (submit.resume) await clearStopRequest(store, runId);
-      const existingRun = await readRunRecord(store, runId);
-      if (!existingRun || submit.resume) {
+      if (!(await readRunRecord(store, runId)) || (submit.resume && !existing)) {
         const run: RunRecord = {
           runId,
           pipeline: snapshot.pipeline.name,
@@ -159,13 +159,15 @@ export function createOrchestrator(config: AzureMLOrchestratorConfig, context: P
         };
         await writeRunRecord(store, run);
       }
-      try {
-        await client.ensureEnvironment(config.environmentName, environmentVersion(image()), image());
-        await createOrAdopt(name, final, runId);
-      } catch (error) {
-        // Nothing runs the run: it must not stay "running".
-        await writeRunRecord(store, { ...(await readRunRecord(store, runId))!, status: "failed", finishedAt: new Date().toISOString(), error: { code: "E_BACKEND_UNAVAILABLE", message: (error as Error).message } });
-        throw error;
+      if (!existing) {
+        try {
+          await client.ensureEnvironment(config.environmentName, environmentVersion(image()), image());
+          await create(name, final, runId);
+        } catch (error) {
+          // Nothing runs the run: it must not stay "running".
+          await writeRunRecord(store, { ...(await readRunRecord(store, runId))!, status: "failed", finishedAt: new Date().toISOString(), error: { code: "E_BACKEND_UNAVAILABLE", message: (error as Error).message } });
+          throw error;
+        }
       }
       const url = studioUrl(config, name);
       if (!config.synchronous) {

@@ -46,6 +46,8 @@ export interface ArmServerOptions {
   jobEnv?: Record<string, string>;
   /** Route kinds ("PUT jobs", "GET jobs", "POST cancel", "PUT schedules" …) answered once with 429 first. */
   throttleOnce?: string[];
+  /** How long a cancelled job's processes get between SIGTERM and SIGKILL (default 3 s). */
+  killGraceMs?: number;
   /** Page size of list operations (small, so paging is exercised). */
   pageSize?: number;
   /** Problems with a submitted PipelineJob body beyond the basic checks (the tests plug the spec validator in). */
@@ -119,6 +121,15 @@ function executionOrder(jobs: Json): string[] {
   return order;
 }
 
+/** Signals every process of a job (its shell has its own process group); a group already gone is fine. */
+function killGroup(proc: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (proc.pid) process.kill(-proc.pid, signal);
+  } catch {
+    // the group has ended
+  }
+}
+
 export async function startArmServer(options: ArmServerOptions): Promise<ArmServer> {
   const jobs = new Map<string, ArmJob>();
   const schedules = new Map<string, Json>();
@@ -184,7 +195,7 @@ export async function startArmServer(options: ArmServerOptions): Promise<ArmServ
         const node = nodes[name]!;
         setStatus(child, "Queued");
         setStatus(child, "Running");
-        const proc = spawn("sh", ["-c", node.command], { env: { ...process.env, ...options.jobEnv, ...node.environment_variables }, stdio: ["ignore", "pipe", "pipe"] });
+        const proc = spawn("sh", ["-c", node.command], { env: { ...process.env, ...options.jobEnv, ...node.environment_variables }, stdio: ["ignore", "pipe", "pipe"], detached: true });
         child.process = proc;
         proc.stdout!.on("data", (d: Buffer) => (child.output += d.toString()));
         proc.stderr!.on("data", (d: Buffer) => (child.output += d.toString()));
@@ -232,7 +243,11 @@ export async function startArmServer(options: ArmServerOptions): Promise<ArmServ
       if (child.parentJobName !== job.name || FINISHED.has(child.status)) continue;
       if (child.process) {
         setStatus(child, "CancelRequested");
-        child.process.kill("SIGTERM");
+        // The whole process group, as stopping a job's container ends everything in it: SIGTERM, then
+        // SIGKILL after the grace period (a step function may ignore its abort signal).
+        const proc = child.process;
+        killGroup(proc, "SIGTERM");
+        setTimeout(() => killGroup(proc, "SIGKILL"), options.killGraceMs ?? 3000).unref();
       } else setStatus(child, "Canceled");
     }
   }
@@ -400,7 +415,7 @@ export async function startArmServer(options: ArmServerOptions): Promise<ArmServ
       });
     },
     async close() {
-      for (const job of jobs.values()) job.process?.kill("SIGKILL");
+      for (const job of jobs.values()) if (job.process) killGroup(job.process, "SIGKILL");
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
