@@ -224,10 +224,11 @@ export function createOrchestrator(config: AzureMLOrchestratorConfig, context: P
       await ensureImage();
       const name = scheduleName(snapshot.pipeline.name, when);
       // The scheduled pipeline jobs run under the schedule's name as their run id.
-      const job = body(snapshot, name);
+      // Built (and refused) before anything is written or created.
+      const schedule = scheduleBody(snapshot, when, body(snapshot, name).properties);
       await store.write(journalKeys.snapshot(name), serializeSnapshot(snapshot));
       await client.ensureEnvironment(config.environmentName, environmentVersion(image()), image());
-      await client.putSchedule(name, scheduleBody(snapshot, when, job.properties));
+      await client.putSchedule(name, schedule);
       return { id: name };
     },
 
