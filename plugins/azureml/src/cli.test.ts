@@ -78,6 +78,18 @@ describe.skipIf(skip)("orch with an azureml + azure stack", () => {
     expect(logs.stdout).toMatch(/INFO\s+loaded 150 iris flowers/);
   }, 240_000);
 
+  it("refuses a misspelt config key and resources no VM size satisfies, before anything is created in Azure", async () => {
+    const bad = await runOrch(project.root, env, "orchestrator", "register", "typo", "--flavor=azureml", "--subscriptin_id=x", "--resource_group=rg", "--workspace=ws", "--compute_target=c");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("subscription_id");
+    const before = h.server.jobs.size;
+    const huge = await runOrch(project.root, env, "pipeline", "run", "src/small.ts#hugePipeline");
+    expect(huge.code).toBe(2);
+    expect(huge.stderr).toContain("huge");
+    expect(huge.stderr).toContain("settings.azureml.instanceType");
+    expect(h.server.jobs.size).toBe(before);
+  }, 120_000);
+
   it("orch run stop cancels a running pipeline job and the run ends stopped", async () => {
     const gate = join(mkdtempSync(join(tmpdir(), "orch-aml-cli-gate-")), "open");
     const running = startOrch(project.root, env, "pipeline", "run", "src/small.ts#gated", "--run-id", "qs-cli-stop", "--param", `gate=${gate}`);
