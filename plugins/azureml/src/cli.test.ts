@@ -72,6 +72,8 @@ describe.skipIf(skip)("orch with an azureml + azure stack", () => {
     const model = await client.loadOutput("qs-cli-1", trainModel);
     expect(typeof (model as { predict?: unknown }).predict).toBe("function");
     const shown = await orch("run", "show", "qs-cli-1");
+    // The run's page in Azure ML studio.
+    expect(shown.stdout).toContain(`url: https://ml.azure.com/runs/orch-qs-cli-1?wsid=${encodeURIComponent("/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/orch-test-rg/providers/Microsoft.MachineLearningServices/workspaces/orch-test-ws")}`);
     expect(shown.stdout).toContain("train_model");
     expect(shown.stdout).toContain("succeeded");
     const logs = await orch("run", "logs", "qs-cli-1", "--step", "load_data");

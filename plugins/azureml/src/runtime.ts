@@ -212,6 +212,8 @@ export function createOrchestrator(config: AzureMLOrchestratorConfig, context: P
       return runStatusOf(props(job).status);
     },
 
+    runUrl: (runId) => studioUrl(config, pipelineJobName(runId)),
+
     stop,
 
     async *logs(runId, stepId, options = {}) {
