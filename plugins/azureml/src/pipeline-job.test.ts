@@ -6,6 +6,7 @@ import { compilePipeline } from "@orch/core/host";
 import plugin from "./index.js";
 import { CONTROL_OUTPUT, nodeName, pipelineJob, shellQuote, type PipelineJobBody } from "./pipeline-job.js";
 import { bindingProblems } from "../test/arm-server.js";
+import { jobBodyProblems } from "../test/spec-validator.js";
 import { dynamicPipeline, failingPipeline, gpuPipeline, hugePipeline, small } from "../test/fixtures/project/src/pipeline.js";
 
 const projectRoot = fileURLToPath(new URL("../test/fixtures/project/", import.meta.url)).replace(/\/$/, "");
@@ -40,6 +41,16 @@ describe("the pipeline job of a snapshot", () => {
     expect(jobs.report!.inputs).toEqual({});
     expect(jobs.evaluate!.outputs).toEqual({});
     expect(bindingProblems(body)).toEqual([]);
+  });
+
+  it("is a valid PipelineJob of the ARM OpenAPI spec the SDK pins (2022-10-01), which a misspelt key is not", () => {
+    const body = build(snap(small, { rows: 4 }));
+    expect(jobBodyProblems(body)).toEqual([]);
+    const misspelt = structuredClone(body) as unknown as { properties: Record<string, unknown> };
+    misspelt.properties.experiment_name = misspelt.properties.experimentName;
+    expect(jobBodyProblems(misspelt)).toEqual(["/properties/: must NOT have additional properties (experiment_name)"]);
+    expect(jobBodyProblems({ properties: { ...body.properties, jobType: "pipeline" } })[0]).toContain("no JobBase subtype");
+    expect(jobBodyProblems({ properties: { ...body.properties, computeId: 7 } })).toEqual(["/properties/computeId: must be string"]);
   });
 
   it("uses ARM's camelCase for the resource and Azure ML's snake_case inside the nodes", () => {

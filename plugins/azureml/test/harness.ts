@@ -13,6 +13,7 @@ import plugin, { azureml, type AzureMLOrchestratorConfigInput } from "../src/ind
 import { createOrchestrator } from "../src/runtime.js";
 import { IDENTITY_HEADER, TEST_TOKEN, startArmServer, type ArmServer, type ArmServerOptions } from "./arm-server.js";
 import { provided } from "./provided.js";
+import { jobBodyProblems } from "./spec-validator.js";
 
 const coreBin = fileURLToPath(new URL("../../../packages/core/src/entrypoint/bin.ts", import.meta.url));
 /** How the test "image" runs orch-entrypoint: there is no image, so the server runs the command here, from TypeScript source. */
@@ -55,6 +56,8 @@ export async function createHarness(options: { projectRoot: string; server?: Par
       // Where Azure ML keeps a job's output: ExperimentRun/dcid.<job>/user_logs/std_log.txt in the workspace storage.
       await logs.getBlockBlobClient(`ExperimentRun/dcid.${job.name}/user_logs/std_log.txt`).upload(text, Buffer.byteLength(text));
     },
+    // Every submitted job body is checked against the ARM OpenAPI definitions (a 400 otherwise).
+    validateJob: jobBodyProblems,
     ...options.server,
   });
   const config: AzureMLOrchestratorConfigInput = {
