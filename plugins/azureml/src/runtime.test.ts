@@ -86,6 +86,16 @@ describe.skipIf(skip)("the azureml runtime", () => {
     writeFileSync(gate, "");
   });
 
+  it("with synchronous: false, submit returns at once and status() records the run's end once the job has finished", async () => {
+    h = await createHarness({ projectRoot });
+    const { runtime, store } = await h.runtime({ synchronous: false });
+    const handle = await runtime.submit(snap(small, { rows: 2 }), { runId: "aml-async", signal: new AbortController().signal });
+    expect((await handle.wait()).run.status).toBe("running");
+    await h.server.waitFor("orch-aml-async", ["Completed", "Failed", "Canceled"]);
+    expect(await runtime.status!("aml-async")).toBe("succeeded");
+    expect((await readRunRecord(store, "aml-async"))?.status).toBe("succeeded");
+  });
+
   it("a failing step fails the run; the step after it never runs and is recorded skipped", async () => {
     h = await createHarness({ projectRoot });
     const { runtime, store } = await h.runtime();

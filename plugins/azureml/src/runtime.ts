@@ -207,9 +207,14 @@ export function createOrchestrator(config: AzureMLOrchestratorConfig, context: P
     async status(runId) {
       const run = await readRunRecord(store, runId);
       if (run && run.status !== "running") return run.status;
-      const job = await client.getJob(pipelineJobName(runId));
+      const name = pipelineJobName(runId);
+      const job = await client.getJob(name);
       if (!job) return run ? "failed" : undefined;
-      return runStatusOf(props(job).status);
+      const jobStatus = props(job).status;
+      // A finished job whose run nobody followed (synchronous: false): its end goes into the journal now.
+      const snapshot = run && jobStatus && FINISHED_JOB_STATUSES.has(jobStatus) ? await readJson(store, journalKeys.snapshot(runId)) : undefined;
+      if (snapshot) return (await finishRun(store, parseSnapshot(snapshot, `run ${runId}`), runId, jobStatus!, await childStatuses(name)))?.status;
+      return runStatusOf(jobStatus);
     },
 
     runUrl: (runId) => studioUrl(config, pipelineJobName(runId)),
