@@ -19,7 +19,7 @@ describe("flavor names and the first-party catalogue", () => {
     const result = await project.orch(["orchestrator", "register", "x", "--flavor=kubeflow"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('No orchestrator plugin found for flavor "kubeflow"');
-    expect(result.stderr).toContain("first-party orchestrator flavors: local, local_docker, kubernetes");
+    expect(result.stderr).toContain("first-party orchestrator flavors: local, local_docker, kubernetes, azureml");
     expect(hintOf(result.stderr)).not.toMatch(/npm install|pnpm add|yarn add/);
     expect(result.stderr).not.toContain("Did you mean");
   });
@@ -39,6 +39,7 @@ describe("flavor names and the first-party catalogue", () => {
     expect(firstParty.sort()).toEqual(
       [
         "azure:artifact-store:@orch/plugin-azure",
+        "azureml:orchestrator:@orch/plugin-azureml",
         "gcs:artifact-store:@orch/plugin-gcs",
         "kubernetes:orchestrator:@orch/plugin-kubernetes",
         "local:orchestrator:@orch/plugin-local",

@@ -93,6 +93,7 @@ export const FIRST_PARTY_FLAVORS: readonly FirstPartyFlavor[] = Object.freeze([
   firstParty("sagemaker", "orchestrator"),
   firstParty("kubeflow", "orchestrator"),
   firstParty("vertex", "orchestrator"),
+  firstParty("azureml", "orchestrator"),
   firstParty("s3", "artifact-store"),
   firstParty("gcs", "artifact-store"),
   firstParty("azure", "artifact-store"),

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
-import type { RunRow, StepRow } from "@orch/store-sqlite";
-import { displayStatus, goneOwner, localJournal, openProjectIndex, reconcileRuns, requireProject, requireRun, syncRemoteJournals, syncRunsFromJournals } from "../context.js";
+import type { OrchIndex, RunRow, StepRow } from "@orch/store-sqlite";
+import { displayStatus, goneOwner, localJournal, type Project, openProjectIndex, reconcileRuns, requireProject, requireRun, syncRemoteJournals, syncRunsFromJournals } from "../context.js";
 import { UsageError } from "../errors.js";
 import { reconcileRemoteRuns } from "../remote-runs.js";
 import { STATUS_ICON, displayFlavor, duration, note, out, paint, printJson, printJsonLine, since, statusText, table } from "../output.js";
@@ -69,6 +69,8 @@ export async function show(id: string, options: { json?: boolean }): Promise<num
     }
     const steps = index.getSteps(run.runId);
     const snapshot = localJournal(run)?.readSnapshot();
+    // The run's page in its backend's UI: recorded at submit (run.json), or asked of the plugin.
+    const url = run.url ?? (await backendUrl(run, index, project));
     const byId = new Map(steps.map((s) => [s.stepId, s]));
     // (a set: the snapshot of a resumed dynamic run can list a step twice)
     const order = [...new Set(snapshot?.order ?? steps.map((s) => s.stepId))];
@@ -76,7 +78,7 @@ export async function show(id: string, options: { json?: boolean }): Promise<num
     const upstream = (stepId: string) => snapshot?.steps[stepId]?.upstream ?? [];
     if (options.json) {
       printJson({
-        run: runJson(run),
+        run: { ...runJson(run), ...(url ? { url } : {}) },
         steps: order.map((stepId) => {
           const s = byId.get(stepId);
           return { id: stepId, name: s?.name ?? snapshot?.steps[stepId]?.name, status: s?.status ?? "pending", upstream: upstream(stepId), durationMs: stepDuration(s), attempts: s?.attempts ?? 0, startedAt: s?.startedAt, finishedAt: s?.finishedAt, cachedFrom: s?.cachedFrom, error: s?.error };
@@ -86,8 +88,7 @@ export async function show(id: string, options: { json?: boolean }): Promise<num
     }
     out(`${paint.bold(`Run ${run.runId}`, process.stdout)}  pipeline ${run.pipeline}  stack ${run.stack ?? "-"}  ${statusText(displayStatus(run))}  ${duration(since(run.startedAt, run.finishedAt))}`);
     if (run.error) out(`  ${paint.red("error:", process.stdout)} ${run.error.message.split("\n")[0]}`);
-    // The run's page in the orchestrator's own UI (Vertex AI's console …).
-    if (run.url) out(`  url: ${run.url}`);
+    if (url) out(`  url: ${url}`);
     out("");
     const depth = new Map<string, number>();
     const rows: string[][] = [];
@@ -107,6 +108,25 @@ export async function show(id: string, options: { json?: boolean }): Promise<num
     return 0;
   } finally {
     index.close();
+  }
+}
+
+/**
+ * The run's page in its backend's own UI (Azure ML studio, a console), when its orchestrator has one.
+ * Only runs of remote flavors ask (that loads the plugin); a backend that cannot be loaded shows none.
+ */
+async function backendUrl(run: RunRow, index: OrchIndex, project: Project): Promise<string | undefined> {
+  if (!run.orchestrator || JOURNAL_LOG_FLAVORS.has(run.orchestrator)) return undefined;
+  try {
+    const { orchestratorForRun } = await import("./run-control.js");
+    const { orchestrator } = await orchestratorForRun(run, index, project);
+    try {
+      return orchestrator.runUrl?.(run.runId);
+    } finally {
+      await orchestrator.dispose?.();
+    }
+  } catch {
+    return undefined;
   }
 }
 

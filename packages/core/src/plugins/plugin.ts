@@ -51,6 +51,8 @@ export interface Orchestrator {
   /** Native files for `orch pipeline compile` (KFP IR, Airflow DAG, manifests …), path → contents. */
   compile?(snapshot: Snapshot): Promise<Record<string, string>>;
   status?(runId: string): Promise<RunRecord["status"] | undefined>;
+  /** Where to look at a run in the backend's own UI (a studio or console page), for `orch run show`. */
+  runUrl?(runId: string): string | undefined;
   /** Asks the run to stop; `graceSeconds`: how long a local driving process gets before it is killed. */
   stop?(runId: string, options?: { graceSeconds?: number }): Promise<void>;
   logs?(runId: string, stepId: string, options?: { follow?: boolean }): AsyncIterable<string>;
