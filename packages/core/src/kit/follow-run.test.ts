@@ -93,3 +93,28 @@ describe("followRun", () => {
     await expect(following).rejects.toThrow("enough");
   });
 });
+
+describe("followRun on a store whose reads can be torn", () => {
+  it("reads a record cut short by a concurrent write again at the next poll instead of failing the follow", async () => {
+    const dir = tempDir();
+    const inner = createLocalArtifactStore(join(dir, "artifacts"));
+    const { snapshot, definitions } = compilePipeline(demo, { start: 1 }, { projectRoot: dir });
+    let torn = 0;
+    // The first reads of a step record return half of it, as a reader racing a non-atomic put sees it.
+    const store = Object.assign(Object.create(inner) as typeof inner, {
+      read: async (key: string) => {
+        const bytes = await inner.read(key);
+        if (bytes && key.includes("/steps/") && torn < 3) {
+          torn++;
+          return bytes.subarray(0, Math.floor(bytes.length / 2));
+        }
+        return bytes;
+      },
+    });
+    const following = followRun(store, "torn", undefined, { snapshot, pollMs: 20 });
+    await executeRun({ snapshot, runId: "torn", store: inner, definitions, projectRoot: dir });
+    const outcome = await following;
+    expect(torn).toBe(3);
+    expect(outcome.run.status).toBe("succeeded");
+  });
+});

@@ -7,6 +7,9 @@ import { parseSnapshot, type Snapshot } from "../snapshot/snapshot.js";
 import { readJson, type ArtifactStore } from "../store/artifact-store.js";
 import { journalKeys, readRunRecord, readStepRecords, writeRunRecord, type RunRecord, type StepRecord } from "../store/journal.js";
 
+/** Consecutive unreadable polls followRun sits out before it gives up. */
+const MAX_TORN_READS = 10;
+
 /** How the backend says a run it executed is over, whatever the journal says. */
 export interface BackendEnd {
   /** The backend ended it because it was stopped (the orchestrator Job was deleted). */
@@ -65,10 +68,22 @@ export async function followRun(store: ArtifactStore, runId: string, observer: R
     return { ...(run ? { run } : {}), steps };
   };
 
+  let tornReads = 0;
   for (;;) {
     options.signal?.throwIfAborted();
     const backendDone = ended;
-    let { run, steps } = await poll();
+    let polled: Awaited<ReturnType<typeof poll>>;
+    try {
+      polled = await poll();
+      tornReads = 0;
+    } catch (error) {
+      // A record read while its writer replaces it (a store whose puts are not atomic for readers, such
+      // as a local S3 stand-in) is cut short; the next poll reads it whole. A record that stays broken is an error.
+      if (!(error instanceof SyntaxError) || ++tornReads > MAX_TORN_READS) throw error;
+      await sleep(pollMs, undefined, options.signal ? { signal: options.signal } : {}).catch(() => {});
+      continue;
+    }
+    let { run, steps } = polled;
     if (!run || run.status === "running") {
       if (!backendDone) {
         await sleep(pollMs, undefined, options.signal ? { signal: options.signal } : {}).catch(() => {});
