@@ -85,9 +85,10 @@ export class DatabricksClient {
   /** fetch with Retry-After on 429/503 and an error for any other non-2xx answer. */
   private async fetchRetrying(url: string, operation: string, init: () => Promise<RequestInit> | RequestInit): Promise<Response> {
     for (let attempt = 0; ; attempt++) {
+      const request = await init();
       let response: Response;
       try {
-        response = await fetch(url, await init());
+        response = await fetch(url, request);
       } catch (cause) {
         throw new OrchError("E_BACKEND_UNAVAILABLE", {
           flavor: "databricks",
