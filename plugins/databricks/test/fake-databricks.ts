@@ -65,6 +65,8 @@ export interface FakeDatabricks {
   close(): Promise<void>;
 }
 
+/** How long a cancelled task's processes get to end before they are killed. */
+const CANCEL_GRACE_MS = 20_000;
 const TERMINAL = new Set<LifeCycleState>(["TERMINATED", "SKIPPED", "INTERNAL_ERROR"]);
 
 export async function startFakeDatabricks(options: FakeDatabricksOptions = {}): Promise<FakeDatabricks> {
@@ -172,12 +174,20 @@ export async function startFakeDatabricks(options: FakeDatabricksOptions = {}): 
     env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", TMPDIR: dir, ...env };
     const args = (python.parameters ?? []).map((p) => resolveReferences(p, run, attempt));
     await new Promise<void>((resolve) => {
-      const child = spawn(options.python ?? "python3", [file, ...args], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+      // Its own process group: cancelling ends the whole task as a cluster's teardown would.
+      const child = spawn(options.python ?? "python3", [file, ...args], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
       attempt.process = child;
       child.stdout!.on("data", (d: Buffer) => (attempt.logs += d.toString()));
       child.stderr!.on("data", (d: Buffer) => (attempt.logs += d.toString()));
       let timedOut = false;
-      const timer = task.timeout_seconds ? setTimeout(() => ((timedOut = true), child.kill("SIGKILL")), task.timeout_seconds * 1000) : undefined;
+      const timer = task.timeout_seconds ? setTimeout(() => {
+            timedOut = true;
+            try {
+              process.kill(-child.pid!, "SIGKILL");
+            } catch {
+              // already gone
+            }
+          }, task.timeout_seconds * 1000) : undefined;
       child.on("close", (code, signal) => {
         if (timer) clearTimeout(timer);
         attempt.process = undefined;
@@ -349,7 +359,19 @@ export async function startFakeDatabricks(options: FakeDatabricksOptions = {}): 
         if (TERMINAL.has(run.state.life_cycle_state)) return {};
         run.cancelled = true;
         run.state = { life_cycle_state: "TERMINATING", state_message: "Run is being cancelled" };
-        for (const task of run.tasks) task.process?.kill("SIGTERM");
+        for (const task of run.tasks) {
+          const child = task.process;
+          if (!child?.pid) continue;
+          child.kill("SIGTERM");
+          // What is still running after the grace period goes with the cluster.
+          setTimeout(() => {
+            try {
+              process.kill(-child.pid!, "SIGKILL");
+            } catch {
+              // already gone
+            }
+          }, CANCEL_GRACE_MS).unref();
+        }
         return {};
       }
       case "GET /api/2.2/jobs/runs/get-output": {
@@ -414,7 +436,13 @@ export async function startFakeDatabricks(options: FakeDatabricksOptions = {}): 
     async close() {
       for (const run of runs.values()) {
         run.cancelled = true;
-        for (const task of run.tasks) task.process?.kill("SIGKILL");
+        for (const task of run.tasks) {
+          try {
+            if (task.process?.pid) process.kill(-task.process.pid, "SIGKILL");
+          } catch {
+            // already gone
+          }
+        }
       }
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections?.();

@@ -3,7 +3,7 @@
  * quickstart's sources, this plugin and the s3 plugin linked into node_modules (as `npm link` would),
  * driven with the real `orch` binary.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,6 +37,8 @@ export interface TestProject {
   s3: S3rverHandle;
   bucket: string;
   orch(...args: string[]): Promise<OrchResult>;
+  /** Starts orch without waiting for it. */
+  start(...args: string[]): ChildProcess & { result: Promise<OrchResult> };
   /** orch …args, failing the test with its stderr when it does not exit 0. */
   ok(...args: string[]): Promise<OrchResult>;
   close(): Promise<void>;
@@ -48,6 +50,7 @@ export async function createTestProject(prefix: string, options: FakeDatabricksO
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name: prefix, private: true, type: "module" }));
   mkdirSync(join(dir, "src"));
   for (const file of ["pipeline.ts", "steps.ts"]) copyFileSync(join(quickstartRoot, "src", file), join(dir, "src", file));
+  copyFileSync(join(pluginRoot, "test", "fixtures", "extra.ts"), join(dir, "src", "extra.ts"));
   mkdirSync(join(dir, "node_modules", "@orch"), { recursive: true });
   symlinkSync(pluginRoot, join(dir, "node_modules", "@orch", "plugin-databricks"), "dir");
   symlinkSync(join(pluginRoot, "..", "s3"), join(dir, "node_modules", "@orch", "plugin-s3"), "dir");
@@ -64,8 +67,19 @@ export async function createTestProject(prefix: string, options: FakeDatabricksO
       return { code: e.code, stdout: e.stdout, stderr: e.stderr };
     }
   };
+  const env = { ...process.env, NO_COLOR: "1", ORCH_CLI_FROM_SOURCE: "1", ORCH_HOME: "" };
+  const start = (...args: string[]) => {
+    const child = spawn(orchBin, args, { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    const result = new Promise<OrchResult>((resolve) => child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr })));
+    return Object.assign(child, { result });
+  };
   const project: TestProject = {
     dir,
+    start,
     workspace,
     s3,
     bucket,
