@@ -71,6 +71,27 @@ describe("orch with a databricks stack", () => {
     expect(project.workspace.requests.filter((r) => r === "POST /api/2.2/jobs/reset")).toHaveLength(0);
   }, 180_000);
 
+  it("honours max_retries: a task whose process died runs again; a step that failed for good is not run again", async () => {
+    const marker = join(project.dir, "crashed-once");
+    const counter = join(project.dir, "attempts");
+    const runId = "dbx-retries-1";
+    const result = await project.orch("pipeline", "run", "src/extra.ts#retrying", "--stack", "dbx", "--run-id", runId, "--param", `marker=${JSON.stringify(marker)}`, "--param", `counter=${JSON.stringify(counter)}`);
+    expect(result.code).toBe(1);
+    const steps = Object.fromEntries((await readStepRecords(store, runId)).map((s) => [s.stepId, s]));
+    expect(steps.crash_once!.status).toBe("succeeded");
+    expect(steps.fails_for_good).toMatchObject({ status: "failed", attempts: 2 });
+    // The runner's two attempts ran once: Databricks' retry of the task did not run them again.
+    expect(readFileSync(counter, "utf8")).toBe("xx");
+    const dbRun = [...project.workspace.runs.values()].find((r) => r.parameters.orch_run_id === runId)!;
+    const attempts = (key: string) => dbRun.tasks.filter((t) => t.task_key === key).map((t) => t.state.result_state);
+    expect(attempts("crash_once")).toEqual(["FAILED", "SUCCESS"]);
+    expect(attempts("fails_for_good")).toEqual(["FAILED", "FAILED"]);
+    const logs = await project.ok("run", "logs", runId, "--step", "fails_for_good");
+    expect(logs.stdout).toContain("attempt 2: task run");
+    expect(logs.stdout).toContain("not running it again");
+    expect((await readRunRecord(store, runId))?.status).toBe("failed");
+  }, 180_000);
+
   it("orch pipeline compile writes the job settings, the launcher and the snapshot, without credentials", async () => {
     await project.ok("pipeline", "compile", "src/pipeline.ts#irisTraining", "--stack", "dbx", "--out", "out");
     const out = join(project.dir, "out");
