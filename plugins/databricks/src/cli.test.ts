@@ -54,7 +54,17 @@ describe("orch with a databricks stack", () => {
     expect(project.workspace.requests).toContain("POST /api/2.2/jobs/runs/cancel");
     const steps = Object.fromEntries((await readStepRecords(store, runId)).map((s) => [s.stepId, s.status]));
     expect(steps).toMatchObject({ prepare: "succeeded", wait_for_gate: "stopped", after_gate: "stopped" });
-  }, 180_000);
+
+    // orch run resume repairs the Databricks run: the steps that did not succeed run again, prepare does not.
+    writeFileSync(gate, "");
+    const resumed = await project.orch("run", "resume", runId);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect((await readRunRecord(store, runId))?.status).toBe("succeeded");
+    expect(project.workspace.requests).toContain("POST /api/2.2/jobs/runs/repair");
+    expect(dbRun.tasks.filter((t) => t.task_key === "prepare")).toHaveLength(1);
+    expect(dbRun.tasks.filter((t) => t.task_key === "wait_for_gate").map((t) => t.state.result_state)).toEqual(["CANCELED", "SUCCESS"]);
+    expect([...project.workspace.runs.values()].filter((r) => r.parameters.orch_run_id === runId)).toHaveLength(1);
+  }, 240_000);
 
   it("orch run logs prints the task run's own output (runs/get-output of the task run)", async () => {
     const gate = join(project.dir, "gate-open");

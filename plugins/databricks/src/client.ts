@@ -174,6 +174,8 @@ export class DatabricksClient {
     return run!;
   }
 
+  /** Re-runs `rerunTasks` of an ended run (and what depends on them), in the same run: Databricks' "repair run". */
+  repairRun = (runId: number, rerunTasks: string[]) => this.request<{ repair_id: number }>("POST", "/api/2.2/jobs/runs/repair", `repairing run ${runId}`, { run_id: runId, rerun_tasks: rerunTasks });
   cancelRun = (runId: number) => this.request<object>("POST", "/api/2.2/jobs/runs/cancel", `cancelling run ${runId}`, { run_id: runId });
   getRunOutput = (taskRunId: number) => this.request<RunOutput>("GET", "/api/2.2/jobs/runs/get-output", `reading the output of task run ${taskRunId}`, { run_id: taskRunId });
 

@@ -7,7 +7,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   OrchError,
+  clearStopRequest,
   followRun,
+  writeRunRecord,
   journalKeys,
   readJson,
   readRunRecord,
@@ -31,7 +33,7 @@ import type { JobSettings, Run } from "./api-types.js";
 import { DatabricksClient, isNotFound, resolveCredentials, toOrchError } from "./client.js";
 import { FLAVOR, type DatabricksOrchestratorConfig } from "./config.js";
 import { LAUNCHER_FILE, LAUNCHER_SOURCE } from "./launcher.js";
-import { RUN_ID_PARAMETER, SETTINGS_HASH_TAG, compileJobSettings, jobName, launcherPath, storeSecretKey } from "./job-settings.js";
+import { FINISH_TASK, RUN_ID_PARAMETER, SETTINGS_HASH_TAG, compileJobSettings, jobName, launcherPath, storeSecretKey } from "./job-settings.js";
 import { scheduleSnapshotKey } from "./run-tasks.js";
 
 /** Stands in for the image in `orch pipeline compile` output when the config names none. */
@@ -123,6 +125,36 @@ export function createOrchestrator(config: DatabricksOrchestratorConfig, context
     }
   }
 
+  /**
+   * `orch run resume`: Databricks' repair run re-runs the tasks of the ended run that did not succeed
+   * (and orch.finish), in the same Databricks run; the steps that succeeded are kept. Undefined when the
+   * run has no Databricks run to repair (then it starts anew).
+   */
+  async function repair(runId: string): Promise<{ run_id: number } | undefined> {
+    const previous = await link(runId);
+    if (!previous) return undefined;
+    try {
+      const run = await api().getRun(previous.runId);
+      if (!TERMINAL_STATES.has(run.state.life_cycle_state)) {
+        throw new OrchError("E_RUN_LOCKED", { flavor: FLAVOR, message: `Run ${runId} (Databricks run ${previous.runId}) is still ${run.state.life_cycle_state}.`, hint: `Wait for it to end, or stop it: orch run stop ${runId}.` });
+      }
+      const latest = new Map<string, string | undefined>();
+      for (const task of [...(run.tasks ?? [])].sort((a, b) => (a.attempt_number ?? 0) - (b.attempt_number ?? 0))) latest.set(task.task_key, task.state.result_state);
+      const rerun = [...latest].filter(([key, result]) => result !== "SUCCESS" || key === FINISH_TASK).map(([key]) => key);
+      await clearStopRequest(store, runId);
+      const record = await readRunRecord(store, runId);
+      if (record && record.status !== "running") {
+        const { finishedAt: _finished, error: _error, ...rest } = record;
+        await writeRunRecord(store, { ...rest, status: "running" });
+      }
+      await api().repairRun(previous.runId, rerun);
+      return { run_id: previous.runId };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw toOrchError(error, `repairing run ${previous.runId}`);
+    }
+  }
+
   async function stop(runId: string): Promise<void> {
     const target = await link(runId);
     await settleRun(store, runId, {
@@ -151,12 +183,15 @@ export function createOrchestrator(config: DatabricksOrchestratorConfig, context
       const jobId = await upsertJob(settings);
       // The tasks read the snapshot from the store; the start task records the run.
       await store.write(journalKeys.snapshot(runId), serializeSnapshot(snapshot));
-      let started: { run_id: number };
-      try {
-        // The idempotency token is the run id: a submit retried after a lost answer does not start a second run.
-        started = await api().runNow(jobId, { [RUN_ID_PARAMETER]: runId }, runId);
-      } catch (error) {
-        throw toOrchError(error, `starting job ${settings.name}`);
+      let started: { run_id: number } | undefined;
+      if (submit.resume) started = await repair(runId);
+      if (!started) {
+        try {
+          // The idempotency token is the run id: a submit retried after a lost answer does not start a second run.
+          started = await api().runNow(jobId, { [RUN_ID_PARAMETER]: runId }, runId);
+        } catch (error) {
+          throw toOrchError(error, `starting job ${settings.name}`);
+        }
       }
       const run = await api().getRun(started.run_id).catch(() => undefined);
       const runLink: RunLink = { host: api().host, jobId, runId: started.run_id, ...(run?.run_page_url ? { runPageUrl: run.run_page_url } : {}) };
@@ -207,7 +242,8 @@ export function createOrchestrator(config: DatabricksOrchestratorConfig, context
         if (!isNotFound(error)) throw toOrchError(error, `reading run ${target.runId}`);
       }
       // Databricks ended it: the finish task recorded the outcome, or nothing will.
-      return (await readRunRecord(store, runId))?.status === "running" ? "failed" : ((await readRunRecord(store, runId))?.status ?? "failed");
+      const latest = (await readRunRecord(store, runId))?.status;
+      return latest && latest !== "running" ? latest : "failed";
     },
 
     stop,

@@ -222,12 +222,14 @@ export async function startFakeDatabricks(options: FakeDatabricksOptions = {}): 
     }
   }
 
-  async function execute(run: JobRun): Promise<void> {
+  /** Runs the job's tasks; a repair (`rerun`) runs only those, the others keep their last result. */
+  async function execute(run: JobRun, rerun?: Set<string>): Promise<void> {
     run.state = { life_cycle_state: "PENDING", state_message: "Waiting for cluster" };
     await new Promise((r) => setTimeout(r, 2000 * scale));
     if (!run.cancelled) run.state = { life_cycle_state: "RUNNING", state_message: "" };
     const results = new Map<string, ResultState>();
-    const pending = new Map(run.settings.tasks.map((t) => [t.task_key, t]));
+    if (rerun) for (const task of run.tasks) if (!rerun.has(task.task_key)) results.set(task.task_key, task.state.result_state!);
+    const pending = new Map(run.settings.tasks.filter((t) => !rerun || rerun.has(t.task_key)).map((t) => [t.task_key, t]));
     const running = new Map<string, Promise<void>>();
     while (pending.size || running.size) {
       for (const [key, task] of pending) {
@@ -353,6 +355,19 @@ export async function startFakeDatabricks(options: FakeDatabricksOptions = {}): 
         const { run, task } = runOf(id(query.get("run_id"), "run_id"));
         if (task) return { ...task, process: undefined, logs: undefined, error: undefined };
         return runJson(run, query.get("page_token") ?? undefined);
+      }
+      case "POST /api/2.2/jobs/runs/repair": {
+        const { run, task } = runOf(id(body.run_id, "run_id"));
+        if (task) throw invalid("Only job runs can be repaired, not task runs.");
+        if (!TERMINAL.has(run.state.life_cycle_state)) throw new ApiError(400, "INVALID_STATE", `Run ${run.run_id} is not terminated; only terminated runs can be repaired.`);
+        const keys = new Set(run.settings.tasks.map((t) => t.task_key));
+        const rerun = (body.rerun_tasks ?? []) as string[];
+        if (!rerun.length && !body.rerun_all_failed_tasks) throw invalid("rerun_tasks or rerun_all_failed_tasks is required.");
+        for (const key of rerun) if (!keys.has(key)) throw invalid(`Task ${key} is not a task of run ${run.run_id}.`);
+        run.cancelled = false;
+        run.state = { life_cycle_state: "QUEUED" };
+        void execute(run, new Set(rerun));
+        return { repair_id: nextId++ };
       }
       case "POST /api/2.2/jobs/runs/cancel": {
         const { run } = runOf(id(body.run_id, "run_id"));
