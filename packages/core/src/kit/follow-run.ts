@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { OrchError } from "../errors.js";
+import { OrchError, isOrchError } from "../errors.js";
 import { displayFlavor } from "../names.js";
 import { combineObservers, type RunObserver } from "../run/observer.js";
 import type { RunOutcome } from "../run/execute-run.js";
@@ -7,7 +7,7 @@ import { parseSnapshot, type Snapshot } from "../snapshot/snapshot.js";
 import { readJson, type ArtifactStore } from "../store/artifact-store.js";
 import { journalKeys, readRunRecord, readStepRecords, writeRunRecord, type RunRecord, type StepRecord } from "../store/journal.js";
 
-/** Consecutive unreadable polls followRun sits out before it gives up. */
+/** Consecutive unreadable polls (torn record, store unreachable) followRun sits out before it gives up. */
 const MAX_TORN_READS = 10;
 
 /** How the backend says a run it executed is over, whatever the journal says. */
@@ -78,8 +78,10 @@ export async function followRun(store: ArtifactStore, runId: string, observer: R
       tornReads = 0;
     } catch (error) {
       // A record read while its writer replaces it (a store whose puts are not atomic for readers, such
-      // as a local S3 stand-in) is cut short; the next poll reads it whole. A record that stays broken is an error.
-      if (!(error instanceof SyntaxError) || ++tornReads > MAX_TORN_READS) throw error;
+      // as a local S3 stand-in) is cut short, and a remote store can drop one request; the next poll
+      // reads again. A record that stays broken, or a store that stays unreachable, is an error.
+      const transient = error instanceof SyntaxError || (isOrchError(error) && error.code === "E_BACKEND_UNAVAILABLE");
+      if (!transient || ++tornReads > MAX_TORN_READS) throw error;
       await sleep(pollMs, undefined, options.signal ? { signal: options.signal } : {}).catch(() => {});
       continue;
     }
