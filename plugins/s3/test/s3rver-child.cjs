@@ -2,7 +2,7 @@
 // tests' process measures only the client. Prints "PORT <n>" once listening.
 //   node s3rver-child.cjs <directory> [bucket…]
 //
-// s3rver 3.7 (the current release) differs from S3 in three ways the store relies on; this file closes
+// s3rver 3.7 (the current release) differs from S3 in four ways the store relies on; this file closes
 // exactly those gaps in front of / inside s3rver, and the package README lists them:
 //  1. S3 PUTs are atomic; s3rver streams concurrent PUTs of one key into the same file (a mix of both).
 //     → object writes (PUT, CompleteMultipartUpload, DELETE) of one key are serialized here.
@@ -10,6 +10,9 @@
 //     s3rver ignores it. → an existing key answers 412 PreconditionFailed, as S3 documents.
 //  3. s3rver's DeleteObjects deletes keys in parallel and its empty-folder clean-up then races
 //     (InternalError on ENOENT). → that clean-up ignores folders already gone.
+//  4. S3 GETs see a whole object; s3rver truncates the file and streams a PUT into it, so a GET during
+//     the PUT reads a part, and a PUT during a GET truncates what the GET streams. → a GET or HEAD of a
+//     key takes the key's turn like a write (reads and writes of one key do not overlap).
 "use strict";
 const http = require("node:http");
 const fs = require("node:fs");
@@ -62,8 +65,24 @@ function objectOf(req) {
   return writes ? { bucket, key } : undefined;
 }
 
+/** A GET or HEAD of an object (not a listing, not a multipart part). */
+function readOf(req) {
+  if (req.method !== "GET" && req.method !== "HEAD") return undefined;
+  const url = new URL(req.url, "http://x");
+  const [bucket, ...rest] = url.pathname.split("/").slice(1).map(decodeURIComponent);
+  const key = rest.join("/");
+  return key ? `${bucket}/${key}` : undefined;
+}
+
 const front = http.createServer((req, res) => {
   const object = objectOf(req);
+  const read = readOf(req);
+  if (read) {
+    return withLock(read, (release) => {
+      res.once("close", release);
+      handle(req, res);
+    });
+  }
   if (!object) return handle(req, res);
   withLock(`${object.bucket}/${object.key}`, async (release) => {
     res.once("close", release);
