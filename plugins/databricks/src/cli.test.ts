@@ -47,6 +47,7 @@ describe("orch with a databricks stack", () => {
     const result = await running.result;
     expect(result.code).not.toBe(0);
     expect(result.stdout + result.stderr).toContain("prepare");
+    expect(result.stdout + result.stderr).toContain("on stack dbx");
     expect((await readRunRecord(store, runId))?.status).toBe("stopped");
     const dbRun = [...project.workspace.runs.values()].find((r) => r.parameters.orch_run_id === runId)!;
     await until(() => dbRun.state.life_cycle_state === "TERMINATED", "the Databricks run to end");
@@ -59,6 +60,7 @@ describe("orch with a databricks stack", () => {
     writeFileSync(gate, "");
     const resumed = await project.orch("run", "resume", runId);
     expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout + resumed.stderr).not.toContain("on stack ?");
     expect((await readRunRecord(store, runId))?.status).toBe("succeeded");
     expect(project.workspace.requests).toContain("POST /api/2.2/jobs/runs/repair");
     expect(dbRun.tasks.filter((t) => t.task_key === "prepare")).toHaveLength(1);

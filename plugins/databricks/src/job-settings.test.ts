@@ -39,7 +39,9 @@ describe("snapshot → Jobs API 2.2 JobSettings", () => {
     expect(deps).toEqual({ "orch.start": [], load: ["orch.start"], train: ["load"], tune: ["load"], report: ["train", "tune"], "orch.finish": ["load", "train", "tune", "report"] });
     expect(settings.tasks.at(-1)!.run_if).toBe("ALL_DONE");
     expect(settings.run_as).toEqual({ service_principal_name: "sp-1" });
-    expect(settings.tags).toMatchObject({ team: "ml", "app.kubernetes.io/managed-by": "orch", "orch.dev/pipeline": "demo" });
+    expect(settings.tags).toMatchObject({ team: "ml", "app.kubernetes.io_managed-by": "orch", "orch.dev_pipeline": "demo" });
+    // Job tags become cluster tags: no "/" (Azure refuses it in tag keys).
+    for (const key of Object.keys(settings.tags)) expect(key).toMatch(/^[\w.-]+$/);
   });
 
   it("runs orch-entrypoint step through the launcher, the run id from the job parameter", () => {
@@ -80,7 +82,7 @@ describe("snapshot → Jobs API 2.2 JobSettings", () => {
 
   it("is deterministic: the same snapshot gives the same settings and settings hash", () => {
     expect(JSON.stringify(compile())).toBe(JSON.stringify(compile()));
-    expect(compile().tags["orch.dev/settings-hash"]).not.toBe(compile({ maxConcurrentRuns: 3 }).tags["orch.dev/settings-hash"]);
+    expect(compile().tags["orch.dev_settings-hash"]).not.toBe(compile({ maxConcurrentRuns: 3 }).tags["orch.dev_settings-hash"]);
   });
 
   it("refuses resources no node type provides, naming the step, the largest types and the setting that overrides", () => {

@@ -31,8 +31,13 @@ export const START_TASK = "orch.start";
 export const FINISH_TASK = "orch.finish";
 /** The job parameter that carries the orch run id (empty for runs the job's schedule starts). */
 export const RUN_ID_PARAMETER = "orch_run_id";
+/**
+ * orch's label vocabulary as Databricks tags. Job tags become cluster tags, and Azure refuses "/" in
+ * tag keys, so "/" is written "_" (`app.kubernetes.io_managed-by`, `orch.dev_pipeline`).
+ */
+export const tagKey = (label: string) => label.replace(/[^\w.-]/g, "_");
 /** Tag holding the hash of the job settings (without it): equal hash, nothing to reset. */
-export const SETTINGS_HASH_TAG = "orch.dev/settings-hash";
+export const SETTINGS_HASH_TAG = tagKey("orch.dev/settings-hash");
 /** Seconds a task gets beyond core's time budget for cluster start-up and image pull. */
 export const CLUSTER_START_GRACE_SECONDS = 900;
 
@@ -181,7 +186,7 @@ export function compileJobSettings(input: JobSettingsInput): JobSettings {
   const settings: JobSettings = {
     name,
     description: `orch pipeline ${snapshot.pipeline.name}`,
-    tags: { ...config.tags, [ORCH_LABELS.managedBy]: ORCH_MANAGED_BY, [ORCH_LABELS.flavor]: FLAVOR, [ORCH_LABELS.pipeline]: snapshot.pipeline.name },
+    tags: { ...config.tags, [tagKey(ORCH_LABELS.managedBy)]: ORCH_MANAGED_BY, [tagKey(ORCH_LABELS.flavor)]: FLAVOR, [tagKey(ORCH_LABELS.pipeline)]: snapshot.pipeline.name },
     max_concurrent_runs: config.maxConcurrentRuns,
     format: "MULTI_TASK",
     parameters: [{ name: RUN_ID_PARAMETER, default: "" }],

@@ -1,7 +1,8 @@
 /**
  * The start and finish tasks of every orch job (`orch-databricks-run start|finish`). Steps run as
  * independent Databricks tasks, so no orch process drives the run: the start task records it (and, for
- * a run the job's schedule started, copies the schedule's snapshot to the run), the finish task
+ * a run the job's schedule started, copies the schedule's snapshot to the run; a submitted run was
+ * recorded by the submitting process), the finish task
  * (`run_if: ALL_DONE`) records its outcome from the step records once every step task has ended.
  */
 import { FINISHED_STEP_STATUSES, OrchError, journalKeys, parseSnapshot, readJson, readRunRecord, readStepRecords, readStopRequest, serializeSnapshot, writeRunRecord, writeStepRecord, type ArtifactStore, type RunRecord, type StepRecord } from "@orch/core/plugin";

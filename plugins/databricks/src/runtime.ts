@@ -33,7 +33,7 @@ import type { JobSettings, Run } from "./api-types.js";
 import { DatabricksClient, isNotFound, resolveCredentials, toOrchError } from "./client.js";
 import { FLAVOR, type DatabricksOrchestratorConfig } from "./config.js";
 import { LAUNCHER_FILE, LAUNCHER_SOURCE } from "./launcher.js";
-import { FINISH_TASK, RUN_ID_PARAMETER, SETTINGS_HASH_TAG, compileJobSettings, jobName, launcherPath, storeSecretKey } from "./job-settings.js";
+import { FINISH_TASK, RUN_ID_PARAMETER, SETTINGS_HASH_TAG, tagKey, compileJobSettings, jobName, launcherPath, storeSecretKey } from "./job-settings.js";
 import { scheduleSnapshotKey } from "./run-tasks.js";
 
 /** Stands in for the image in `orch pipeline compile` output when the config names none. */
@@ -90,7 +90,7 @@ export function createOrchestrator(config: DatabricksOrchestratorConfig, context
   /** Creates the job, or resets it when its settings changed (their hash is a tag); unchanged settings are left alone. */
   async function upsertJob(settings: JobSettings): Promise<number> {
     try {
-      const existing = (await api().listJobs(settings.name)).find((job) => job.settings.name === settings.name && job.settings.tags?.[ORCH_LABELS.managedBy] === ORCH_MANAGED_BY);
+      const existing = (await api().listJobs(settings.name)).find((job) => job.settings.name === settings.name && job.settings.tags?.[tagKey(ORCH_LABELS.managedBy)] === ORCH_MANAGED_BY);
       if (!existing) return (await api().createJob(settings)).job_id;
       if (existing.settings.tags?.[SETTINGS_HASH_TAG] !== settings.tags[SETTINGS_HASH_TAG]) await api().resetJob(existing.job_id, settings);
       return existing.job_id;
@@ -183,6 +183,19 @@ export function createOrchestrator(config: DatabricksOrchestratorConfig, context
       const jobId = await upsertJob(settings);
       // The tasks read the snapshot from the store; the start task records the run.
       await store.write(journalKeys.snapshot(runId), serializeSnapshot(snapshot));
+      // The run is recorded here, where its stack is known; the start task records only runs the job's scheduler starts.
+      if (!submit.resume && !(await readRunRecord(store, runId))) {
+        await writeRunRecord(store, {
+          runId,
+          pipeline: snapshot.pipeline.name,
+          pipelineHash: snapshot.pipeline.hash,
+          status: "running",
+          startedAt: new Date().toISOString(),
+          ...(context.stackName ? { stack: context.stackName } : {}),
+          orchestrator: FLAVOR,
+          parameters: snapshot.parameters,
+        });
+      }
       let started: { run_id: number } | undefined;
       if (submit.resume) started = await repair(runId);
       if (!started) {
@@ -300,7 +313,7 @@ export function createOrchestrator(config: DatabricksOrchestratorConfig, context
       if (!Number.isInteger(jobId) || jobId <= 0) throw missing();
       try {
         const job = await api().getJob(jobId);
-        if (job.settings.tags?.[ORCH_LABELS.managedBy] !== ORCH_MANAGED_BY || !job.settings.schedule) throw missing();
+        if (job.settings.tags?.[tagKey(ORCH_LABELS.managedBy)] !== ORCH_MANAGED_BY || !job.settings.schedule) throw missing();
         await api().deleteJob(jobId);
         await store.delete(`schedules/${job.settings.name}/`);
       } catch (error) {
@@ -312,10 +325,10 @@ export function createOrchestrator(config: DatabricksOrchestratorConfig, context
     async listSchedules() {
       try {
         return (await api().listJobs())
-          .filter((job) => job.settings.tags?.[ORCH_LABELS.managedBy] === ORCH_MANAGED_BY && job.settings.schedule)
+          .filter((job) => job.settings.tags?.[tagKey(ORCH_LABELS.managedBy)] === ORCH_MANAGED_BY && job.settings.schedule)
           .map((job) => ({
             id: String(job.job_id),
-            pipeline: job.settings.tags[ORCH_LABELS.pipeline] ?? job.settings.name,
+            pipeline: job.settings.tags[tagKey(ORCH_LABELS.pipeline)] ?? job.settings.name,
             schedule: `${job.settings.schedule!.quartz_cron_expression} (${job.settings.schedule!.timezone_id})${job.settings.schedule!.pause_status === "PAUSED" ? " paused" : ""}`,
           }));
       } catch (error) {
