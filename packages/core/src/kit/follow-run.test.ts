@@ -9,6 +9,7 @@ import { createLocalArtifactStore } from "../store/local-store.js";
 import { journalKeys, readRunRecord, writeRunRecord } from "../store/journal.js";
 import { tempDir } from "../__fixtures__/test-stack.js";
 import { followRun } from "./follow-run.js";
+import { OrchError } from "../errors.js";
 
 const produce = step({ name: "produce", cache: false }, (start: number) => start * 20);
 const consume = step({ name: "consume", cache: false }, (x: number) => {
@@ -91,5 +92,54 @@ describe("followRun", () => {
     const following = followRun(store, "r5", undefined, { signal: controller.signal, pollMs: 20 });
     controller.abort(new Error("enough"));
     await expect(following).rejects.toThrow("enough");
+  });
+});
+
+describe("followRun on a store whose reads can be torn or fail once", () => {
+  it("reads a record cut short by a concurrent write again at the next poll instead of failing the follow", async () => {
+    const dir = tempDir();
+    const inner = createLocalArtifactStore(join(dir, "artifacts"));
+    const { snapshot, definitions } = compilePipeline(demo, { start: 1 }, { projectRoot: dir });
+    let torn = 0;
+    // The first reads of a step record return half of it, as a reader racing a non-atomic put sees it.
+    const store = Object.assign(Object.create(inner) as typeof inner, {
+      read: async (key: string) => {
+        const bytes = await inner.read(key);
+        if (bytes && key.includes("/steps/") && torn < 3) {
+          torn++;
+          return bytes.subarray(0, Math.floor(bytes.length / 2));
+        }
+        return bytes;
+      },
+    });
+    const following = followRun(store, "torn", undefined, { snapshot, pollMs: 20 });
+    await executeRun({ snapshot, runId: "torn", store: inner, definitions, projectRoot: dir });
+    const outcome = await following;
+    expect(torn).toBe(3);
+    expect(outcome.run.status).toBe("succeeded");
+  });
+
+  it("polls again after a read the store could not serve (E_BACKEND_UNAVAILABLE), and gives up when it stays so", async () => {
+    const dir = tempDir();
+    const inner = createLocalArtifactStore(join(dir, "artifacts"));
+    const { snapshot, definitions } = compilePipeline(demo, { start: 1 }, { projectRoot: dir });
+    let failures = 0;
+    let failing = 2;
+    const store = Object.assign(Object.create(inner) as typeof inner, {
+      read: async (key: string) => {
+        if (failing > 0 && key.endsWith("run.json")) {
+          failing--;
+          failures++;
+          throw new OrchError("E_BACKEND_UNAVAILABLE", { message: "the S3 endpoint cannot be reached (ECONNRESET)." });
+        }
+        return inner.read(key);
+      },
+    });
+    const following = followRun(store, "flaky", undefined, { snapshot, pollMs: 20 });
+    await executeRun({ snapshot, runId: "flaky", store: inner, definitions, projectRoot: dir });
+    expect((await following).run.status).toBe("succeeded");
+    expect(failures).toBe(2);
+    failing = Infinity;
+    await expect(followRun(store, "flaky-2", undefined, { snapshot, pollMs: 1 })).rejects.toMatchObject({ code: "E_BACKEND_UNAVAILABLE" });
   });
 });
