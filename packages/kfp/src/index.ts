@@ -21,3 +21,4 @@ export { runnerSnapshot } from "./runner-snapshot.js";
 export { toKfpYaml } from "./yaml.js";
 export { sortKeys } from "./sort-keys.js";
 export type { KfpCompileResult, PipelineSpec, PlatformSpec, PipelineTaskSpec, PipelineContainerSpec, KubernetesExecutorConfig } from "./types.js";
+export { scheduledRunTask, type ScheduledRunTaskOptions } from "./scheduled-run.js";

@@ -1,0 +1,105 @@
+/**
+ * The first and last task of a run the backend's own scheduler started (a KFP recurring run, a Vertex
+ * schedule): the backend names that run, so orch cannot write its journal beforehand and the pipeline
+ * does. `setup` copies the schedule's snapshot to the run (runs/<id>/snapshot.json) and records the run
+ * as running; `finalize`, which the backend runs after the steps however they ended, records each step
+ * that never wrote an end and the run's outcome. Each KFP-based flavor ships it as its own bin.
+ */
+import { parseArgs } from "node:util";
+import {
+  FINISHED_STEP_STATUSES,
+  ORCH_ENV,
+  OrchError,
+  assertValidRunId,
+  createArtifactStore,
+  journalKeys,
+  parseSnapshot,
+  readJson,
+  readRunRecord,
+  readStepRecords,
+  readStopRequest,
+  runPluginBin,
+  serializeSnapshot,
+  writeRunRecord,
+  writeStepRecord,
+  type ComponentSpec,
+  type RunRecord,
+} from "@orch/core/plugin";
+
+/** Which bin runs it, and the flavor its run records name. */
+export interface ScheduledRunTaskOptions {
+  bin: string;
+  flavor: string;
+}
+
+/** The bin's main: `<bin> setup --snapshot KEY --run-id ID` or `<bin> finalize --run-id ID`; returns the exit code. */
+export function scheduledRunTask(argv: string[], { bin, flavor }: ScheduledRunTaskOptions): Promise<number> {
+  const usage = `Usage: ${bin} setup --snapshot KEY --run-id ID [--project-root DIR]
+       ${bin} finalize --run-id ID [--project-root DIR]
+  The artifact store comes from $${ORCH_ENV.artifactStore}.`;
+  return runPluginBin(bin, usage, async () => {
+    const [command, ...rest] = argv;
+    const { values } = parseArgs({ args: rest, options: { snapshot: { type: "string" }, "run-id": { type: "string" }, "project-root": { type: "string" } }, strict: true });
+    const runId = values["run-id"];
+    const storeSpec = process.env[ORCH_ENV.artifactStore];
+    if ((command !== "setup" && command !== "finalize") || !runId || !storeSpec || (command === "setup" && !values.snapshot)) {
+      process.stderr.write(`${usage}\n`);
+      return 2;
+    }
+    assertValidRunId(runId);
+    const { store } = await createArtifactStore(JSON.parse(storeSpec) as ComponentSpec<never>, values["project-root"] ?? process.cwd());
+    const newRecord = (snapshot: ReturnType<typeof parseSnapshot>, startedAt: string): RunRecord => ({
+      runId,
+      pipeline: snapshot.pipeline.name,
+      pipelineHash: snapshot.pipeline.hash,
+      status: "running",
+      startedAt,
+      orchestrator: flavor,
+      parameters: snapshot.parameters,
+    });
+    if (command === "setup") {
+      const raw = await readJson(store, values.snapshot!);
+      if (!raw) {
+        throw new OrchError("E_RUN_NOT_FOUND", {
+          message: `No schedule snapshot at ${values.snapshot} in the artifact store at ${store.uri}.`,
+          hint: "Create the schedule again (orch schedule create), which stores its snapshot.",
+        });
+      }
+      const snapshot = parseSnapshot(raw, `schedule snapshot ${values.snapshot}`);
+      // A retried setup task finds what the first attempt wrote.
+      if (!(await readJson(store, journalKeys.snapshot(runId)))) await store.write(journalKeys.snapshot(runId), serializeSnapshot(snapshot));
+      if (!(await readRunRecord(store, runId))) await writeRunRecord(store, newRecord(snapshot, new Date().toISOString()));
+      process.stdout.write(`scheduled run ${runId} of ${snapshot.pipeline.name}\n`);
+      return 0;
+    }
+    const run = await readRunRecord(store, runId);
+    const snapshot = parseSnapshot(await readJson(store, journalKeys.snapshot(runId)), `run ${runId}`);
+    const records = new Map((await readStepRecords(store, runId)).map((r) => [r.stepId, r]));
+    const stopped = (await readStopRequest(store, runId)) !== undefined;
+    const finishedAt = new Date().toISOString();
+    const failed: string[] = [];
+    for (const stepId of snapshot.order) {
+      const record = records.get(stepId);
+      if (record && FINISHED_STEP_STATUSES.has(record.status)) {
+        if (record.status === "failed") failed.push(stepId);
+        continue;
+      }
+      const base = record ?? { runId, stepId, name: snapshot.steps[stepId]!.name, status: "pending" as const, attempts: 0, outputs: {}, metadata: {} };
+      if (record?.status === "running" && !stopped) {
+        failed.push(stepId);
+        await writeStepRecord(store, { ...base, status: "failed", finishedAt, error: { code: "E_STEP_FAILED", message: `Step ${stepId}: its task ended before the step recorded an end.` } });
+      } else {
+        // A task that never started its step (its container could not start) is a failure too.
+        if (!record && !stopped && !snapshot.steps[stepId]!.upstream.some((up) => records.get(up)?.status !== "succeeded" && records.get(up)?.status !== "cached")) failed.push(stepId);
+        await writeStepRecord(store, { ...base, status: stopped ? "stopped" : "skipped", finishedAt, error: { message: stopped ? "not run: the run was stopped" : "not run: an upstream step failed" } });
+      }
+    }
+    const status = stopped ? "stopped" : failed.length ? "failed" : "succeeded";
+    if (!run || run.status === "running") {
+      const base = run ?? newRecord(snapshot, finishedAt);
+      await writeRunRecord(store, { ...base, status, finishedAt, ...(failed.length ? { error: { code: "E_STEP_FAILED", message: `Step${failed.length > 1 ? "s" : ""} ${failed.join(", ")} failed.` } } : {}) });
+    }
+    process.stdout.write(`run ${runId}: ${status}\n`);
+    return 0;
+  });
+}
