@@ -133,9 +133,15 @@ describe("toPipelineSpec", () => {
 
   it("keeps store credentials out of the IR when they come from a Secret", () => {
     const withCreds = { describe: () => ({ flavor: "s3", config: { bucket: "b" } }), env: () => ({ AWS_ACCESS_KEY_ID: "AKIA", AWS_SECRET_ACCESS_KEY: "shh" }) };
-    const inline = toKfpYaml(toPipelineSpec(snap(sumOfSquares, { count: 1, offset: 0 }), { ...options, store: withCreds }));
+    // Without a Secret they are inline — and the compiler says so, naming the variables, never their values.
+    const warnings: string[] = [];
+    const inline = toKfpYaml(toPipelineSpec(snap(sumOfSquares, { count: 1, offset: 0 }), { ...options, store: withCreds, warn: (m) => warnings.push(m) }));
     expect(inline).toContain("shh");
-    const ir = toPipelineSpec(snap(sumOfSquares, { count: 1, offset: 0 }), { ...options, store: withCreds, storeCredentialsSecret: "orch-store" });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) are written into the pipeline spec");
+    expect(warnings[0]).not.toContain("shh");
+    const ir = toPipelineSpec(snap(sumOfSquares, { count: 1, offset: 0 }), { ...options, store: withCreds, storeCredentialsSecret: "orch-store", warn: (m) => warnings.push(m) });
+    expect(warnings).toHaveLength(1);
     const yaml = toKfpYaml(ir);
     expect(yaml).not.toContain("shh");
     expect((ir.platformSpec as any).platforms.kubernetes.deploymentSpec.executors["exec-square"].secretAsEnv[0].keyToEnv).toEqual([

@@ -93,6 +93,14 @@ export function toPipelineSpec(snapshot: Snapshot, options: KfpCompileOptions): 
     });
   }
 
+  if (storeEnvNames.length > 0 && !options.storeCredentialsSecret) {
+    // Not silent: whoever can read the pipeline in the backend's UI can read these.
+    options.warn?.(
+      `the artifact store's credentials (${storeEnvNames.join(", ")}) are written into the pipeline spec's container env, readable by anyone who can see the pipeline. ` +
+        (platform ? "Put them in a Kubernetes Secret and set storeCredentialsSecret, or give the pods workload identity and drop them from the store's config." : "Give the backend's service account access to the store and drop them from the store's config."),
+    );
+  }
+
   const components: Record<string, unknown> = {};
   const executors: Record<string, unknown> = {};
   const tasks: Record<string, unknown> = {};
