@@ -39,8 +39,11 @@ describe("orch with a databricks stack", () => {
     const running = project.start("pipeline", "run", "src/extra.ts#gated", "--stack", "dbx", "--run-id", runId, "--param", `gate=${JSON.stringify(gate)}`);
     // The step is running on "Databricks" (its task run is RUNNING and its journal record says so).
     await until(async () => (await readStepRecords(store, runId)).find((s) => s.stepId === "wait_for_gate" && s.status === "running"), "wait_for_gate to run");
-    const shown = JSON.parse((await project.ok("run", "show", runId, "--json")).stdout) as { run: { status: string }; steps: { id: string; status: string }[] };
+    const shown = JSON.parse((await project.ok("run", "show", runId, "--json")).stdout) as { run: { status: string; url?: string }; steps: { id: string; status: string }[] };
     expect(shown.run.status).toBe("running");
+    // Where to look at it in the workspace.
+    expect(shown.run.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/.*\d+$/);
+    expect((await project.ok("run", "show", runId)).stdout).toContain(`url: ${shown.run.url}`);
     expect(Object.fromEntries(shown.steps.map((s) => [s.id, s.status]))).toMatchObject({ prepare: "succeeded", wait_for_gate: "running" });
     const stopped = await project.orch("run", "stop", runId);
     expect(stopped.code, stopped.stderr).toBe(0);

@@ -107,6 +107,12 @@ export function createOrchestrator(config: DatabricksOrchestratorConfig, context
     return match ? { host: api().host, jobId: 0, runId: Number(match[1]) } : undefined;
   }
 
+  /** The run's page in the workspace (Databricks' own `run_page_url` when it gave one). */
+  function runPageUrl(target: RunLink): string | undefined {
+    // A scheduled run's link knows no job id; its page is then not guessed.
+    return target.runPageUrl ?? (target.jobId ? `${target.host}/jobs/${target.jobId}/runs/${target.runId}` : undefined);
+  }
+
   /** Polls runs/get until Databricks has ended the run. */
   async function databricksEnded(dbRunId: number, stopped: AbortSignal): Promise<BackendEnd> {
     for (;;) {
@@ -209,8 +215,8 @@ export function createOrchestrator(config: DatabricksOrchestratorConfig, context
       const run = await api().getRun(started.run_id).catch(() => undefined);
       const runLink: RunLink = { host: api().host, jobId, runId: started.run_id, ...(run?.run_page_url ? { runPageUrl: run.run_page_url } : {}) };
       await writeJson(store, linkKey(runId), runLink);
-      const url = runLink.runPageUrl ?? `${api().host}/jobs/${jobId}/runs/${started.run_id}`;
-      process.stderr.write(`[orch] databricks: run ${runId} is Databricks run ${started.run_id}: ${url}\n`);
+      const url = runPageUrl(runLink);
+      process.stderr.write(`[orch] databricks: run ${runId} is Databricks run ${started.run_id}${url ? `: ${url}` : ""}\n`);
       if (!config.synchronous) {
         return {
           runId,
@@ -260,6 +266,11 @@ export function createOrchestrator(config: DatabricksOrchestratorConfig, context
     },
 
     stop,
+
+    async runUrl(runId) {
+      const target = await link(runId);
+      return target ? runPageUrl(target) : undefined;
+    },
 
     async *logs(runId, stepId, options = {}) {
       const target = await link(runId);

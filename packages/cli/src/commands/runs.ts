@@ -121,7 +121,7 @@ async function backendUrl(run: RunRow, index: OrchIndex, project: Project): Prom
     const { orchestratorForRun } = await import("./run-control.js");
     const { orchestrator } = await orchestratorForRun(run, index, project);
     try {
-      return orchestrator.runUrl?.(run.runId);
+      return await orchestrator.runUrl?.(run.runId);
     } finally {
       await orchestrator.dispose?.();
     }

@@ -52,7 +52,7 @@ export interface Orchestrator {
   compile?(snapshot: Snapshot): Promise<Record<string, string>>;
   status?(runId: string): Promise<RunRecord["status"] | undefined>;
   /** Where to look at a run in the backend's own UI (a studio or console page), for `orch run show`. */
-  runUrl?(runId: string): string | undefined;
+  runUrl?(runId: string): string | undefined | Promise<string | undefined>;
   /** Asks the run to stop; `graceSeconds`: how long a local driving process gets before it is killed. */
   stop?(runId: string, options?: { graceSeconds?: number }): Promise<void>;
   logs?(runId: string, stepId: string, options?: { follow?: boolean }): AsyncIterable<string>;
