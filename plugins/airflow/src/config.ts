@@ -49,7 +49,8 @@ export const configSchema = z
   .object({
     host: z.url().describe("Base URL of the Airflow webserver / API server, e.g. http://airflow.example.com:8080 (the REST API is under /api/v1 or /api/v2)."),
     airflowVersion: z
-      .union([z.literal(2), z.literal(3)])
+      .number()
+      .refine((v): v is 2 | 3 => v === 2 || v === 3, { error: "airflowVersion must be 2 (Airflow 2.7+) or 3" })
       .default(3)
       .describe("Airflow major version: 3 (airflow.sdk DAG, REST API v2 with a bearer token) or 2 (2.7+: airflow DAG, REST API v1 with basic auth)."),
     username: z.string().min(1).optional().describe("Airflow user: basic auth (Airflow 2) or the token request of the auth manager (Airflow 3)."),

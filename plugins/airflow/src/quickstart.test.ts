@@ -27,7 +27,7 @@ describe.skipIf(pythonMissing)("the quickstart on airflow", () => {
       h = await createHarness({ version, config: { operator } });
       const stack = defineStack({ name: "airflow", orchestrator: airflow(h.config), artifactStore: { flavor: "local", config: { path: h.storePath } } });
       const seen: string[] = [];
-      const result = await irisTraining.run({ stack, projectRoot: quickstartRoot, handleSignals: false, observer: { stepUpdated: (r) => void seen.push(`${r.stepId}:${r.status}`) } } as any);
+      const result = await irisTraining.run({ stack, projectRoot: quickstartRoot, handleSignals: false, observer: { stepUpdated: (r: { stepId: string; status: string }) => void seen.push(`${r.stepId}:${r.status}`) } });
       expect(result.status).toBe("succeeded");
       expect(result.steps.map((s) => s.stepId).sort()).toEqual(["evaluate_model", "load_data", "promote_model", "split_data", "train_model"]);
       expect(await result.load(evaluateModel)).toBeGreaterThan(0.8);
