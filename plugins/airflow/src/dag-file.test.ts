@@ -129,7 +129,7 @@ describe.skipIf(pythonMissing)("the generated DAG file", () => {
     expect(() => checkDag(source.replace("retry_exponential_backoff=", "retry_exponential_backof="), 3)).toThrow(/unexpected keyword argument 'retry_exponential_backof'/);
     expect(() => checkDag(source.replace("container_resources=k8s.V1ResourceRequirements(", "container_resources=dict("), 3)).toThrow(/V1ResourceRequirements/);
     // A file for Airflow 2 does not import on Airflow 3 (no fail_stop there), nor the other way round.
-    expect(() => checkDag(renderDagFile(config({ airflowVersion: 2 }), compiled(mapped, { n: 3 }), s3Store).source, 3)).toThrow(/fail_stop|airflow.sdk/);
+    expect(() => checkDag(renderDagFile(config({ airflowVersion: 2 }), compiled(mapped, { n: 3 }), s3Store).source, 3)).toThrow(/cannot import name .DAG. from .airflow./);
     expect(() => checkDag(source, 2)).toThrow(/airflow.sdk/);
   });
 
