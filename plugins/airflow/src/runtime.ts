@@ -162,6 +162,9 @@ export function createOrchestrator(config: AirflowOrchestratorConfig, context: P
       stop: async () => {
         const dagRun = await client.getDagRun(dagId, runId);
         if (dagRun && (dagRun.state === "queued" || dagRun.state === "running")) await client.failDagRun(dagId, runId);
+        // Airflow has ended the DAG run (its running tasks get SIGTERM): record the end now rather than
+        // wait for a follower that may not exist (an asynchronous submit).
+        await finish(dagId, runId, await client.getDagRun(dagId, runId));
       },
     });
   }
