@@ -73,6 +73,11 @@ export const configSchema = z
       .min(1)
       .optional()
       .describe('How the image runs @orch/core\'s entrypoint bin when it is not on PATH, e.g. ["node", "node_modules/@orch/core/dist/entrypoint/bin.js"]; default: orch-entrypoint.'),
+    scheduledStepCommand: z
+      .array(z.string().min(1))
+      .min(1)
+      .default(["orch-airflow-scheduled-step"])
+      .describe("How the image runs this plugin's orch-airflow-scheduled-step bin: the command of a schedule's tasks (it prepares the scheduled run, then runs orch-entrypoint step)."),
     dagIdPrefix: z
       .string()
       .regex(/^[A-Za-z0-9_.-]*$/)

@@ -74,7 +74,7 @@ export function renderDagFile(config: AirflowOrchestratorConfig, snapshot: Snaps
   const credentials = credentialSource(config, store);
   const names = pyIdentifiers(snapshot.order, NAMES);
 
-  const tasks = snapshot.order.map((id) => renderTask(config, snapshot.steps[id]!, names.get(id)!, storeSpec, credentials));
+  const tasks = snapshot.order.map((id) => renderTask(config, snapshot.steps[id]!, names.get(id)!, storeSpec, credentials, options.scheduled ? dagId : undefined));
   const edges = renderEdges(snapshot, names);
   const imports = [
     "import json",
@@ -93,7 +93,9 @@ export function renderDagFile(config: AirflowOrchestratorConfig, snapshot: Snaps
     "(orch pipeline compile, or a run on the airflow stack). Each task runs one step with",
     "`orch-entrypoint step`: it reads the run's snapshot (runs/<run id>/snapshot.json) and its inputs from",
     `the artifact store (${store0.flavor}) and writes its outputs, record and log there. Trigger it with`,
-    "`orch run` / `pipeline.run()`, which stores the snapshot under the DAG run's id first.",
+    options.scheduled
+      ? "orch's schedule: Airflow's scheduler starts its DAG runs; each task stores the schedule's snapshot under the run first."
+      : "`orch run` / `pipeline.run()`, which stores the snapshot under the DAG run's id first.",
     '"""',
   ];
   const dagKwargs = dagArguments(config, snapshot, dagId);
@@ -105,7 +107,7 @@ export function renderDagFile(config: AirflowOrchestratorConfig, snapshot: Snaps
     `PIPELINE_HASH = ${pyString(snapshot.pipeline.hash)}`,
     `IMAGE = ${pyString(config.image)}`,
     `# Where each step finds the run's snapshot and writes its outputs. ${credentials ? `Credentials: ${credentials.kind === "secret" ? `Secret ${credentials.name}` : credentials.name}, never this file.` : "No credentials."}`,
-    `ORCH_ENV = ${pyValue({ ORCH_ARTIFACT_STORE: storeValue(store0, operator), ORCH_RUN_ID: RUN_ID_TEMPLATE, ORCH_ATTEMPT: TRY_NUMBER_TEMPLATE }, 0)}`,
+    `ORCH_ENV = ${pyValue({ ORCH_ARTIFACT_STORE: storeValue(store0, operator), ...(options.scheduled ? {} : { ORCH_RUN_ID: RUN_ID_TEMPLATE }), ORCH_ATTEMPT: TRY_NUMBER_TEMPLATE }, 0)}`,
     "",
     `with ${pyCall("DAG", dagKwargs)} as dag:`,
     ...tasks.flatMap((task, i) => (i === 0 ? task : ["", ...task])).map((line) => (line ? `    ${line}` : "")),
@@ -225,7 +227,7 @@ function settingsError(step: SnapshotStep, message: string, hint: string): OrchE
   return new OrchError("E_SETTINGS_INVALID", { message: `Step "${step.id}": ${message}`, hint });
 }
 
-function renderTask(config: AirflowOrchestratorConfig, step: SnapshotStep, name: string, store: TaskStore, credentials: Credentials): string[] {
+function renderTask(config: AirflowOrchestratorConfig, step: SnapshotStep, name: string, store: TaskStore, credentials: Credentials, scheduledDagId: string | undefined): string[] {
   const settings = stepSettings(config, step);
   const operator = config.operator;
   if (operator === "docker" && (settings.nodeSelector || settings.tolerations)) {
@@ -240,7 +242,12 @@ function renderTask(config: AirflowOrchestratorConfig, step: SnapshotStep, name:
   if (retry.maxRetries > 0 && retry.backoff !== 1 && retry.backoff !== 2) {
     throw settingsError(step, `retry.backoff ${retry.backoff} cannot be expressed in Airflow: retry_exponential_backoff doubles the delay (backoff 2), or the delay stays constant (backoff 1).`, "Use backoff 1 or 2.");
   }
-  const command = stepCommand({ runId: RUN_ID_TEMPLATE, stepId: step.id, projectRoot: config.projectRoot, ...(config.entrypointCommand ? { entrypoint: config.entrypointCommand } : {}) });
+  const entrypoint = { ...(config.entrypointCommand ? { entrypoint: config.entrypointCommand } : {}) };
+  const direct = stepCommand({ runId: RUN_ID_TEMPLATE, stepId: step.id, projectRoot: config.projectRoot, ...entrypoint });
+  // A schedule's DAG runs are named by Airflow's scheduler: its tasks start the scheduled-step bin, which prepares the run and then runs this same step command.
+  const command = scheduledDagId
+    ? { command: config.scheduledStepCommand, args: ["--dag-id", scheduledDagId, "--airflow-run-id", RUN_ID_TEMPLATE, "--step", step.id, "--project-root", config.projectRoot, "--", ...direct.command] }
+    : direct;
   const stepEnv: Record<string, PyValue> = { ORCH_STEP_ID: step.id };
   for (const [key, value] of Object.entries(env)) stepEnv[key] = templateLiteral(value, operator);
   const envValue = py(`{**ORCH_ENV, ${Object.entries(stepEnv).map(([k, v]) => `${pyString(k)}: ${pyValue(v)}`).join(", ")}}`);

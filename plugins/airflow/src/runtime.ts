@@ -9,7 +9,6 @@ import {
   FINISHED_STEP_STATUSES,
   OrchError,
   clearStopRequest,
-  displayFlavor,
   followRun,
   journalKeys,
   parseSnapshot,
@@ -34,6 +33,7 @@ import { AirflowClient, type AirflowDagRun, type AirflowTaskInstance } from "./c
 import type { AirflowOrchestratorConfig } from "./config.js";
 import { openDagsFolder } from "./dags-folder.js";
 import { dagIdOf, renderDagFile, SCHEDULED_SUFFIX, type DagFile } from "./dag-file.js";
+import { dagRunKey, scheduleSnapshotKey, type DagRunRef } from "./scheduled-runs.js";
 
 const FLAVOR = "airflow";
 /** Task instance states after which the task will not run again in this DAG run. */
@@ -71,10 +71,13 @@ export function createOrchestrator(config: AirflowOrchestratorConfig, context: P
     }
   }
 
-  async function dagIdOfRun(runId: string): Promise<string> {
+  /** The DAG run of an orch run: recorded by a scheduled run's first task, else the submitted run's DAG and the run id itself. */
+  async function locate(runId: string): Promise<DagRunRef> {
+    const ref = await readJson<DagRunRef>(store, dagRunKey(runId));
+    if (ref?.dagId && ref.dagRunId) return ref;
     const raw = await readJson(store, journalKeys.snapshot(runId));
     if (raw === undefined) throw new OrchError("E_RUN_NOT_FOUND", { message: `Run ${runId} has no snapshot in the artifact store at ${store.uri}.`, hint: "Check the run id (orch run list)." });
-    return dagIdOf(config, parseSnapshot(raw, `run ${runId}`));
+    return { dagId: dagIdOf(config, parseSnapshot(raw, `run ${runId}`)), dagRunId: runId };
   }
 
   /**
@@ -82,13 +85,13 @@ export function createOrchestrator(config: AirflowOrchestratorConfig, context: P
    * pod or container failed before the step ran, an upstream failed, the run was stopped) get one,
    * then the run record. A run someone already finished is left alone.
    */
-  async function finish(dagId: string, runId: string, dagRun: AirflowDagRun | undefined): Promise<RunRecord | undefined> {
+  async function finish({ dagId, dagRunId }: DagRunRef, runId: string, dagRun: AirflowDagRun | undefined): Promise<RunRecord | undefined> {
     const current = await readRunRecord(store, runId);
     if (current && current.status !== "running") return current;
     const raw = await readJson(store, journalKeys.snapshot(runId));
     const snapshot = raw === undefined ? undefined : parseSnapshot(raw, `run ${runId}`);
     const stopped = Boolean(await readStopRequest(store, runId));
-    const instances = new Map((await client.taskInstances(dagId, runId).catch(() => [] as AirflowTaskInstance[])).map((ti) => [ti.task_id, ti]));
+    const instances = new Map((await client.taskInstances(dagId, dagRunId).catch(() => [] as AirflowTaskInstance[])).map((ti) => [ti.task_id, ti]));
     const records = new Map((await readStepRecords(store, runId)).map((r) => [r.stepId, r]));
     const finishedAt = new Date().toISOString();
     for (const stepId of snapshot?.order ?? []) {
@@ -141,15 +144,16 @@ export function createOrchestrator(config: AirflowOrchestratorConfig, context: P
 
   /** Polls the DAG run until Airflow says it ended, then records the end (the journal may still say running). */
   async function dagRunEnded(dagId: string, runId: string, signal: AbortSignal): Promise<BackendEnd> {
+    const ref = { dagId, dagRunId: runId };
     for (;;) {
       if (signal.aborted) return { stopped: true };
       const dagRun = await client.getDagRun(dagId, runId).catch((error: unknown) => (error instanceof OrchError && error.code === "E_BACKEND_UNAVAILABLE" ? "unreachable" : Promise.reject(error)));
       if (dagRun === undefined) {
-        await finish(dagId, runId, undefined);
+        await finish(ref, runId, undefined);
         return { reason: `Airflow has no DAG run ${runId} of ${dagId} any more` };
       }
       if (dagRun !== "unreachable" && (dagRun.state === "success" || dagRun.state === "failed")) {
-        const run = await finish(dagId, runId, dagRun);
+        const run = await finish(ref, runId, dagRun);
         return { ...(run?.status === "stopped" ? { stopped: true } : {}), reason: `DAG run ${runId} ended ${dagRun.state}` };
       }
       await sleep(pollMs);
@@ -157,14 +161,14 @@ export function createOrchestrator(config: AirflowOrchestratorConfig, context: P
   }
 
   async function stop(runId: string): Promise<void> {
-    const dagId = await dagIdOfRun(runId);
+    const ref = await locate(runId);
     await settleRun(store, runId, {
       stop: async () => {
-        const dagRun = await client.getDagRun(dagId, runId);
-        if (dagRun && (dagRun.state === "queued" || dagRun.state === "running")) await client.failDagRun(dagId, runId);
+        const dagRun = await client.getDagRun(ref.dagId, ref.dagRunId);
+        if (dagRun && (dagRun.state === "queued" || dagRun.state === "running")) await client.failDagRun(ref.dagId, ref.dagRunId);
         // Airflow has ended the DAG run (its running tasks get SIGTERM): record the end now rather than
         // wait for a follower that may not exist (an asynchronous submit).
-        await finish(dagId, runId, await client.getDagRun(dagId, runId));
+        await finish(ref, runId, await client.getDagRun(ref.dagId, ref.dagRunId));
       },
     });
   }
@@ -231,23 +235,23 @@ export function createOrchestrator(config: AirflowOrchestratorConfig, context: P
     async status(runId) {
       const run = await readRunRecord(store, runId);
       if (run && run.status !== "running") return run.status;
-      const dagId = await dagIdOfRun(runId).catch(() => undefined);
-      if (!dagId) return run?.status;
-      const dagRun = await client.getDagRun(dagId, runId);
+      const ref = await locate(runId).catch(() => undefined);
+      if (!ref) return run?.status;
+      const dagRun = await client.getDagRun(ref.dagId, ref.dagRunId);
       if (dagRun && dagRun.state !== "success" && dagRun.state !== "failed") return "running";
-      return (await finish(dagId, runId, dagRun))?.status;
+      return (await finish(ref, runId, dagRun))?.status;
     },
 
     stop,
 
     async *logs(runId, stepId, options = {}) {
-      const dagId = await dagIdOfRun(runId);
+      const { dagId, dagRunId } = await locate(runId);
       const seen = new Set<string>();
       let printedTries = 0;
       for (;;) {
         let ti: AirflowTaskInstance | undefined;
         try {
-          ti = (await client.taskInstances(dagId, runId)).find((t) => t.task_id === stepId);
+          ti = (await client.taskInstances(dagId, dagRunId)).find((t) => t.task_id === stepId);
         } catch (error) {
           yield `[orch] Airflow's task logs are unavailable (${(error as Error).message}); the step log from the journal follows`;
           break;
@@ -257,7 +261,7 @@ export function createOrchestrator(config: AirflowOrchestratorConfig, context: P
         const last = ti ? (done ? ti.try_number : ti.try_number - 1) : 0;
         for (let tryNumber = printedTries + 1; tryNumber <= last; tryNumber++) {
           yield `[orch] ── try ${tryNumber}: Airflow task ${stepId} ──`;
-          const lines = await client.taskLog(dagId, runId, stepId, tryNumber).catch((error: Error) => [`[orch] no log of try ${tryNumber}: ${error.message}`]);
+          const lines = await client.taskLog(dagId, dagRunId, stepId, tryNumber).catch((error: Error) => [`[orch] no log of try ${tryNumber}: ${error.message}`]);
           for (const line of lines) {
             seen.add(line);
             yield line;
@@ -302,6 +306,3 @@ export function createOrchestrator(config: AirflowOrchestratorConfig, context: P
     async dispose() {},
   };
 }
-
-/** Where a schedule's snapshot waits for its DAG runs. */
-export const scheduleSnapshotKey = (dagId: string) => `schedules/${displayFlavor(FLAVOR)}/${dagId}/snapshot.json`;

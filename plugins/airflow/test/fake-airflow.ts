@@ -92,6 +92,8 @@ export interface FakeAirflow {
   requests: string[];
   /** Waits until the DAG processor has parsed what is in the folder now. */
   settle(): Promise<void>;
+  /** What Airflow's scheduler does when a DAG's schedule is due: a DAG run named scheduled__<logical date>. */
+  triggerScheduled(dagId: string, logicalDate?: string): string;
   close(): Promise<void>;
 }
 
@@ -396,6 +398,23 @@ export async function startFakeAirflow(options: FakeAirflowOptions = {}): Promis
     return { items: items.slice(offset, offset + limit), total: items.length };
   }
 
+  function newRun(dag: DagEntry, runId: string, conf: Record<string, unknown>, logicalDate: string | null): DagRun {
+    const run: DagRun = {
+      dag_id: dag.dag_id,
+      dag_run_id: runId,
+      state: "queued",
+      conf,
+      start_date: null,
+      end_date: null,
+      logical_date: logicalDate,
+      tasks: new Map(dag.dump.tasks.map((t) => [t.task_id, { task_id: t.task_id, state: "none" as TaskState, try_number: 0, start_date: null, end_date: null, logs: new Map() }])),
+      dag: dag.dump,
+      file: dag.file,
+    };
+    runs.set(key(dag.dag_id, runId), run);
+    return run;
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const method = req.method ?? "GET";
@@ -446,19 +465,7 @@ export async function startFakeAirflow(options: FakeAirflowOptions = {}): Promis
       if (version === 3 && !(request && "logical_date" in request)) return send(res, 422, { detail: [{ type: "missing", loc: ["body", "logical_date"], msg: "Field required" }] });
       const runId = String(request?.dag_run_id ?? `manual__${now()}`);
       if (runs.has(key(dag.dag_id, runId))) return problem(res, 409, "Conflict", `DAGRun with DAG ID: '${dag.dag_id}' and DAGRun ID: '${runId}' already exists`);
-      const run: DagRun = {
-        dag_id: dag.dag_id,
-        dag_run_id: runId,
-        state: "queued",
-        conf: request?.conf ?? {},
-        start_date: null,
-        end_date: null,
-        logical_date: request?.logical_date ?? (version === 2 ? now() : null),
-        tasks: new Map(dag.dump.tasks.map((t) => [t.task_id, { task_id: t.task_id, state: "none" as TaskState, try_number: 0, start_date: null, end_date: null, logs: new Map() }])),
-        dag: dag.dump,
-        file: dag.file,
-      };
-      runs.set(key(dag.dag_id, runId), run);
+      const run = newRun(dag, runId, request?.conf ?? {}, request?.logical_date ?? (version === 2 ? now() : null));
       return send(res, 200, runJson(run));
     }
     const run = parts[3] ? runs.get(key(dag.dag_id, parts[3])) : undefined;
@@ -513,6 +520,14 @@ export async function startFakeAirflow(options: FakeAirflowOptions = {}): Promis
     runs,
     importErrors,
     requests,
+    triggerScheduled(dagId, logicalDate = "2026-11-30T02:30:00+00:00") {
+      const dag = dags.get(dagId);
+      if (!dag) throw new Error(`no DAG ${dagId}`);
+      if (!dag.dump.kwargs.schedule) throw new Error(`DAG ${dagId} has no schedule`);
+      const runId = `scheduled__${logicalDate}`;
+      newRun(dag, runId, {}, logicalDate);
+      return runId;
+    },
     async settle() {
       await scan();
       await Promise.all([...pending]);

@@ -11,6 +11,7 @@ import { startFakeAirflow, type FakeAirflow, type FakeAirflowOptions } from "./f
 export const quickstartRoot = fileURLToPath(new URL("../../../examples/quickstart/", import.meta.url)).replace(/\/$/, "");
 export const coreBin = fileURLToPath(new URL("../../../packages/core/src/entrypoint/bin.ts", import.meta.url));
 /** How the test "image" runs orch-entrypoint: there is no image, so the fake Airflow runs the container command on this machine, from TypeScript source. */
+export const scheduledStepBin = fileURLToPath(new URL("../src/bin/scheduled-step.ts", import.meta.url));
 export const node = [process.execPath, "--conditions=@orch/source", "--import", "tsx"];
 
 export interface Harness {
@@ -43,6 +44,7 @@ export async function createHarness(options: FakeAirflowOptions & { config?: Par
     image: "orch-quickstart:test",
     projectRoot: options.projectRoot ?? quickstartRoot,
     entrypointCommand: [...node, coreBin],
+    scheduledStepCommand: [...node, scheduledStepBin],
     // The local store reaches step pods through a volume mounted at the same path.
     ...(operator === "kubernetes" ? { artifactStoreVolume: { claimName: "orch-artifacts", mountPath: storePath } } : {}),
     parseTimeoutSeconds: 30,
