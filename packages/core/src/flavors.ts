@@ -90,6 +90,7 @@ export const FIRST_PARTY_FLAVORS: readonly FirstPartyFlavor[] = Object.freeze([
   firstParty("local", "orchestrator"),
   firstParty("local-docker", "orchestrator"),
   firstParty("kubernetes", "orchestrator"),
+  firstParty("airflow", "orchestrator"),
   firstParty("s3", "artifact-store"),
   firstParty("gcs", "artifact-store"),
   firstParty("azure", "artifact-store"),
