@@ -54,6 +54,8 @@ interface TaskInstance {
   start_date: string | null;
   end_date: string | null;
   logs: Map<number, string[]>;
+  /** The command line of the last try (`docker run …` for a DockerOperator task in Docker). */
+  argv?: string[];
   process?: ChildProcess;
   timer?: NodeJS.Timeout;
   killedBy?: string;
@@ -272,6 +274,7 @@ export async function startFakeAirflow(options: FakeAirflowOptions = {}): Promis
       return endTry(run, task, ti, 1);
     }
     const argv = spec.docker ?? spec.argv;
+    ti.argv = argv;
     const child = spawn(argv[0]!, argv.slice(1), {
       cwd: spec.docker ? undefined : spec.cwd && existsSync(spec.cwd) ? spec.cwd : undefined,
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...options.workerEnv, ...(spec.docker ? {} : spec.env) },
