@@ -8,6 +8,7 @@
  */
 import { basename, dirname } from "node:path";
 import {
+  ORCH_ENV,
   OrchError,
   redactSecrets,
   sha256,
@@ -107,7 +108,7 @@ export function renderDagFile(config: AirflowOrchestratorConfig, snapshot: Snaps
     `PIPELINE_HASH = ${pyString(snapshot.pipeline.hash)}`,
     `IMAGE = ${pyString(config.image)}`,
     `# Where each step finds the run's snapshot and writes its outputs. ${credentials ? `Credentials: ${credentials.kind === "secret" ? `Secret ${credentials.name}` : credentials.name}, never this file.` : "No credentials."}`,
-    `ORCH_ENV = ${pyValue({ ORCH_ARTIFACT_STORE: storeValue(store0, operator), ...(options.scheduled ? {} : { ORCH_RUN_ID: RUN_ID_TEMPLATE }), ORCH_ATTEMPT: TRY_NUMBER_TEMPLATE }, 0)}`,
+    `ORCH_ENV = ${pyValue({ [ORCH_ENV.artifactStore]: storeValue(store0, operator), ...(options.scheduled ? {} : { [ORCH_ENV.runId]: RUN_ID_TEMPLATE }), [ORCH_ENV.attempt]: TRY_NUMBER_TEMPLATE }, 0)}`,
     "",
     `with ${pyCall("DAG", dagKwargs)} as dag:`,
     ...tasks.flatMap((task, i) => (i === 0 ? task : ["", ...task])).map((line) => (line ? `    ${line}` : "")),
@@ -248,7 +249,7 @@ function renderTask(config: AirflowOrchestratorConfig, step: SnapshotStep, name:
   const command = scheduledDagId
     ? { command: config.scheduledStepCommand, args: ["--dag-id", scheduledDagId, "--airflow-run-id", RUN_ID_TEMPLATE, "--step", step.id, "--project-root", config.projectRoot, "--", ...direct.command] }
     : direct;
-  const stepEnv: Record<string, PyValue> = { ORCH_STEP_ID: step.id };
+  const stepEnv: Record<string, PyValue> = { [ORCH_ENV.stepId]: step.id };
   for (const [key, value] of Object.entries(env)) stepEnv[key] = templateLiteral(value, operator);
   const envValue = py(`{**ORCH_ENV, ${Object.entries(stepEnv).map(([k, v]) => `${pyString(k)}: ${pyValue(v)}`).join(", ")}}`);
   const args = command.args.map((arg) => (arg === RUN_ID_TEMPLATE ? arg : templateLiteral(arg, operator)));
