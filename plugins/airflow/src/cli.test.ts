@@ -4,12 +4,13 @@
  * tasks), `orch run list` / `orch run logs` show the run and the Airflow task logs, and the model the
  * run produced loads through core's client.
  */
-import { rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient } from "@orch/core";
-import { quickstartProject, runOrch } from "../test/cli.js";
-import { coreBin, node } from "../test/harness.js";
+import { pluginRoot, quickstartProject, runOrch } from "../test/cli.js";
+import { coreBin, node, until } from "../test/harness.js";
 import { startFakeAirflow, type FakeAirflow } from "../test/fake-airflow.js";
 import { pythonMissing } from "../test/python.js";
 import { evaluateModel } from "../../../examples/quickstart/src/steps.js";
@@ -63,5 +64,43 @@ describe.skipIf(pythonMissing)("orch with an airflow stack", () => {
     expect(server.dags.get("iris_training")?.fileloc).toBe("iris_training.py");
     const client = createClient(join(project, ".orch", "artifacts"));
     expect(await client.loadOutput(listed!.runId, evaluateModel)).toBeGreaterThan(0.8);
+  }, 180_000);
+
+  it("orch run stop ends a running airflow run: the DAG run is marked failed and the run is recorded stopped", async () => {
+    writeFileSync(
+      join(project, "src", "gated.ts"),
+      `import { existsSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { getStepContext, pipeline, step } from "@orch/core";
+export const waitForGate = step({ name: "wait_for_gate" }, async (gate: string) => {
+  while (!existsSync(gate)) { getStepContext().signal.throwIfAborted(); await sleep(50); }
+  return "opened";
+});
+export const gated = pipeline({ name: "gated" }, (p: { gate: string }) => { waitForGate(p.gate); });
+`,
+    );
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", ORCH_CLI_FROM_SOURCE: "1" };
+    delete env.ORCH_HOME;
+    const running = spawn(join(pluginRoot, "node_modules", ".bin", "orch"), ["pipeline", "run", "src/gated.ts#gated", "--stack", "af", "--param", `gate=${JSON.stringify(join(project, "never"))}`], { cwd: project, env });
+    let output = "";
+    running.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    running.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => running.on("close", resolve));
+    const client = createClient(join(project, ".orch", "artifacts"));
+    const runId = await until(async () => {
+      const [run] = await client.listRuns({ pipeline: "gated", limit: 1 }).catch(() => []);
+      if (!run) return undefined;
+      const steps = await client.getSteps(run.runId);
+      return steps.find((step) => step.stepId === "wait_for_gate")?.status === "running" ? run.runId : undefined;
+    }, "the gated step to run", 90_000);
+    await until(() => server.runs.get(`gated/${runId}`)?.tasks.get("wait_for_gate")?.state === "running", "the Airflow task to run", 90_000);
+    const stopped = await orch("run", "stop", runId);
+    expect(stopped.stderr + stopped.stdout).toContain(`Run ${runId} stopped`);
+    expect(stopped.code).toBe(0);
+    await exited;
+    expect(output).toContain("stopped");
+    expect(server.runs.get(`gated/${runId}`)?.state).toBe("failed");
+    const [listed] = JSON.parse((await orch("run", "list", "--json")).stdout) as { runId: string; status: string }[];
+    expect([listed!.runId, listed!.status]).toEqual([runId, "stopped"]);
   }, 180_000);
 });
