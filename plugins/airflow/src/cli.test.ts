@@ -49,7 +49,7 @@ afterAll(async () => {
 });
 
 describe.skipIf(pythonMissing)("orch with an airflow stack", () => {
-  it("runs the quickstart: live step statuses, the Airflow task logs, and a model that loads through core", async () => {
+  it("runs the quickstart: the live view, the Airflow task logs, and a model that loads through core", async () => {
     const run = await orch("pipeline", "run", "src/pipeline.ts#irisTraining", "--stack", "af");
     expect(run.stderr + run.stdout).toContain("train_model");
     expect(run.code).toBe(0);

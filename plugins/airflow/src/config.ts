@@ -85,7 +85,7 @@ export const configSchema = z
       .default("")
       .describe('Prefix of the DAG id (the DAG id is prefix + pipeline name), e.g. "orch_".'),
     owner: z.string().min(1).default("orch").describe("owner of every task (default_args)."),
-    tags: z.array(z.string().min(1)).default(["orch"]).describe("Tags of the DAG (the pipeline name is added)."),
+    tags: z.array(z.string().min(1)).default(["orch"]).describe("Tags of the DAG (\"orch\" and the pipeline name are always added)."),
     maxActiveRuns: z.number().int().min(1).optional().describe("max_active_runs of the DAG; a schedule without allowOverlap sets 1."),
     namespace: dnsLabel("namespace").default("default").describe("operator kubernetes: namespace of the step pods."),
     imagePullSecrets: z.array(dnsLabel("imagePullSecrets entry")).default([]).describe("operator kubernetes: Secrets for pulling the image."),

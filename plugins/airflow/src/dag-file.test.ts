@@ -115,6 +115,8 @@ describe.skipIf(pythonMissing)("the generated DAG file", () => {
     expect(dag.kwargs.end_date).toEqual({ datetime: "2027-01-01T01:00:00+01:00" });
     expect(dag.kwargs.catchup).toBe(true);
     expect(dag.kwargs.max_active_runs).toBe(1);
+    // orch schedule list finds scheduled DAGs by the "orch" tag, whatever tags the config names.
+    expect(checkDag(renderDagFile(config({ tags: ["ml"] }), compiled(nightly), s3Store, { scheduled: true }).source, 3).kwargs.tags).toEqual(["orch", "ml", "nightly"]);
     const base = compiled(nightly);
     const withSchedule = (schedule: object) => ({ ...base, pipeline: { ...base.pipeline, schedule: { catchup: false, allowOverlap: true, ...schedule } } }) as Snapshot;
     const every = checkDag(renderDagFile(config({ airflowVersion: 2 }), withSchedule({ intervalSeconds: 5400 }), s3Store).source, 2);

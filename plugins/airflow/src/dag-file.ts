@@ -163,7 +163,8 @@ function dagArguments(config: AirflowOrchestratorConfig, snapshot: Snapshot, dag
   const timing = scheduleArguments(snapshot.pipeline.name, schedule);
   const maxActiveRuns = schedule && !schedule.allowOverlap ? 1 : config.maxActiveRuns;
   const failFast = snapshot.pipeline.settings.executionMode === "fail-fast";
-  const tags = [...new Set([...config.tags, snapshot.pipeline.name])];
+  // "orch" always: orch schedule list finds the scheduled DAGs by it.
+  const tags = [...new Set(["orch", ...config.tags, snapshot.pipeline.name])];
   return {
     dag_id: dagId,
     description: `orch pipeline ${snapshot.pipeline.name}${schedule ? ` on ${scheduleText(schedule)}` : ""} (file ${DIGEST_PLACEHOLDER})`,
