@@ -30,6 +30,10 @@ const USAGE = `Usage: orch-airflow-scheduled-step --dag-id DAG --airflow-run-id 
 
 export function main(argv: string[]): Promise<number> {
   return runPluginBin("orch-airflow-scheduled-step", USAGE, async () => {
+    if (argv[0] === "--help" || argv[0] === "-h") {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
     const split = argv.indexOf("--");
     const { values } = parseArgs({
       args: split === -1 ? argv : argv.slice(0, split),

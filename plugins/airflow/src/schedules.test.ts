@@ -4,13 +4,15 @@
  * schedule's snapshot under the derived orch run id, run the steps and record the run's end; list shows
  * the unpaused scheduled DAGs, delete pauses the DAG, removes its file and deletes it from Airflow.
  */
-import { existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { compilePipeline } from "@orch/core/host";
 import { readRunRecord, readStepRecord } from "@orch/core/plugin";
 import { orchRunId } from "./scheduled-runs.js";
-import { createHarness, until, type Harness } from "../test/harness.js";
+import { createHarness, node, scheduledStepBin, until, type Harness } from "../test/harness.js";
 import { pythonMissing } from "../test/python.js";
 import { mapped } from "../test/fixtures/project/src/pipeline.js";
 
@@ -29,6 +31,25 @@ describe("orch run ids of Airflow's DAG runs", () => {
     expect(orchRunId(long)).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$/);
     expect(orchRunId(long)).toBe(orchRunId(long));
     expect(orchRunId(`${long}1`)).not.toBe(orchRunId(long));
+  });
+});
+
+describe("orch-airflow-scheduled-step", () => {
+  const bin = (args: string[], env: Record<string, string> = {}) => spawnSync(node[0]!, [...node.slice(1), scheduledStepBin, ...args], { encoding: "utf8", env: { ...process.env, ...env } });
+  it("prints its usage (exit 2) without its arguments, and says which schedule has no stored snapshot (exit 1)", () => {
+    const usage = bin(["--step", "prepare"]);
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain("Usage: orch-airflow-scheduled-step");
+    const dir = mkdtempSync(join(tmpdir(), "orch-airflow-bin-"));
+    try {
+      const missing = bin(["--dag-id", "gone_scheduled", "--airflow-run-id", "scheduled__2026-11-30T02:30:00+00:00", "--step", "prepare", "--project-root", fixtureRoot, "--", "orch-entrypoint"], {
+        ORCH_ARTIFACT_STORE: JSON.stringify({ flavor: "local", config: { path: dir } }),
+      });
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toContain("Schedule gone_scheduled has no snapshot in the artifact store");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
