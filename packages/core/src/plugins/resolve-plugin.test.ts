@@ -71,7 +71,7 @@ describe("resolvePlugin", () => {
     const error = await resolveError(resolvePlugin("orchestrator", "kubeflow", { projectRoot: root }));
     expect(error.code).toBe("E_FLAVOR_NOT_FOUND");
     expect(error.message).toContain("Tried: @orch/plugin-kubeflow, orch-plugin-kubeflow");
-    expect(error.message).toContain("orch publishes no plugin for it; first-party orchestrator flavors: local, local_docker, kubernetes.");
+    expect(error.message).toContain("orch publishes no plugin for it; first-party orchestrator flavors: local, local_docker, kubernetes");
     expect(error.hint).not.toMatch(/pnpm add|npm install/);
     expect(error.message).not.toContain("Did you mean");
   });
