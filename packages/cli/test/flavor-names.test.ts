@@ -38,6 +38,7 @@ describe("flavor names and the first-party catalogue", () => {
     const firstParty = rows.filter((row) => row.source === "first-party").map((row) => `${row.flavor}:${row.kind}:${row.package}`);
     expect(firstParty.sort()).toEqual(
       [
+        "airflow:orchestrator:@orch/plugin-airflow",
         "azure:artifact-store:@orch/plugin-azure",
         "gcs:artifact-store:@orch/plugin-gcs",
         "kubernetes:orchestrator:@orch/plugin-kubernetes",
