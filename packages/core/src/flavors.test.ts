@@ -46,6 +46,6 @@ describe("flavor and package names", () => {
     expect(suggestFlavor("local_dokcer", "orchestrator")).toBe("local-docker");
     expect(suggestFlavor("azur", "artifact-store")).toBe("azure");
     expect(suggestFlavor("azur", "orchestrator")).toBeUndefined();
-    expect(suggestFlavor("kubeflow", "orchestrator")).toBeUndefined();
+    expect(suggestFlavor("tekton", "orchestrator")).toBeUndefined();
   });
 });

@@ -95,6 +95,7 @@ export const FIRST_PARTY_FLAVORS: readonly FirstPartyFlavor[] = Object.freeze([
   firstParty("vertex", "orchestrator"),
   firstParty("azureml", "orchestrator"),
   firstParty("databricks", "orchestrator"),
+  firstParty("airflow", "orchestrator"),
   firstParty("s3", "artifact-store"),
   firstParty("gcs", "artifact-store"),
   firstParty("azure", "artifact-store"),

@@ -1,5 +1,5 @@
 import { execFile, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -12,15 +12,16 @@ import { newRunId } from "../ids.js";
 import { tempDir } from "../__fixtures__/test-stack.js";
 import { arithmetic } from "../__fixtures__/pipelines.js";
 import { gated } from "../__fixtures__/gated-pipeline.js";
+import { retrying } from "../__fixtures__/retrying-pipeline.js";
 import { requestRunStop } from "../run/stop-request.js";
 
 const coreRoot = fileURLToPath(new URL("../..", import.meta.url));
 const bin = join(coreRoot, "src/entrypoint/bin.ts");
 
 /** Runs the real orch-entrypoint in a child process, the way a container flavor starts it. */
-async function entrypoint(args: string[]) {
+async function entrypoint(args: string[], env: Record<string, string> = {}) {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--conditions=@orch/source", "--import", "tsx", bin, ...args], { cwd: coreRoot });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--conditions=@orch/source", "--import", "tsx", bin, ...args], { cwd: coreRoot, env: { ...process.env, ...env } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -57,6 +58,27 @@ describe("orch-entrypoint", () => {
     const result = await entrypoint(["step", ...common, "--step", "sum_numbers"]);
     expect(result.code).toBe(1);
     expect((await readStepRecord(store, runId, "sum_numbers"))?.error?.message).toContain('needs output "output" of step "make_numbers"');
+  });
+
+  it("runs only the attempt ORCH_ATTEMPT names when the backend retries the step itself", async () => {
+    const dir = tempDir("orch-entrypoint-");
+    const trace = join(dir, "attempts.txt");
+    const store = createLocalArtifactStore(join(dir, "artifacts"));
+    const snapshot = compile(retrying, { trace }, { projectRoot: coreRoot });
+    const runId = newRunId();
+    await store.write(journalKeys.snapshot(runId), serializeSnapshot(snapshot));
+    const common = ["step", "--run-id", runId, "--artifact-store", JSON.stringify({ flavor: "local", config: { path: store.uri } }), "--project-root", coreRoot, "--step", "always_fails"];
+    const second = await entrypoint(common, { ORCH_ATTEMPT: "2" });
+    expect(second.code).toBe(1);
+    expect(readFileSync(trace, "utf8")).toBe("attempt 2\n");
+    expect((await readStepRecord(store, runId, "always_fails"))?.attempts).toBe(2);
+    // Without it, the process runs the whole retry policy (3 attempts).
+    writeFileSync(trace, "");
+    expect((await entrypoint(common)).code).toBe(1);
+    expect(readFileSync(trace, "utf8")).toBe("attempt 1\nattempt 2\nattempt 3\n");
+    const bad = await entrypoint(common, { ORCH_ATTEMPT: "zero" });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("ORCH_ATTEMPT must be a whole number");
   });
 
   it("runs the whole scheduler with `orchestrate`", async () => {

@@ -80,6 +80,7 @@ export async function main(argv: string[]): Promise<number> {
         projectRoot,
         // The launcher (container logs) collects this process's output; the step log gets the logger's lines.
         captureOutput: false,
+        ...singleAttempt(),
         onLogLine: (line) => process.stdout.write(`${line}\n`),
       });
       process.stdout.write(`step ${stepId}: ${record.status}\n`);
@@ -111,6 +112,15 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+
+/** `$ORCH_ATTEMPT`: the backend retries the step and this process runs that one attempt. */
+function singleAttempt(): { singleAttempt?: number } {
+  const value = process.env.ORCH_ATTEMPT;
+  if (value === undefined || value === "") return {};
+  const attempt = Number(value);
+  if (!Number.isInteger(attempt) || attempt < 1) throw usage(`ORCH_ATTEMPT must be a whole number >= 1 (the attempt this process runs), got ${JSON.stringify(value)}.`);
+  return { singleAttempt: attempt };
+}
 
 function required(value: string | undefined, flag: string): string {
   if (!value) throw usage(`${flag} is required.`);

@@ -32,6 +32,12 @@ describe("stepCommand", () => {
   it("without a store, sets only the run and step (the backend injects the store itself, e.g. from a Secret)", () => {
     expect(stepCommand({ runId: "r", stepId: "s", projectRoot: "/p" }).env).toEqual({ ORCH_RUN_ID: "r", ORCH_STEP_ID: "s" });
   });
+
+  it("names the attempt in ORCH_ATTEMPT when the backend retries the step itself (a template is fine)", () => {
+    const command = stepCommand({ runId: "r", stepId: "s", projectRoot: "/p", attempt: "{{ ti.try_number }}" });
+    expect(command.env.ORCH_ATTEMPT).toBe("{{ ti.try_number }}");
+    expect(command.argv).not.toContain("{{ ti.try_number }}");
+  });
 });
 
 describe("orchestrateCommand", () => {

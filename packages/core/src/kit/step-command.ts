@@ -12,6 +12,11 @@ export const ORCH_ENV = Object.freeze({
   orchestrator: "ORCH_ORCHESTRATOR",
   /** A folder of modules compiled ahead of time (see compiled-root.ts). */
   compiledRoot: "ORCH_COMPILED_ROOT",
+  /**
+   * The backend retries the step (Airflow retries, KFP retryPolicy): the process runs this one
+   * attempt (1 = the first) instead of the retry policy's loop, so failures are not retried twice.
+   */
+  attempt: "ORCH_ATTEMPT",
 });
 
 export interface StepCommandInput {
@@ -28,6 +33,11 @@ export interface StepCommandInput {
   store?: Pick<ArtifactStore, "describe" | "env">;
   /** Load the store plugin from this path instead of resolving its flavor (a bundled plugin). */
   storePackage?: string;
+  /**
+   * The backend retries the step itself: the attempt number this process runs (a template such as
+   * Airflow's `{{ ti.try_number }}` is fine). Unset: the process runs the retry policy's whole loop.
+   */
+  attempt?: string;
 }
 
 /** `command` + `args` is the argv; `env` is what the process needs besides (credentials included). */
@@ -56,6 +66,7 @@ export function stepCommand(input: StepCommandInput): StepCommand {
   }
   env[ORCH_ENV.runId] = input.runId;
   env[ORCH_ENV.stepId] = input.stepId;
+  if (input.attempt !== undefined) env[ORCH_ENV.attempt] = input.attempt;
   return { command, args, argv: [...command, ...args], env };
 }
 

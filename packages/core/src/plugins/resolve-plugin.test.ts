@@ -66,12 +66,12 @@ describe("resolvePlugin", () => {
     expect(error.hint).toBe("Install it with: pnpm add @orch/plugin-local-docker");
   });
 
-  it("never hints at installing a package this repository does not publish (a planned flavor)", async () => {
+  it("never hints at installing a package this repository does not publish", async () => {
     const root = project({}, { "pnpm-lock.yaml": "lockfileVersion: '9.0'\n" });
-    const error = await resolveError(resolvePlugin("orchestrator", "kubeflow", { projectRoot: root }));
+    const error = await resolveError(resolvePlugin("orchestrator", "tekton", { projectRoot: root }));
     expect(error.code).toBe("E_FLAVOR_NOT_FOUND");
-    expect(error.message).toContain("Tried: @orch/plugin-kubeflow, orch-plugin-kubeflow");
-    expect(error.message).toContain("orch publishes no plugin for it; first-party orchestrator flavors: local, local_docker, kubernetes, azureml.");
+    expect(error.message).toContain("Tried: @orch/plugin-tekton, orch-plugin-tekton");
+    expect(error.message).toContain("orch publishes no plugin for it; first-party orchestrator flavors: local, local_docker, kubernetes, sagemaker, kubeflow, vertex, azureml, databricks, airflow.");
     expect(error.hint).not.toMatch(/pnpm add|npm install/);
     expect(error.message).not.toContain("Did you mean");
   });

@@ -41,6 +41,11 @@ export interface RunStepOptions {
    * step without a final record is run again by a resume either way.
    */
   journalRunning?: boolean;
+  /**
+   * Run only this attempt (1 = the first): the backend retries the step in a new process (Airflow
+   * retries, KFP retryPolicy), so this process must not run the retry policy's loop as well.
+   */
+  singleAttempt?: number;
 }
 
 /**
@@ -109,7 +114,9 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
     let args = isolated ? undefined : await loadArgs();
 
     let lastError: unknown;
-    for (let attempt = 1; attempt <= retry.maxRetries + 1; attempt++) {
+    const firstAttempt = options.singleAttempt ?? 1;
+    const lastAttempt = options.singleAttempt ?? retry.maxRetries + 1;
+    for (let attempt = firstAttempt; attempt <= lastAttempt; attempt++) {
       if (signal.aborted) return await finish("stopped", { error: new OrchError("E_CANCELLED", { message: "The run was stopped." }) });
       record.attempts = attempt;
       if (attempt > 1) await save();
@@ -156,7 +163,9 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
         if (signal.aborted) return await finish("stopped", { error });
         if (error instanceof OrchError && error.code === "E_MATERIALIZER") break; // retrying cannot fix this
         log.logger.error(`attempt ${attempt} failed: ${describeThrown(error)}`);
-        if (attempt <= retry.maxRetries) {
+        if (options.singleAttempt !== undefined) {
+          if (attempt <= retry.maxRetries) log.logger.info(`the orchestrator retries the step (retry ${attempt} of ${retry.maxRetries})`);
+        } else if (attempt <= retry.maxRetries) {
           const delay = retryDelayMs(retry, attempt);
           log.logger.info(`retrying in ${delay / 1000}s (retry ${attempt} of ${retry.maxRetries})`);
           await sleep(delay, undefined, { signal }).catch(() => {});

@@ -1,0 +1,1 @@
+from airflow.models.dag import DAG  # noqa: F401

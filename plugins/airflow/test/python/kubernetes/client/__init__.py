@@ -1,0 +1,1 @@
+from kubernetes.client import models  # noqa: F401
