@@ -28,6 +28,8 @@ export interface RegistryServer {
 export interface RegistryServerOptions {
   /** Require basic auth with this user (bcrypt htpasswd entry). */
   htpasswd?: { username: string; password: string };
+  /** Listen on this port (default: a free one). */
+  port?: number;
   /** Token auth: the registry sends clients to `realm` and trusts tokens signed by `certificate`'s key. */
   token?: { realm: string; service: string; issuer: string; certificateFile: string };
 }
@@ -58,7 +60,7 @@ export function htpasswdLine(username: string, password: string): string {
 
 export async function startRegistry(options: RegistryServerOptions = {}): Promise<RegistryServer> {
   const dir = mkdtempSync(join(tmpdir(), "orch-registry-"));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const host = `127.0.0.1:${port}`;
   let auth = "";
   if (options.htpasswd) {
