@@ -12,6 +12,7 @@ const suites: [string, string][] = [
   ["cli", "packages/cli/bench/cli.bench.ts"],
   ["local-docker", "plugins/local-docker/bench/docker.bench.ts"],
   ["s3", "plugins/s3/bench/s3.bench.ts"],
+  ["registry", "bench/registry.bench.ts"],
 ];
 
 const only = process.argv.slice(2);
