@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, readFileSync } from "node:fs";
+import { createReadStream, existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { lstat, mkdir, readdir, readFile, readlink, realpath, rename, stat, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { createRequire } from "node:module";
@@ -150,6 +150,8 @@ function readDockerignore(root: string): string[] {
   }
 }
 
+// The walk uses synchronous fs calls on purpose: it is thousands of tiny metadata calls done one after
+// another, where the thread-pool round trip of each async call costs more than the call itself.
 async function walk(
   root: string,
   dir: string,
@@ -160,7 +162,7 @@ async function walk(
 ): Promise<void> {
   let dirents;
   try {
-    dirents = await readdir(dir, { withFileTypes: true });
+    dirents = readdirSync(dir, { withFileTypes: true });
   } catch {
     return; // unreadable folders are left out, as docker would fail on them anyway
   }
@@ -173,23 +175,23 @@ async function walk(
     if (dirent.name === ".pnpm" && (relDir === "node_modules" || relDir.endsWith("/node_modules"))) continue;
     if (allowedDeps && !isAllowedDependency(rel, allowedDeps)) continue;
     if (dirent.isSymbolicLink()) {
-      const info = await lstat(abs);
-      const linkTarget = await readlink(abs);
+      const info = lstatSync(abs);
+      const linkTarget = readlinkSync(abs);
       let real: string | undefined;
       try {
-        real = await realpath(abs);
+        real = realpathSync(abs);
       } catch {
         continue; // a dangling link would break the COPY
       }
       entries.set(abs, { path: toPosix(abs), type: "symlink", mode: info.mode & 0o7777, size: 0, linkTarget, dependency: isDependencyPath(abs) });
-      const targetInfo = await stat(real);
+      const targetInfo = statSync(real);
       // A link into the same tree is walked where it points; one out of it (or into a pnpm store) adds that folder as a root.
       const target = targetInfo.isDirectory() ? real : dirname(real);
       if (isPnpmStore(target) || !(target === root || target.startsWith(root + sep))) follow(target);
     } else if (dirent.isDirectory()) {
       await walk(root, abs, ignore, allowedDeps, entries, follow);
     } else if (dirent.isFile()) {
-      const info = await stat(abs);
+      const info = statSync(abs);
       const entry: ContextEntry = { path: toPosix(abs), type: "file", mode: info.mode & 0o7777, size: info.size, dependency: isDependencyPath(abs) };
       walkedStats.set(entry, { size: info.size, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs, ino: info.ino });
       entries.set(abs, entry);
