@@ -36,7 +36,7 @@ const cpuStart = process.cpuUsage();
 const result = await buildProjectImage({ docker, ...${JSON.stringify(options)} });
 const ms = performance.now() - start;
 const cpu = process.cpuUsage(cpuStart);
-if (result.built || result.uploaded) throw new Error("expected no build and no push");
+if (result.built || result.uploaded) throw new Error("the build context changed during the bench (another process writing into the quickstart or a package it links?): expected no build and no push");
 console.log(JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000 }));`;
     const fresh: number[] = [];
     const freshCpu: number[] = [];

@@ -142,6 +142,30 @@ describe.skipIf(missing !== undefined)("pushes to a real registry", () => {
     expect(none.hint).toMatch(/needs credentials/);
   });
 
+  it("refuses a push whose digest the registry does not serve, since the orchestrator pulls by digest", async () => {
+    // A proxy in front of the real registry that loses manifests by digest (a broken cache or mirror).
+    const { createServer, request } = await import("node:http");
+    const proxy = createServer((req, res) => {
+      if (/\/manifests\/sha256:/.test(req.url ?? "")) return void res.writeHead(404, { "content-type": "application/json" }).end('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}');
+      const upstream = request({ host: "127.0.0.1", port: anonymous.port, method: req.method, path: req.url, headers: { ...req.headers, host: anonymous.host } }, (reply) => {
+        res.writeHead(reply.statusCode ?? 502, reply.headers);
+        reply.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const host = `127.0.0.1:${(proxy.address() as { port: number }).port}`;
+    try {
+      const error = await failure(buildProjectImage({ docker, projectRoot: project, baseImage: BASE_IMAGE, imageName: `${imageName}-lost`, registry: { uri: host } }));
+      expect(error).toMatchObject({ code: "E_IMAGE_PUSH" });
+      expect(error.message).toMatch(new RegExp(`${host}/${imageName}-lost@sha256:[0-9a-f]{64} afterwards, so an orchestrator could not pull it`));
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+      await removeImages(`${host}/${imageName}`);
+      await removeImages(`${imageName}-lost`);
+    }
+  });
+
   it("says which registry is unreachable and how to fix it", async () => {
     const port = await freePort();
     const error = await failure(buildProjectImage({ docker, projectRoot: project, baseImage: BASE_IMAGE, imageName, registry: { uri: `127.0.0.1:${port}/team` } }));
