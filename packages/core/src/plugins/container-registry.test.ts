@@ -21,6 +21,12 @@ describe("built-in container registries", () => {
     expect(credentials).toEqual({ username: "ci", password: "s3cret-value", source: "user ci, password from {{env.ORCH_TEST_REGISTRY_PASSWORD}}" });
   });
 
+  it("resolves references in plain keys (uri) when the stack is activated", async () => {
+    process.env.ORCH_TEST_REGISTRY_PASSWORD = "127.0.0.1:5999/from-env";
+    const component = await activateContainerRegistry({ flavor: "default", config: { uri: "{{env.ORCH_TEST_REGISTRY_PASSWORD}}" } }, process.cwd());
+    expect(component.config.uri).toBe("127.0.0.1:5999/from-env");
+  });
+
   it("is anonymous without a password, and takes the user from the uri for dockerhub and github", async () => {
     const anonymous = await (await activateContainerRegistry({ flavor: "default", config: { uri: "127.0.0.1:5000" } }, process.cwd())).open!();
     expect(await anonymous.credentials()).toBeUndefined();

@@ -8,6 +8,7 @@ import { parseComponentConfig, type OrchestratorPlugin, type ArtifactStorePlugin
 import { BUILT_IN_REGISTRIES } from "./builtin-registries.js";
 import type { ContainerRegistry, ContainerRegistryPlugin } from "./container-registry.js";
 import { resolveEnvReferences } from "../settings/env-references.js";
+import { looksSecret, schemaSecretFlag } from "../settings/secret.js";
 import { resolvePlugin } from "./resolve-plugin.js";
 
 /**
@@ -95,7 +96,10 @@ export async function activateContainerRegistry(spec: ComponentSpec<ContainerReg
     spec.plugin ??
     (!spec.package ? BUILT_IN_REGISTRIES[flavor] : undefined) ??
     (await resolvePlugin("container-registry", flavor, { projectRoot, ...(spec.package ? { package: spec.package } : {}) }));
-  const config = parseComponentConfig(plugin, spec.config ?? {}) as Record<string, unknown>;
+  // Plain keys (uri, region …) are resolved now, like every component's; secret ones at push time.
+  const shape = (plugin.configSchema as { shape?: Record<string, z.ZodType> }).shape ?? {};
+  const raw = Object.entries(spec.config ?? {}).map(([key, value]) => [key, (schemaSecretFlag(shape[key]) ?? looksSecret(key)) ? value : resolveEnvReferences({ [key]: value }, plugin.flavor)[key]]);
+  const config = parseComponentConfig(plugin, Object.fromEntries(raw)) as Record<string, unknown>;
   let opened: Promise<ContainerRegistry> | undefined;
   return {
     flavor: plugin.flavor,
