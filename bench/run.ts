@@ -14,6 +14,7 @@ const suites: [string, string][] = [
   ["s3", "plugins/s3/bench/s3.bench.ts"],
   ["dashboard", "bench/dashboard.bench.ts"],
   ["kfp", "bench/kfp-compile.bench.ts"],
+  ["registry", "bench/registry.bench.ts"],
 ];
 
 const only = process.argv.slice(2);

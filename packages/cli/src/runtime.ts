@@ -6,31 +6,20 @@ import { spawnSync } from "node:child_process";
 import { hostname } from "node:os";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { OrchError, secret, z, type ComponentSpec, type RunObserver, type StackDefinition, type StepRecord } from "@orch/core";
+import { OrchError, z, type ComponentSpec, type RunObserver, type StackDefinition, type StepRecord } from "@orch/core";
 import { type Orchestrator, type OrchestratorPlugin } from "@orch/core/plugin";
-import { canonicalFlavor, displayFlavor, journalKeys, localArtifactStoreConfigSchema, resolvePlugin, setStackResolver, userFrame, writeRunRecord } from "@orch/core/host";
+import { BUILT_IN_REGISTRIES, canonicalFlavor, displayFlavor, journalKeys, localArtifactStoreConfigSchema, resolvePlugin, setStackResolver, userFrame, writeRunRecord } from "@orch/core/host";
 import type { ComponentKind, ComponentRow, OrchIndex } from "@orch/store-sqlite";
 import type { Project } from "./context.js";
 import { UsageError } from "./errors.js";
 
-/** Container registries have no plugins yet: one built-in schema for every registry flavor. */
-export const CONTAINER_REGISTRY_FLAVORS = ["default", "dockerhub", "github", "gcp", "aws", "azure"];
-export const containerRegistryConfigSchema = z
-  .object({
-    uri: z.string().min(1).describe("Registry URI images are pushed to, e.g. localhost:5000 or ghcr.io/acme."),
-    username: z.string().optional().describe("User name for docker login, if the registry needs one."),
-    password: secret(z.string().optional()).describe("Password or token for docker login (stored in the index, which only you can read; redacted in every output)."),
-  })
-  .strict();
-
 /** The config schema (and plugin, for orchestrators) behind a component flavor. */
 export async function componentSchema(kind: ComponentKind, flavor: string, project: Project, pkg?: string): Promise<{ schema: z.ZodType; flavor: string; plugin?: OrchestratorPlugin }> {
   if (kind === "container-registry") {
+    // Built in (default, dockerhub, github) or a package found by name (@orch/registry-aws …).
     const id = canonicalFlavor(flavor);
-    if (!CONTAINER_REGISTRY_FLAVORS.includes(id)) {
-      throw new UsageError(`Unknown container registry flavor "${flavor}".`, `Container registry flavors: ${CONTAINER_REGISTRY_FLAVORS.join(", ")}.`);
-    }
-    return { schema: containerRegistryConfigSchema, flavor: id };
+    const plugin = (!pkg ? BUILT_IN_REGISTRIES[id] : undefined) ?? (await resolvePlugin("container-registry", id, { projectRoot: project.root, ...(pkg ? { package: pkg } : {}) }));
+    return { schema: plugin.configSchema, flavor: plugin.flavor };
   }
   if (kind === "artifact-store") {
     const id = canonicalFlavor(flavor);

@@ -33,6 +33,9 @@ export type OrchErrorCode =
   | "E_STACK_INVALID"
   | "E_BACKEND_UNAVAILABLE"
   | "E_IMAGE_BUILD"
+  | "E_IMAGE_PUSH"
+  | "E_REGISTRY_AUTH"
+  | "E_REGISTRY_UNREACHABLE"
   | "E_USAGE";
 
 export interface OrchErrorDetails {

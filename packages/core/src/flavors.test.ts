@@ -19,8 +19,10 @@ describe("the first-party catalogue", () => {
 
   it("records each flavor's kind as its package declares it", async () => {
     for (const entry of FIRST_PARTY_FLAVORS) {
-      const source = readFileSync(join(pluginsDir, entry.flavor, "src", "index.ts"), "utf8");
-      expect(source, entry.package).toContain(entry.kind === "orchestrator" ? "defineOrchestrator" : "defineArtifactStore");
+      // Folder name = package suffix: plugins/local-docker, plugins/registry-aws.
+      const folder = entry.package.replace(/^@orch\/(plugin-)?/, "");
+      const source = readFileSync(join(pluginsDir, folder, "src", "index.ts"), "utf8");
+      expect(source, entry.package).toContain({ orchestrator: "defineOrchestrator", "artifact-store": "defineArtifactStore", "container-registry": "defineContainerRegistry" }[entry.kind]);
     }
   });
 });
@@ -35,6 +37,23 @@ describe("flavor and package names", () => {
     for (const flavor of ["local_docker", "echo"]) for (const name of pluginCandidates(flavor)) expect(isPackageForFlavor(name, flavor)).toBe(true);
     expect(isPackageForFlavor("@acme/orch-plugin-gpu", "gpu")).toBe(true);
     expect(isPackageForFlavor("@orch/plugin-gcs", "gpu")).toBe(false);
+  });
+
+  // Issue 19: `azure` the container registry must never load @orch/plugin-azure, the artifact store.
+  it("names container-registry packages with their own prefix, so cloud names never collide with the stores", () => {
+    expect(pluginCandidates("azure", "container-registry")).toEqual(["@orch/registry-azure", "orch-registry-azure"]);
+    expect(pluginCandidates("azure", "artifact-store")).toEqual(["@orch/plugin-azure", "orch-plugin-azure"]);
+    expect(pluginCandidates("azure")).toEqual(["@orch/plugin-azure", "orch-plugin-azure"]);
+    expect(pluginCandidates("@acme/quay", "container-registry")).toEqual(["@acme/orch-registry-quay"]);
+    expect(flavorOfPackage("@orch/registry-aws", "container-registry")).toBe("aws");
+    expect(flavorOfPackage("@orch/registry-aws")).toBeUndefined();
+    expect(flavorOfPackage("@orch/plugin-azure", "container-registry")).toBeUndefined();
+    expect(isPackageForFlavor("@orch/registry-gcp", "gcp", "container-registry")).toBe(true);
+    expect(isPackageForFlavor("@orch/plugin-gcs", "gcs", "container-registry")).toBe(false);
+    const registries = FIRST_PARTY_FLAVORS.filter((entry) => entry.kind === "container-registry");
+    expect(registries.map((entry) => entry.package).sort()).toEqual(["@orch/registry-aws", "@orch/registry-azure", "@orch/registry-gcp"]);
+    expect(FIRST_PARTY_FLAVORS.find((entry) => entry.flavor === "azure" && entry.kind === "artifact-store")?.package).toBe("@orch/plugin-azure");
+    expect(suggestFlavor("dockerhb", "container-registry")).toBe("dockerhub");
   });
 
   it("refuses flavors that are not names (paths, spaces, empty, unicode)", () => {

@@ -36,40 +36,52 @@ export function displayFlavor(flavor: string): string {
   return canonicalFlavor(flavor).replace(/-/g, "_");
 }
 
+export type FlavorKind = "orchestrator" | "artifact-store" | "container-registry";
+
 /**
- * Package names that provide a flavor, in the order core tries them: `@orch/plugin-<id>`, then
- * `orch-plugin-<id>`; a scoped flavor `@scope/x` is `@scope/orch-plugin-x`.
+ * The word a component kind's package names carry. Orchestrators and artifact stores share `plugin`
+ * (`@orch/plugin-s3` is the s3 store, published before registries existed, and stays so); container
+ * registries have their own, because their flavors are named after clouds (`aws`, `gcp`, `azure`)
+ * and `azure` the registry must never load `@orch/plugin-azure` the artifact store.
  */
-export function pluginCandidates(flavor: string): string[] {
+const KIND_WORD: Record<FlavorKind, string> = { orchestrator: "plugin", "artifact-store": "plugin", "container-registry": "registry" };
+
+/**
+ * Package names that provide a flavor of `kind`, in the order core tries them: `@orch/plugin-<id>`,
+ * then `orch-plugin-<id>`; a scoped flavor `@scope/x` is `@scope/orch-plugin-x`. Container registries
+ * use `registry` instead of `plugin`: `@orch/registry-aws`, `orch-registry-<id>`, `@scope/orch-registry-x`.
+ */
+export function pluginCandidates(flavor: string, kind: FlavorKind = "orchestrator"): string[] {
   const id = canonicalFlavor(flavor);
+  const word = KIND_WORD[kind];
   if (id.startsWith("@")) {
     const [scope, name] = id.split("/");
-    return [name ? `${scope}/orch-plugin-${name}` : `${scope}/orch-plugin`];
+    return [name ? `${scope}/orch-${word}-${name}` : `${scope}/orch-${word}`];
   }
-  return [`@orch/plugin-${id}`, `orch-plugin-${id}`];
+  return [`@orch/${word}-${id}`, `orch-${word}-${id}`];
 }
 
-const PLUGIN_PACKAGE = new RegExp(`^(?:@orch\\/plugin-(${ID})|orch-plugin-(${ID})|(@[a-z0-9][a-z0-9-._]*)\\/orch-plugin-(${ID}))$`);
+const packagePattern = (word: string) => new RegExp(`^(?:@orch\\/${word}-(${ID})|orch-${word}-(${ID})|(@[a-z0-9][a-z0-9-._]*)\\/orch-${word}-(${ID}))$`);
+const PACKAGE_PATTERNS: Record<string, RegExp> = { plugin: packagePattern("plugin"), registry: packagePattern("registry") };
 
 /**
  * The canonical flavor a package provides by naming convention (`@orch/plugin-local-docker` →
- * `local-docker`, `@acme/orch-plugin-gpu` → `@acme/gpu`), or undefined for any other name.
+ * `local-docker`, `@acme/orch-plugin-gpu` → `@acme/gpu`; with kind `container-registry`,
+ * `@orch/registry-aws` → `aws`), or undefined for any other name.
  */
-export function flavorOfPackage(name: string): string | undefined {
-  const m = PLUGIN_PACKAGE.exec(name);
+export function flavorOfPackage(name: string, kind: FlavorKind = "orchestrator"): string | undefined {
+  const m = PACKAGE_PATTERNS[KIND_WORD[kind]]!.exec(name);
   if (!m) return undefined;
   return m[1] ?? m[2] ?? `${m[3]}/${m[4]}`;
 }
 
-/** Whether core would find `flavor` in a package called `name` (any scope's `orch-plugin-<id>` counts). */
-export function isPackageForFlavor(name: string, flavor: string): boolean {
-  const provided = flavorOfPackage(name);
+/** Whether core would find `flavor` of `kind` in a package called `name` (any scope's `orch-<word>-<id>` counts). */
+export function isPackageForFlavor(name: string, flavor: string, kind: FlavorKind = "orchestrator"): boolean {
+  const provided = flavorOfPackage(name, kind);
   if (provided === undefined) return false;
   const id = canonicalFlavor(flavor);
   return provided === id || (provided.startsWith("@") && provided.split("/")[1] === id);
 }
-
-export type FlavorKind = "orchestrator" | "artifact-store";
 
 export interface FirstPartyFlavor {
   /** Canonical id. */
@@ -79,12 +91,13 @@ export interface FirstPartyFlavor {
   package: string;
 }
 
-const firstParty = (flavor: string, kind: FlavorKind): FirstPartyFlavor => ({ flavor, kind, package: `@orch/plugin-${flavor}` });
+const firstParty = (flavor: string, kind: FlavorKind): FirstPartyFlavor => ({ flavor, kind, package: pluginCandidates(flavor, kind)[0]! });
 
 /**
  * The flavors whose plugin packages this repository publishes (its `plugins/` folders; a test keeps
  * the two in step). "Did you mean" and install hints only ever name these: a planned flavor is not
- * here until its package exists. The `local` artifact store is built into core and has no package.
+ * here until its package exists. The `local` artifact store and the `default`, `dockerhub` and
+ * `github` container registries are built into core and have no package.
  */
 export const FIRST_PARTY_FLAVORS: readonly FirstPartyFlavor[] = Object.freeze([
   firstParty("local", "orchestrator"),
@@ -99,7 +112,17 @@ export const FIRST_PARTY_FLAVORS: readonly FirstPartyFlavor[] = Object.freeze([
   firstParty("s3", "artifact-store"),
   firstParty("gcs", "artifact-store"),
   firstParty("azure", "artifact-store"),
+  firstParty("aws", "container-registry"),
+  firstParty("gcp", "container-registry"),
+  firstParty("azure", "container-registry"),
 ]);
+
+/**
+ * Container-registry flavors built into core (no package): any OCI registry with basic auth or none,
+ * Docker Hub and GHCR. They need nothing but a user name and a password or token, so a package each
+ * would only add an install step.
+ */
+export const BUILT_IN_REGISTRY_FLAVORS: readonly string[] = Object.freeze(["default", "dockerhub", "github"]);
 
 /** The first-party entry for a flavor (any spelling), if this repository publishes one. */
 export function firstPartyFlavor(flavor: string, kind?: FlavorKind): FirstPartyFlavor | undefined {
@@ -110,7 +133,7 @@ export function firstPartyFlavor(flavor: string, kind?: FlavorKind): FirstPartyF
 /** The first-party flavor of `kind` closest to a misspelt `flavor` ("kubernets" → "kubernetes"), if any is close. */
 export function suggestFlavor(flavor: string, kind: FlavorKind): string | undefined {
   const id = canonicalFlavor(flavor);
-  const ids = FIRST_PARTY_FLAVORS.filter((entry) => entry.kind === kind).map((entry) => entry.flavor);
+  const ids = [...(kind === "container-registry" ? BUILT_IN_REGISTRY_FLAVORS : []), ...FIRST_PARTY_FLAVORS.filter((entry) => entry.kind === kind).map((entry) => entry.flavor)];
   const match = closestMatch(id, ids, { maxDistance: 2 });
   return match === id ? undefined : match;
 }

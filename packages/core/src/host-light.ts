@@ -12,6 +12,7 @@
  */
 export { processStartTime, isProcessAlive } from "./run/process-identity.js";
 export {
+  BUILT_IN_REGISTRY_FLAVORS,
   FIRST_PARTY_FLAVORS,
   FLAVOR_ID_PATTERN,
   canonicalFlavor,

@@ -27,7 +27,8 @@ export { userFrame } from "./user-frame.js";
 // Stacks and plugins.
 export { resolvePlugin, registerPlugin, type PluginKind } from "./plugins/resolve-plugin.js";
 export { parseComponentConfig } from "./plugins/plugin.js";
-export { activateStack, resolveStack, setStackResolver, defaultStack, createArtifactStore, type ActiveStack } from "./plugins/stack.js";
+export { activateStack, activateContainerRegistry, resolveStack, setStackResolver, defaultStack, createArtifactStore, type ActiveStack } from "./plugins/stack.js";
+export { BUILT_IN_REGISTRIES } from "./plugins/builtin-registries.js";
 export { localArtifactStoreConfigSchema } from "./store/local-store.js";
 export { redactSecrets } from "./settings/secret.js";
 

@@ -42,6 +42,15 @@ export {
 export { OrchestratorCapabilitiesSchema, CONSERVATIVE_CAPABILITIES, type OrchestratorCapabilities, type CapabilitiesInput } from "./plugins/capabilities-schema.js";
 export { checkCapabilities, type CapabilityCheckOptions } from "./plugins/capabilities.js";
 export { componentFactory, createArtifactStore, type ComponentSpec } from "./plugins/stack.js";
+export {
+  defineContainerRegistry,
+  registryHost,
+  resolveRegistrySecret,
+  type ContainerRegistry,
+  type ContainerRegistryPlugin,
+  type RegistryCredentials,
+} from "./plugins/container-registry.js";
+export type { ContainerRegistryComponent } from "./plugins/plugin.js";
 export { pluginCandidates } from "./plugins/resolve-plugin.js";
 export { withJournalFallbacks } from "./kit/journal-fallback.js";
 

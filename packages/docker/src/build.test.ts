@@ -63,24 +63,6 @@ describe.skipIf(missing !== undefined)("image builds on a real Docker engine", (
     expect((await runIn(changed.image, ["node", "main.js"])).trim()).toBe("v2");
   });
 
-  it("pushes a freshly built image to the stack's container registry", async () => {
-    const registry = await startRegistry();
-    try {
-      writeFileSync(join(project, "main.js"), "console.log('pushed')");
-      const events: BuildProgress[] = [];
-      const result = await buildProjectImage({ docker, projectRoot: project, baseImage: BASE_IMAGE, imageName, registry: { uri: registry.uri }, onProgress: (e) => events.push(e) });
-      expect(result.built).toBe(true);
-      expect(result.pushed).toBe(`${registry.uri}/${imageName}:${result.hash.slice(0, 16)}`);
-      expect(events.some((e) => e.phase === "push")).toBe(true);
-      const manifest = JSON.parse(registry.manifests.get(`${imageName}:${result.hash.slice(0, 16)}`)!.toString("utf8"));
-      expect(manifest.layers.length).toBeGreaterThan(0);
-      for (const layer of manifest.layers) expect(registry.blobs.has(layer.digest)).toBe(true);
-      await docker.getImage(result.pushed!).remove({ force: true }).catch(() => {});
-    } finally {
-      await registry.close();
-    }
-  });
-
   it("keeps only the newest `keepImages` images of a project", async () => {
     const prune = `${imageName}-prune`;
     const built: string[] = [];
@@ -109,73 +91,4 @@ async function runIn(image: string, cmd: string[]): Promise<string> {
   await container.remove({ force: true });
   expect(result.StatusCode).toBe(0);
   return Buffer.concat(chunks).toString("utf8").replace(/\r/g, "");
-}
-
-/**
- * A registry speaking enough of the Docker Registry HTTP API v2 for `docker push` (blob uploads and
- * manifests), on 127.0.0.1 — which the engine treats as an insecure registry by default.
- */
-async function startRegistry() {
-  const { createServer } = await import("node:http");
-  const { createHash, randomUUID } = await import("node:crypto");
-  const blobs = new Map<string, Buffer>();
-  const uploads = new Map<string, Buffer[]>();
-  const manifests = new Map<string, Buffer>();
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const body = Buffer.concat(chunks);
-      const url = new URL(req.url!, "http://registry");
-      const path = url.pathname;
-      res.setHeader("Docker-Distribution-API-Version", "registry/2.0");
-      if (path === "/v2/" || path === "/v2") return void res.writeHead(200).end("{}");
-      let m = /^\/v2\/(.+)\/blobs\/uploads\/?$/.exec(path);
-      if (m && req.method === "POST") {
-        const id = randomUUID();
-        uploads.set(id, []);
-        res.writeHead(202, { Location: `/v2/${m[1]}/blobs/uploads/${id}`, "Docker-Upload-UUID": id, Range: "0-0", "Content-Length": "0" });
-        return void res.end();
-      }
-      m = /^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/.exec(path);
-      if (m) {
-        const parts = uploads.get(m[2]!) ?? [];
-        parts.push(body);
-        uploads.set(m[2]!, parts);
-        const size = parts.reduce((n, p) => n + p.length, 0);
-        if (req.method === "PATCH") {
-          res.writeHead(202, { Location: `/v2/${m[1]}/blobs/uploads/${m[2]}`, "Docker-Upload-UUID": m[2]!, Range: `0-${Math.max(0, size - 1)}`, "Content-Length": "0" });
-          return void res.end();
-        }
-        const digest = url.searchParams.get("digest")!;
-        blobs.set(digest, Buffer.concat(parts));
-        res.writeHead(201, { Location: `/v2/${m[1]}/blobs/${digest}`, "Docker-Content-Digest": digest, "Content-Length": "0" });
-        return void res.end();
-      }
-      m = /^\/v2\/(.+)\/blobs\/(sha256:[a-f0-9]+)$/.exec(path);
-      if (m) {
-        const blob = blobs.get(m[2]!);
-        if (!blob) return void res.writeHead(404).end();
-        res.writeHead(200, { "Content-Length": String(blob.length), "Docker-Content-Digest": m[2]! });
-        return void res.end(req.method === "HEAD" ? undefined : blob);
-      }
-      m = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(path);
-      if (m && req.method === "PUT") {
-        const digest = `sha256:${createHash("sha256").update(body).digest("hex")}`;
-        manifests.set(`${m[1]}:${m[2]}`, body);
-        res.writeHead(201, { Location: `/v2/${m[1]}/manifests/${digest}`, "Docker-Content-Digest": digest, "Content-Length": "0" });
-        return void res.end();
-      }
-      if (m) {
-        const manifest = manifests.get(`${m[1]}:${m[2]}`);
-        if (!manifest) return void res.writeHead(404).end();
-        res.writeHead(200, { "Content-Type": "application/vnd.docker.distribution.manifest.v2+json", "Content-Length": String(manifest.length) });
-        return void res.end(req.method === "HEAD" ? undefined : manifest);
-      }
-      res.writeHead(404).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  return { uri: `127.0.0.1:${port}`, manifests, blobs, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }

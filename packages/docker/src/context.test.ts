@@ -1,5 +1,7 @@
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
+import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { collectBuildContext, contextHash, sourceMounts } from "./context.js";
@@ -126,5 +128,37 @@ describe("generateDockerfile", () => {
       'ENV A="1"',
       'ENV ORCH_PROJECT_ROOT="/work/app"',
     ]);
+  });
+});
+
+// Issue 19: a new `orch pipeline run` process must not re-read a large unchanged project.
+describe("the context hash stat cache", () => {
+  const contextModule = new URL("./context.ts", import.meta.url).href;
+  /** Collects the context in a fresh process (no in-process memo), as each `orch pipeline run` does. */
+  function collectInNewProcess(projectRoot: string): { hashed: number; hash: string } {
+    const script = `import { collectBuildContext, contextHash } from ${JSON.stringify(contextModule)};
+const c = await collectBuildContext({ projectRoot: ${JSON.stringify(projectRoot)} });
+console.log(JSON.stringify({ hashed: c.hashed, hash: contextHash("", {}, c.entries) }));`;
+    const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", cwd: fileURLToPath(new URL("..", import.meta.url)) });
+    return JSON.parse(out.trim().split("\n").pop()!);
+  }
+
+  it("reads only changed files in a new process, and still sees every change", () => {
+    const project = temp();
+    for (let i = 0; i < 20; i++) write(join(project, "src", `file-${i}.ts`), `export const x${i} = ${i};`);
+    const first = collectInNewProcess(project);
+    expect(first.hashed).toBe(20);
+    const second = collectInNewProcess(project);
+    expect(second).toEqual({ hashed: 0, hash: first.hash });
+
+    // Same size, new content: the stamp (mtime/ctime) changes, the file is read again.
+    write(join(project, "src", "file-3.ts"), "export const x3 = 9;");
+    const third = collectInNewProcess(project);
+    expect(third.hashed).toBe(1);
+    expect(third.hash).not.toBe(first.hash);
+
+    // A corrupt cache file is not trusted: everything is hashed again, with the same result.
+    writeFileSync(join(project, ".orch", "cache", "context-hashes.json"), "{not json");
+    expect(collectInNewProcess(project)).toEqual({ hashed: 20, hash: third.hash });
   });
 });

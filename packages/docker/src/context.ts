@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, readFileSync } from "node:fs";
-import { lstat, readdir, readFile, readlink, realpath, stat } from "node:fs/promises";
+import { createReadStream, existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync } from "node:fs";
+import { lstat, mkdir, readdir, readFile, readlink, realpath, rename, stat, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { createRequire } from "node:module";
 
@@ -35,6 +35,12 @@ export interface CollectContextOptions {
   includePackages?: string[];
   /** Extra .dockerignore-style patterns, applied like the project's own `.dockerignore`. */
   ignore?: string[];
+  /**
+   * A file that remembers each context file's hash with its size, mtime, ctime and inode, so a run
+   * in a new process re-reads only what changed (a large unchanged project is only stat'ed). Default:
+   * `<projectRoot>/.orch/cache/context-hashes.json`; `false` keeps the cache in this process only.
+   */
+  statCache?: string | false;
 }
 
 export interface BuildContext {
@@ -42,6 +48,8 @@ export interface BuildContext {
   entries: ContextEntry[];
   /** The folders that were walked (the project, plus linked packages and package-store folders). */
   roots: string[];
+  /** How many files were read to hash them; the others' hashes came from the stat cache. */
+  hashed?: number;
 }
 
 /** Always left out: VCS data, the orch home (artifacts, index), and tool caches. */
@@ -86,8 +94,11 @@ export async function collectBuildContext(options: CollectContextOptions): Promi
     await walk(root, root, ignore, allowedDeps, entries, enqueue);
   }
   const sorted = [...entries.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  await hashFiles(sorted);
-  return { projectRoot, entries: sorted, roots };
+  const cacheFile = options.statCache === false ? undefined : (options.statCache ?? join(projectRoot, ".orch", "cache", "context-hashes.json"));
+  const persisted = cacheFile ? await loadStatCache(cacheFile) : undefined;
+  const hashed = await hashFiles(sorted, persisted);
+  if (cacheFile && (hashed > 0 || !persisted)) await saveStatCache(cacheFile, sorted);
+  return { projectRoot, entries: sorted, roots, hashed };
 }
 
 function isPnpmStore(path: string): boolean {
@@ -139,6 +150,8 @@ function readDockerignore(root: string): string[] {
   }
 }
 
+// The walk uses synchronous fs calls on purpose: it is thousands of tiny metadata calls done one after
+// another, where the thread-pool round trip of each async call costs more than the call itself.
 async function walk(
   root: string,
   dir: string,
@@ -149,7 +162,7 @@ async function walk(
 ): Promise<void> {
   let dirents;
   try {
-    dirents = await readdir(dir, { withFileTypes: true });
+    dirents = readdirSync(dir, { withFileTypes: true });
   } catch {
     return; // unreadable folders are left out, as docker would fail on them anyway
   }
@@ -162,24 +175,26 @@ async function walk(
     if (dirent.name === ".pnpm" && (relDir === "node_modules" || relDir.endsWith("/node_modules"))) continue;
     if (allowedDeps && !isAllowedDependency(rel, allowedDeps)) continue;
     if (dirent.isSymbolicLink()) {
-      const info = await lstat(abs);
-      const linkTarget = await readlink(abs);
+      const info = lstatSync(abs);
+      const linkTarget = readlinkSync(abs);
       let real: string | undefined;
       try {
-        real = await realpath(abs);
+        real = realpathSync(abs);
       } catch {
         continue; // a dangling link would break the COPY
       }
       entries.set(abs, { path: toPosix(abs), type: "symlink", mode: info.mode & 0o7777, size: 0, linkTarget, dependency: isDependencyPath(abs) });
-      const targetInfo = await stat(real);
+      const targetInfo = statSync(real);
       // A link into the same tree is walked where it points; one out of it (or into a pnpm store) adds that folder as a root.
       const target = targetInfo.isDirectory() ? real : dirname(real);
       if (isPnpmStore(target) || !(target === root || target.startsWith(root + sep))) follow(target);
     } else if (dirent.isDirectory()) {
       await walk(root, abs, ignore, allowedDeps, entries, follow);
     } else if (dirent.isFile()) {
-      const info = await stat(abs);
-      entries.set(abs, { path: toPosix(abs), type: "file", mode: info.mode & 0o7777, size: info.size, dependency: isDependencyPath(abs) });
+      const info = statSync(abs);
+      const entry: ContextEntry = { path: toPosix(abs), type: "file", mode: info.mode & 0o7777, size: info.size, dependency: isDependencyPath(abs) };
+      walkedStats.set(entry, { size: info.size, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs, ino: info.ino });
+      entries.set(abs, entry);
     }
   }
 }
@@ -204,24 +219,75 @@ function toPosix(path: string): string {
   return path.split(sep).join("/");
 }
 
-/** Content hashes, memoised per process by (path, size, mtime) so repeated runs hash only what changed. */
-const hashMemo = new Map<string, { size: number; mtimeMs: number; hash: string }>();
+/** What a file's hash is remembered with: any change to content changes one of these. */
+interface FileStamp {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+}
+/** The stat of each file entry taken during the walk, so hashing does not stat it again. */
+const walkedStats = new WeakMap<ContextEntry, FileStamp>();
+/** Content hashes, memoised per process by stamp so repeated runs in one process hash only what changed. */
+const hashMemo = new Map<string, FileStamp & { hash: string }>();
+const STAT_CACHE_VERSION = 1;
 
-async function hashFiles(entries: ContextEntry[]): Promise<void> {
+type PersistedStamps = Map<string, FileStamp & { hash: string }>;
+
+async function loadStatCache(file: string): Promise<PersistedStamps | undefined> {
+  try {
+    const data = JSON.parse(await readFile(file, "utf8")) as { version?: number; files?: Record<string, [number, number, number, number, string]> };
+    if (data.version !== STAT_CACHE_VERSION || !data.files) return undefined;
+    const map: PersistedStamps = new Map();
+    for (const [path, [size, mtimeMs, ctimeMs, ino, hash]] of Object.entries(data.files)) map.set(path, { size, mtimeMs, ctimeMs, ino, hash });
+    return map;
+  } catch {
+    return undefined; // missing or unreadable: hash everything, write a new one
+  }
+}
+
+/** Written atomically (temp + rename): two runs at once must never leave a torn cache. */
+async function saveStatCache(file: string, entries: ContextEntry[]): Promise<void> {
+  const files: Record<string, [number, number, number, number, string]> = {};
+  for (const entry of entries) {
+    const memo = entry.type === "file" ? hashMemo.get(entry.path) : undefined;
+    if (memo && entry.hash === memo.hash) files[entry.path] = [memo.size, memo.mtimeMs, memo.ctimeMs, memo.ino, memo.hash];
+  }
+  try {
+    await mkdir(dirname(file), { recursive: true });
+    const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
+    await writeFile(temp, JSON.stringify({ version: STAT_CACHE_VERSION, files }));
+    await rename(temp, file);
+  } catch {
+    // A read-only project still builds; the next run hashes again.
+  }
+}
+
+const sameStamp = (a: FileStamp, b: FileStamp) => a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
+
+/** Hashes every file entry, reusing a remembered hash when the file's stamp is unchanged. Returns how many files were read. */
+async function hashFiles(entries: ContextEntry[], persisted: PersistedStamps | undefined): Promise<number> {
   const files = entries.filter((e) => e.type === "file");
   let next = 0;
+  let read = 0;
   const worker = async () => {
     while (next < files.length) {
       const entry = files[next++]!;
-      const info = await stat(entry.path).catch(() => undefined);
-      if (!info) continue; // vanished since the walk: packing reports it
-      const memo = hashMemo.get(entry.path);
-      if (memo && memo.size === info.size && memo.mtimeMs === info.mtimeMs) {
+      let stamp = walkedStats.get(entry);
+      if (!stamp) {
+        const info = await stat(entry.path).catch(() => undefined);
+        if (!info) continue; // vanished since the walk: packing reports it
+        stamp = { size: info.size, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs, ino: info.ino };
+      }
+      const memo = hashMemo.get(entry.path) ?? persisted?.get(entry.path);
+      if (memo && sameStamp(memo, stamp)) {
         entry.hash = memo.hash;
+        hashMemo.set(entry.path, memo);
         continue;
       }
+      read++;
       // The size is taken from what was hashed: a file that changes meanwhile stays consistent.
-      if (info.size < 1 << 20) {
+      if (stamp.size < 1 << 20) {
         const data = await readFile(entry.path).catch(() => undefined);
         if (!data) continue; // vanished: packing reports it
         entry.hash = sha256(data);
@@ -232,10 +298,11 @@ async function hashFiles(entries: ContextEntry[]): Promise<void> {
         entry.hash = hashed.hash;
         entry.size = hashed.size;
       }
-      hashMemo.set(entry.path, { size: entry.size, mtimeMs: info.mtimeMs, hash: entry.hash });
+      hashMemo.set(entry.path, { ...stamp, size: entry.size, hash: entry.hash });
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));
+  return read;
 }
 
 function sha256(data: Buffer | string): string {

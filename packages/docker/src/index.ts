@@ -24,3 +24,4 @@ export {
   type BuiltImage,
   type BuildProgress,
 } from "./build.js";
+export { manifestDigest, parseReference, registryBaseUrl, type RegistryAuth, type RegistryTarget, type ParsedReference, type ManifestCheckOptions } from "./registry.js";

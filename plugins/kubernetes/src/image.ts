@@ -32,13 +32,18 @@ export async function buildImage(config: KubernetesOrchestratorConfig & { build:
       cause,
     });
   }
+  // The registry flavor's runtime (credentials at push time, ECR repositories …), else just the URI.
+  const target = context.containerRegistry?.open ? await context.containerRegistry.open() : { uri: registry.uri };
   const built = await docker.buildProjectImage({
     docker: docker.createDockerClient(),
     projectRoot: context.projectRoot,
     baseImage: config.build.baseImage,
     ...(config.build.imageName ? { imageName: config.build.imageName } : {}),
-    registry: { uri: registry.uri },
+    registry: target,
+    // The cluster pulls the image; this engine needs no copy of one the registry already has.
+    pullIfMissing: false,
     onProgress: (event) => process.stderr.write(`[orch] kubernetes: image ${event.phase}: ${event.message}\n`),
   });
+  // By digest: every pod of the run gets exactly the image that was pushed, whatever the tag does later.
   return built.pushed ?? built.image;
 }

@@ -175,6 +175,9 @@ export function createOrchestrator(config: KubernetesOrchestratorConfig, context
     },
 
     async compile(snapshot) {
+      // With a registry in the stack, the compiled manifests name the pushed image by digest (built
+      // and pushed now, or found in the registry unchanged); without one, a placeholder to replace.
+      if (context.containerRegistry) await ensureImage();
       const runId = `compiled-${snapshot.pipeline.hash.slice(0, 8)}`;
       const files: Record<string, string> = {};
       const yaml = (objects: K8sObject[]) => objects.map((o) => stringify(assertValidManifest(o), { lineWidth: 0 })).join("---\n");

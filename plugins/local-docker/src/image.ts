@@ -2,8 +2,8 @@
 // the project bind-mounted (mountSource); optionally with the pipeline precompiled (precompile.ts).
 import { realpath } from "node:fs/promises";
 import { isAbsolute, join, relative, sep } from "node:path";
-import { ORCH_ENV, ORCH_LABELS, ORCH_MANAGED_BY, entrypointCommand, findCoreDirectory, type ArtifactStore, type PluginContext, type Snapshot } from "@orch/core/plugin";
-import { buildProjectImage, defaultImageName, ensureImage, sourceMounts, type Docker } from "@orch/docker";
+import { ORCH_ENV, ORCH_LABELS, ORCH_MANAGED_BY, entrypointCommand, findCoreDirectory, type ArtifactStore, type ContainerRegistryComponent, type PluginContext, type Snapshot } from "@orch/core/plugin";
+import { buildProjectImage, defaultImageName, ensureImage, sourceMounts, type Docker, type RegistryTarget } from "@orch/docker";
 import { DISPLAY, FLAVOR, type LocalDockerOrchestratorConfig } from "./config.js";
 import { emitImageEvent, type ImageEvent } from "./events.js";
 import { precompileProject } from "./precompile.js";
@@ -39,7 +39,8 @@ export async function prepareImage(docker: Docker, config: LocalDockerOrchestrat
     return { image: config.image, projectRoot, command, mounts: [], built: false };
   }
   const coreDir = findCoreDirectory(hostRoot, FLAVOR);
-  const registry = context.containerRegistry ? registryOf(context.containerRegistry) : undefined;
+  // The stack's registry, opened now: its credentials are fetched only when a push or pull needs them.
+  const registry = context.containerRegistry ? await openRegistry(context.containerRegistry) : undefined;
   // What every image built for this project starts from: the base image and the Dockerfile lines.
   const base = { docker, projectRoot: hostRoot, baseImage: config.baseImage, extraLines: config.dockerfileLines, buildArgs: config.buildArgs, onProgress: report };
   if (config.mountSource) {
@@ -67,7 +68,8 @@ export async function prepareImage(docker: Docker, config: LocalDockerOrchestrat
     ...(registry ? { registry } : {}),
     labels: { [ORCH_LABELS.managedBy]: ORCH_MANAGED_BY, [ORCH_LABELS.flavor]: FLAVOR, [ORCH_LABELS.component]: "image" },
   });
-  return { image: result.image, projectRoot: hostRoot, command: entrypointCommand(coreDir), mounts: [], built: result.built };
+  // With a registry, steps run from the pushed reference (by digest): what any other engine would pull.
+  return { image: result.pushed ?? result.image, projectRoot: hostRoot, command: entrypointCommand(coreDir), mounts: [], built: result.built };
 }
 
 /**
@@ -100,7 +102,9 @@ function storeInside(store: ArtifactStore, projectRoot: string): string | undefi
   return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel.split(sep).join("/") : undefined;
 }
 
-function registryOf(component: { flavor: string; config: Record<string, unknown> }): { uri: string } | undefined {
+/** The stack's registry as @orch/docker's push target (built-in flavors, or a registry plugin's runtime). */
+async function openRegistry(component: ContainerRegistryComponent): Promise<RegistryTarget | undefined> {
+  if (component.open) return component.open();
   const uri = component.config.uri;
   return typeof uri === "string" && uri ? { uri } : undefined;
 }

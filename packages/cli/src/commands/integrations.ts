@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { FIRST_PARTY_FLAVORS, displayFlavor, firstPartyFlavor, flavorOfPackage as canonicalFlavorOfPackage, pluginCandidates } from "@orch/core/host/light";
+import { BUILT_IN_REGISTRY_FLAVORS, FIRST_PARTY_FLAVORS, displayFlavor, firstPartyFlavor, flavorOfPackage as canonicalFlavorOfPackage, pluginCandidates } from "@orch/core/host/light";
 import type { ComponentKind } from "@orch/store-sqlite";
 import { findProject } from "../context.js";
 import { UsageError } from "../errors.js";
@@ -38,13 +38,13 @@ const firstPartyRow = (entry: (typeof FIRST_PARTY_FLAVORS)[number], installed: I
 });
 
 /** orch plugin packages visible from `root` (its node_modules and those of every parent folder). */
-export function installedPlugins(root: string): InstalledPackage[] {
+export function installedPlugins(root: string, accept?: (name: string) => boolean): InstalledPackage[] {
   const found = new Map<string, InstalledPackage>();
   let dir = resolve(root);
   for (;;) {
     const modules = join(dir, "node_modules");
     if (existsSync(modules)) {
-      for (const name of candidatesIn(modules)) {
+      for (const name of candidatesIn(modules, accept)) {
         if (found.has(name)) continue; // nearer node_modules wins, as in Node's resolution
         try {
           const pkg = JSON.parse(readFileSync(join(modules, name, "package.json"), "utf8"));
@@ -61,7 +61,12 @@ export function installedPlugins(root: string): InstalledPackage[] {
   return [...found.values()];
 }
 
-function candidatesIn(modules: string): string[] {
+/** Container-registry packages visible from `root` (`@orch/registry-*`, `orch-registry-*`, `@scope/orch-registry-*`). */
+function installedRegistries(root: string): InstalledPackage[] {
+  return installedPlugins(root, (name) => canonicalFlavorOfPackage(name, "container-registry") !== undefined);
+}
+
+function candidatesIn(modules: string, accept: (name: string) => boolean = (name) => canonicalFlavorOfPackage(name) !== undefined): string[] {
   const names: string[] = [];
   let entries: string[] = [];
   try {
@@ -70,12 +75,13 @@ function candidatesIn(modules: string): string[] {
     return names;
   }
   for (const entry of entries) {
-    if (entry.startsWith("orch-plugin-")) names.push(entry);
-    else if (entry.startsWith("@")) {
+    if (!entry.startsWith("@")) {
+      if (accept(entry)) names.push(entry);
+    } else {
       try {
         for (const sub of readdirSync(join(modules, entry))) {
           const name = `${entry}/${sub}`;
-          if (canonicalFlavorOfPackage(name) !== undefined) names.push(name);
+          if (accept(name)) names.push(name);
         }
       } catch {
         // unreadable scope
@@ -87,24 +93,21 @@ function candidatesIn(modules: string): string[] {
 
 /** Flavors for a component kind: built-in, first-party (installed or not) and installed third-party plugins. */
 export async function listFlavors(kind: ComponentKind, root: string): Promise<FlavorInfo[]> {
-  if (kind === "container-registry") {
-    const { CONTAINER_REGISTRY_FLAVORS } = await import("../runtime.js");
-    return CONTAINER_REGISTRY_FLAVORS.map((flavor) => ({ flavor, installed: true, source: "built-in" as const }));
-  }
-  const installed = installedPlugins(root);
+  const installed = kind === "container-registry" ? installedRegistries(root) : installedPlugins(root);
   const rows: FlavorInfo[] = [];
   if (kind === "artifact-store") rows.push({ flavor: "local", installed: true, source: "built-in" });
-  const wanted = kind === "orchestrator" ? "orchestrator" : "artifact-store";
+  if (kind === "container-registry") for (const flavor of BUILT_IN_REGISTRY_FLAVORS) rows.push({ flavor, installed: true, source: "built-in" });
+  const wanted = kind;
   const { resolvePlugin } = await import("@orch/core/host");
   for (const pkg of installed) {
-    const flavor = flavorOfPackage(pkg.name)!;
+    const flavor = (kind === "container-registry" ? canonicalFlavorOfPackage(pkg.name, kind)!.replace(/-/g, "_") : flavorOfPackage(pkg.name))!;
     let pluginKind: string | undefined;
     try {
       const plugin = await resolvePlugin(wanted, flavor, { projectRoot: root, package: pkg.name });
       pluginKind = plugin.kind;
     } catch (error) {
       const message = String((error as Error)?.message ?? "");
-      const match = /provides an? (orchestrator|artifact-store) plugin/.exec(message);
+      const match = /provides an? (orchestrator|artifact-store|container-registry) plugin/.exec(message);
       pluginKind = match?.[1] ?? "unknown";
     }
     if (pluginKind !== wanted && pluginKind !== "unknown") continue;
@@ -123,11 +126,13 @@ function projectRoot(): string {
 
 export async function list(options: { json?: boolean }): Promise<number> {
   const root = projectRoot();
-  const installed = installedPlugins(root);
+  const anyKind = (name: string) => canonicalFlavorOfPackage(name) !== undefined || canonicalFlavorOfPackage(name, "container-registry") !== undefined;
+  const installed = installedPlugins(root, anyKind);
   const rows: FlavorInfo[] = FIRST_PARTY_FLAVORS.map((entry) => firstPartyRow(entry, installed.find((p) => p.name === entry.package)));
   for (const pkg of installed) {
     if (rows.some((r) => r.package === pkg.name)) continue;
-    rows.push({ flavor: flavorOfPackage(pkg.name)!, package: pkg.name, installed: true, version: pkg.version, source: pkg.name.startsWith("@orch/") ? "first-party" : "third-party" });
+    const flavor = flavorOfPackage(pkg.name) ?? canonicalFlavorOfPackage(pkg.name, "container-registry")!.replace(/-/g, "_");
+    rows.push({ flavor, package: pkg.name, installed: true, version: pkg.version, source: pkg.name.startsWith("@orch/") ? "first-party" : "third-party" });
   }
   if (options.json) printJson(rows);
   else out(table(["FLAVOR", "KIND", "PACKAGE", "INSTALLED", "SOURCE"], rows.map((r) => [r.flavor, r.kind ?? "", r.package!, r.installed ? r.version || "yes" : "no", r.source])));

@@ -23,7 +23,18 @@ export interface PluginContext {
   /** Name of the stack being activated. */
   stackName: string;
   artifactStore: ArtifactStore;
-  containerRegistry?: { flavor: string; config: Record<string, unknown> };
+  containerRegistry?: ContainerRegistryComponent;
+}
+
+/**
+ * The stack's container registry as flavors receive it: the validated config (secrets still as
+ * `{{env.NAME}}` references: nothing secret travels with it) and `open()`, which opens the registry
+ * (its flavor's SDK loads then) to get credentials at push time.
+ */
+export interface ContainerRegistryComponent {
+  flavor: string;
+  config: Record<string, unknown>;
+  open?(): Promise<import("./container-registry.js").ContainerRegistry>;
 }
 
 export interface SubmitContext {
@@ -94,7 +105,7 @@ export function defineArtifactStore<S extends z.ZodType>(definition: Omit<Artifa
   return Object.freeze({ kind: "artifact-store" as const, apiVersion: ORCH_PLUGIN_API, ...definition });
 }
 
-export type AnyPlugin = OrchestratorPlugin | ArtifactStorePlugin;
+export type AnyPlugin = OrchestratorPlugin | ArtifactStorePlugin | import("./container-registry.js").ContainerRegistryPlugin;
 
 /** Refuses a flavor id that is not canonical (lower-case kebab case). */
 export function assertFlavorId(flavor: string): void {

@@ -5,11 +5,12 @@ import { OrchError } from "../errors.js";
 import { canonicalFlavor, displayFlavor, firstPartyFlavor, pluginCandidates, suggestFlavor, FIRST_PARTY_FLAVORS } from "../flavors.js";
 import { detectPackageManager, installCommand } from "./package-manager.js";
 import { ORCH_PLUGIN_API, type AnyPlugin, type ArtifactStorePlugin, type OrchestratorPlugin } from "./plugin.js";
+import type { ContainerRegistryPlugin } from "./container-registry.js";
 
 export type PluginKind = AnyPlugin["kind"];
 // Existing importers of these names from here; they live in the naming module.
 export { FIRST_PARTY_FLAVORS, pluginCandidates };
-type PluginOfKind<K extends PluginKind> = K extends "orchestrator" ? OrchestratorPlugin : ArtifactStorePlugin;
+type PluginOfKind<K extends PluginKind> = K extends "orchestrator" ? OrchestratorPlugin : K extends "artifact-store" ? ArtifactStorePlugin : ContainerRegistryPlugin;
 
 const registered = new Map<string, AnyPlugin>();
 const resolvedCache = new Map<string, AnyPlugin>();
@@ -39,7 +40,7 @@ export async function resolvePlugin<K extends PluginKind>(kind: K, flavor: strin
   if (cached) return cached as PluginOfKind<K>;
 
   const parent = pathToFileURL(join(options.projectRoot, "__orch_resolve__.js"));
-  const candidates = options.package ? [options.package] : pluginCandidates(id);
+  const candidates = options.package ? [options.package] : pluginCandidates(id, kind);
   const tried: string[] = [];
   for (const specifier of candidates) {
     const url = tryResolve(specifier, parent);
@@ -135,14 +136,14 @@ function assertPlugin(module: unknown, kind: PluginKind, id: string, specifier: 
     throw new OrchError("E_PLUGIN_INVALID", {
       flavor: id,
       message: `Package "${specifier}" does not default-export an orch plugin.`,
-      hint: "A plugin package must `export default defineOrchestrator({...})` (or defineArtifactStore).",
+      hint: "A plugin package must `export default defineOrchestrator({...})` (or defineArtifactStore, defineContainerRegistry).",
     });
   }
   if (candidate.kind !== kind) {
     throw new OrchError("E_PLUGIN_INVALID", {
       flavor: id,
-      message: `Package "${specifier}" provides an ${candidate.kind} plugin, but an ${kind} was asked for with flavor "${id}".`,
-      hint: `Register it as ${candidate.kind === "artifact-store" ? "an artifact store" : "an orchestrator"} instead.`,
+      message: `Package "${specifier}" provides ${article(candidate.kind)} ${candidate.kind} plugin, but ${article(kind)} ${kind} was asked for with flavor "${id}".`,
+      hint: `Register it as ${candidate.kind === "artifact-store" ? "an artifact store" : candidate.kind === "container-registry" ? "a container registry" : "an orchestrator"} instead.`,
     });
   }
   if (candidate.apiVersion !== ORCH_PLUGIN_API) {
@@ -163,3 +164,5 @@ function assertPlugin(module: unknown, kind: PluginKind, id: string, specifier: 
   }
   return candidate as AnyPlugin;
 }
+
+const article = (word: string) => (/^[aeiou]/.test(word) ? "an" : "a");

@@ -4,8 +4,11 @@ import { OrchError } from "../errors.js";
 import { assertValidName, canonicalFlavor } from "../names.js";
 import { createLocalArtifactStore, localArtifactStoreConfigSchema } from "../store/local-store.js";
 import type { ArtifactStore } from "../store/artifact-store.js";
-import { parseComponentConfig, type OrchestratorPlugin, type ArtifactStorePlugin } from "./plugin.js";
+import { parseComponentConfig, type OrchestratorPlugin, type ArtifactStorePlugin, type ContainerRegistryComponent } from "./plugin.js";
+import { BUILT_IN_REGISTRIES } from "./builtin-registries.js";
+import type { ContainerRegistry, ContainerRegistryPlugin } from "./container-registry.js";
 import { resolveEnvReferences } from "../settings/env-references.js";
+import { looksSecret, schemaSecretFlag } from "../settings/secret.js";
 import { resolvePlugin } from "./resolve-plugin.js";
 
 /**
@@ -25,7 +28,7 @@ export interface StackDefinition {
   name: string;
   orchestrator: ComponentSpec<OrchestratorPlugin>;
   artifactStore: ComponentSpec<ArtifactStorePlugin>;
-  containerRegistry?: ComponentSpec<never>;
+  containerRegistry?: ComponentSpec<ContainerRegistryPlugin>;
 }
 
 /** Declares a stack in code; typed factories give config inference: `defineStack({ name, orchestrator: local({ maxParallelism: 2 }) })`. */
@@ -60,7 +63,7 @@ export interface ActiveStack {
   orchestrator: { name: string; plugin: OrchestratorPlugin; config: Record<string, unknown> };
   artifactStore: ArtifactStore;
   artifactStoreRemote: boolean;
-  containerRegistry?: { flavor: string; config: Record<string, unknown> };
+  containerRegistry?: ContainerRegistryComponent;
 }
 
 /** Resolves a stack's plugins from the project and validates each component's config. */
@@ -78,9 +81,30 @@ export async function activateStack(stack: StackDefinition, projectRoot: string)
     orchestrator: { name: stack.orchestrator.name ?? stack.orchestrator.flavor, plugin: orchestratorPlugin, config: orchestratorConfig as Record<string, unknown> },
     artifactStore: store,
     artifactStoreRemote: remote,
-    ...(stack.containerRegistry
-      ? { containerRegistry: { flavor: canonicalFlavor(stack.containerRegistry.flavor), config: resolveEnvReferences(stack.containerRegistry.config ?? {}, stack.containerRegistry.flavor) } }
-      : {}),
+    ...(stack.containerRegistry ? { containerRegistry: await activateContainerRegistry(stack.containerRegistry, projectRoot) } : {}),
+  };
+}
+
+/**
+ * Resolves the registry's flavor (built in: default, dockerhub, github; else `@orch/registry-<id>`)
+ * and validates its config now, so a typo fails before anything is built. Secrets stay
+ * `{{env.NAME}}` references here: the registry resolves them when a push asks for credentials.
+ */
+export async function activateContainerRegistry(spec: ComponentSpec<ContainerRegistryPlugin>, projectRoot: string): Promise<ContainerRegistryComponent> {
+  const flavor = canonicalFlavor(spec.flavor);
+  const plugin =
+    spec.plugin ??
+    (!spec.package ? BUILT_IN_REGISTRIES[flavor] : undefined) ??
+    (await resolvePlugin("container-registry", flavor, { projectRoot, ...(spec.package ? { package: spec.package } : {}) }));
+  // Plain keys (uri, region …) are resolved now, like every component's; secret ones at push time.
+  const shape = (plugin.configSchema as { shape?: Record<string, z.ZodType> }).shape ?? {};
+  const raw = Object.entries(spec.config ?? {}).map(([key, value]) => [key, (schemaSecretFlag(shape[key]) ?? looksSecret(key)) ? value : resolveEnvReferences({ [key]: value }, plugin.flavor)[key]]);
+  const config = parseComponentConfig(plugin, Object.fromEntries(raw)) as Record<string, unknown>;
+  let opened: Promise<ContainerRegistry> | undefined;
+  return {
+    flavor: plugin.flavor,
+    config,
+    open: () => (opened ??= plugin.create(config as never, { projectRoot })),
   };
 }
 

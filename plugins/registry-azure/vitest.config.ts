@@ -1,0 +1,7 @@
+import { defineProject } from "vitest/config";
+
+export default defineProject({
+  resolve: { conditions: ["@orch/source"] },
+  ssr: { resolve: { conditions: ["@orch/source"] } },
+  test: { name: "@orch/registry-azure", testTimeout: 120_000, hookTimeout: 60_000 },
+});
