@@ -50,6 +50,9 @@ describe("flavor names and the first-party catalogue", () => {
         "local:orchestrator:@orch/plugin-local",
         "local_docker:orchestrator:@orch/plugin-local-docker",
         "s3:artifact-store:@orch/plugin-s3",
+        "aws:container-registry:@orch/registry-aws",
+        "gcp:container-registry:@orch/registry-gcp",
+        "azure:container-registry:@orch/registry-azure",
       ].sort(),
     );
     const stores = await project.json<{ flavor: string }[]>(["artifact-store", "flavor", "list", "--json"]);

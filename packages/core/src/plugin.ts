@@ -63,6 +63,7 @@ export { followRun, type FollowRunOptions, type BackendEnd } from "./kit/follow-
 export { settleRun, type SettleRunOptions } from "./kit/settle-run.js";
 export { readStepLog, type ReadStepLogOptions } from "./kit/step-log.js";
 export { ORCH_LABELS, ORCH_ANNOTATIONS, ORCH_MANAGED_BY, runLabels } from "./kit/labels.js";
+export { buildStackImage, IMAGE_BUILT_AT_SUBMIT, type StackImageRequest } from "./kit/project-image.js";
 export { orchestrate, runPluginBin, exitCodeFor, type OrchestrateOptions } from "./kit/orchestrate.js";
 export { compiledModulePath, useCompiledRoot } from "./kit/compiled-root.js";
 

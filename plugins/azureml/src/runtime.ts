@@ -23,11 +23,12 @@ import {
   type RunRecord,
   type Schedule,
   type Snapshot,
+  buildStackImage,
+  IMAGE_BUILT_AT_SUBMIT,
 } from "@orch/core/plugin";
 import type { JobBase } from "@azure/arm-machinelearning";
 import { AzureMLClient, httpStatus, type ClientOverrides } from "./client.js";
 import { FLAVOR, type AzureMLOrchestratorConfig } from "./config.js";
-import { IMAGE_BUILT_AT_SUBMIT, buildImage } from "./image.js";
 import { TAGS, environmentVersion, pipelineJob, pipelineJobName, snapshotHash, workspaceId, type PipelineJobBody } from "./pipeline-job.js";
 import { SCHEDULE_TAG, describeTrigger, scheduleBody, scheduleName } from "./schedules.js";
 import { FINISHED_JOB_STATUSES, finishRun, runStatusOf } from "./status.js";
@@ -58,7 +59,7 @@ export function createOrchestrator(config: AzureMLOrchestratorConfig, context: P
         hint: "orch stack update: set the azureml orchestrator's image to an image with the project and orch-entrypoint, e.g. myacr.azurecr.io/training:1.0.",
       });
     }
-    builtImage = await buildImage(config.build, context);
+    builtImage = await buildStackImage({ flavor: FLAVOR, key: "build", puller: "Azure ML compute", baseImage: config.build.baseImage, imageName: config.build.imageName, context, loadDocker: () => import("@orch/docker") });
   }
 
   /** Refuses a run id whose pipeline job was made from another snapshot (a retried submit of the same one is fine). */

@@ -19,12 +19,13 @@ import {
   type Orchestrator,
   type PluginContext,
   type RunRecord,
+  buildStackImage,
+  IMAGE_BUILT_AT_SUBMIT,
 } from "@orch/core/plugin";
 import { KubeClient, runSelector } from "./client.js";
 import type { KubernetesOrchestratorConfig } from "./config.js";
 import type { KubernetesContext } from "./context.js";
 import { apiStatus } from "./errors.js";
-import { IMAGE_BUILT_AT_SUBMIT, buildImage } from "./image.js";
 import { followJob, launchStepJob } from "./jobs.js";
 import { stepLogs } from "./logs.js";
 import {
@@ -74,7 +75,7 @@ export function createOrchestrator(config: KubernetesOrchestratorConfig, context
 
   async function ensureImage(): Promise<void> {
     if (config.image || !config.build || builtImage) return;
-    builtImage = await buildImage({ ...config, build: config.build }, context);
+    builtImage = await buildStackImage({ flavor: "kubernetes", key: "build", puller: "cluster nodes", baseImage: config.build.baseImage, imageName: config.build.imageName, context, loadDocker: () => import("@orch/docker") });
   }
 
   const alreadyExists = (runId: string, name: string) =>

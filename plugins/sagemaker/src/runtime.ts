@@ -24,12 +24,13 @@ import {
   type RunRecord,
   type Snapshot,
   type StepRecord,
+  buildStackImage,
+  IMAGE_BUILT_AT_SUBMIT,
 } from "@orch/core/plugin";
 import { awsError, createAwsClients } from "./aws.js";
 import { FLAVOR, type SageMakerOrchestratorConfig } from "./config.js";
 import { compileDefinition, parameterValue, RUN_ID_PARAMETER, type CompiledDefinition } from "./definition.js";
 import { TERMINAL, describeExecution, ensurePipeline, executionSteps, readExecutionRef, recordExecutionEnd, writeExecutionRef, type ExecutionRef } from "./executions.js";
-import { IMAGE_BUILT_AT_SUBMIT, buildImage } from "./image.js";
 import { stepLogs } from "./logs.js";
 import { sageMakerPipelineName } from "./names.js";
 import { createSchedule, deleteSchedule, listSchedules, scheduleName, scheduleRequest, scheduleSnapshotKey, storeScheduleSnapshot } from "./schedules.js";
@@ -47,7 +48,7 @@ export function createOrchestrator(config: SageMakerOrchestratorConfig, context:
 
   async function ensureImage(): Promise<string> {
     if (config.image) return config.image;
-    builtImage ??= await buildImage(config, context);
+    builtImage ??= await buildStackImage({ flavor: FLAVOR, key: "image", puller: "SageMaker (it pulls step images from ECR)", baseImage: config.build?.baseImage ?? "node:20-bookworm-slim", imageName: config.build?.imageName, context, loadDocker: () => import("@orch/docker") });
     return builtImage;
   }
 
