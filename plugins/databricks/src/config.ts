@@ -2,7 +2,7 @@
  * The databricks flavor's schemas: the component config and `settings.databricks`. Its own file so the
  * entry (index.ts), the job-settings compiler and the runtime import it without importing each other.
  */
-import { secret, z } from "@orch/core/plugin";
+import { ENTRYPOINT_NAME, secret, z } from "@orch/core/plugin";
 
 export const FLAVOR = "databricks";
 
@@ -57,7 +57,7 @@ export const configSchema = z
     entrypointCommand: z
       .array(z.string().min(1))
       .min(1)
-      .default(["orch-entrypoint"])
+      .default([ENTRYPOINT_NAME])
       .describe("How the image runs @orch/core's entrypoint, e.g. [\"node\", \"/app/node_modules/@orch/core/dist/entrypoint/bin.js\"]."),
     runCommand: z.array(z.string().min(1)).min(1).default(["orch-databricks-run"]).describe("How the image runs this plugin's orch-databricks-run bin (the start and finish tasks)."),
     launcherDir: z

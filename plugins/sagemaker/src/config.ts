@@ -2,7 +2,7 @@
  * The sagemaker flavor's schemas: the component config and `settings.sagemaker`. Its own file so the
  * entry (index.ts), the definition compiler and the runtime all import it without importing each other.
  */
-import { z } from "@orch/core/plugin";
+import { ENTRYPOINT_NAME, z } from "@orch/core/plugin";
 
 export const FLAVOR = "sagemaker";
 
@@ -61,7 +61,7 @@ export const configSchema = z
     entrypointCommand: z
       .array(z.string().min(1))
       .min(1)
-      .default(["orch-entrypoint"])
+      .default([ENTRYPOINT_NAME])
       .describe('How the image runs @orch/core\'s entrypoint bin (ContainerEntrypoint), e.g. ["node", "node_modules/@orch/core/dist/entrypoint/bin.js"].'),
     scheduledStepCommand: z
       .array(z.string().min(1))
