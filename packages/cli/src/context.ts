@@ -3,10 +3,10 @@
  * runs kept in a local artifact store — without loading @orch/core's runner or plugin loader (only the
  * Node-only `@orch/core/host/light`), so listing commands stay fast.
  */
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, appendFileSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { isProcessAlive } from "@orch/core/host/light";
+import { isProcessAlive, parseStepJournal, stepJournalLine } from "@orch/core/host/light";
 import { openIndex, type OrchIndex, type RunRow } from "@orch/store-sqlite";
 import { UsageError } from "./errors.js";
 
@@ -329,15 +329,25 @@ export function localJournal(run: Pick<RunRow, "runId" | "storeUri" | "storeFlav
     dir,
     readRun: () => readJson<JournalRun>(join(dir, "run.json")),
     readSnapshot: () => readJson<{ steps: Record<string, { id: string; upstream: string[]; name: string }>; order: string[]; pipeline: { name: string } }>(join(dir, "snapshot.json")),
+    /** Step records: one file per step (runs written before the step journal), then the journal's lines (last wins). */
     readSteps(): any[] {
+      const byStep = new Map<string, any>();
       try {
-        return readdirSync(join(dir, "steps"))
-          .filter((f) => f.endsWith(".json"))
-          .map((f) => readJson(join(dir, "steps", f)))
-          .filter(Boolean);
+        for (const f of readdirSync(join(dir, "steps"))) {
+          const record = f.endsWith(".json") ? readJson<{ stepId?: string }>(join(dir, "steps", f)) : undefined;
+          if (record?.stepId) byStep.set(record.stepId, record);
+        }
       } catch {
-        return [];
+        // no steps/ folder: a run of the step journal
       }
+      let journal = "";
+      try {
+        journal = readFileSync(join(dir, "steps.jsonl"), "utf8");
+      } catch {
+        // no journal yet
+      }
+      for (const [stepId, record] of parseStepJournal(journal)) byStep.set(stepId, record);
+      return [...byStep.values()];
     },
     logFile: (stepId: string) => join(dir, "logs", `${stepId}.log`),
     markInterrupted(message: string) {
@@ -350,7 +360,8 @@ export function localJournal(run: Pick<RunRow, "runId" | "storeUri" | "storeFlav
       const error = { message, code };
       if (record && record.status === "running") writeJson(join(dir, "run.json"), { ...record, status, finishedAt, error, ...(status === "failed" ? { interrupted: true } : {}) });
       for (const step of this.readSteps()) {
-        if (step.status === "running" || step.status === "pending") writeJson(join(dir, "steps", `${step.stepId}.json`), { ...step, status, finishedAt, error });
+        // Appended to the step journal, as core writes step records to a local store.
+        if (step.status === "running" || step.status === "pending") appendFileSync(join(dir, "steps.jsonl"), stepJournalLine({ ...step, status, finishedAt, error }));
       }
     },
   };

@@ -167,8 +167,12 @@ function recordingPlugin(plugin: OrchestratorPlugin, context: RecordingContext, 
             } catch (error) {
               throw await failed(error);
             }
-            index.upsertRun({ ...runRow(result.run, storeUri, pluginContext.artifactStore, context.scheduleId) });
-            for (const step of result.steps) index.upsertStep(stepRow(step));
+            // One transaction: a statement outside one is a transaction of its own, which for 1,000 steps
+            // cost more than the whole run's index batches.
+            index.transaction(() => {
+              index.upsertRun({ ...runRow(result.run, storeUri, pluginContext.artifactStore, context.scheduleId) });
+              for (const step of result.steps) index.upsertStep(stepRow(step));
+            });
             return result;
           },
         };

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createProject, type TempProject } from "./harness.js";
+import { createProject, journalRecords, type TempProject } from "./harness.js";
 
 // Artifacts that a resumed run or a cache hit would reuse are checked first; a deleted, truncated or
 // changed one makes orch compute the step again instead of failing forever (or loading bad data).
@@ -34,7 +34,7 @@ afterAll(() => project?.remove());
 const env = () => ({ TRACE: trace, GATE: gate });
 const traceLines = () => (existsSync(trace) ? readFileSync(trace, "utf8").trim().split("\n") : []);
 const artifactsDir = () => join(project.dir, ".orch", "artifacts");
-const stepRecord = (runId: string, stepId: string) => JSON.parse(readFileSync(join(artifactsDir(), "runs", runId, "steps", `${stepId}.json`), "utf8"));
+const stepRecord = (runId: string, stepId: string) => journalRecords(artifactsDir(), runId).get(stepId)!;
 const dataFile = (artifactId: string) => join(artifactsDir(), "artifacts", artifactId);
 
 /** Runs the pipeline with the gate closed: `first` succeeds, `second` fails. Returns the run id. */
@@ -54,7 +54,7 @@ describe("resume", () => {
   ])("recomputes a finished step whose artifact was %s, and the run completes", async (_what, damage) => {
     const runId = await failedRun();
     expect(traceLines()).toEqual(["first", "second"]);
-    damage(stepRecord(runId, "first").outputs.output.artifactId);
+    damage(stepRecord(runId, "first").outputs.output!.artifactId);
 
     writeFileSync(gate, "open");
     const resumed = await project.orch(["run", "resume", runId, "--json"], { env: env() });
@@ -80,7 +80,7 @@ describe("cache", () => {
     };
     const { runId } = await run();
     expect((await run()).statuses).toEqual(["cached", "cached"]);
-    const id = stepRecord(runId, "first").outputs.output.artifactId;
+    const id = stepRecord(runId, "first").outputs.output!.artifactId;
     writeFileSync(dataFile(id), readFileSync(dataFile(id), "utf8").replace("[1,2,3]", "[1,2,9]"));
     const again = await run();
     expect(again.statuses[0]).toBe("succeeded");

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createProject, waitFor, type TempProject } from "./harness.js";
+import { createProject, journalRecords, waitFor, type TempProject } from "./harness.js";
 
 const FAN = 1000;
 let project: TempProject;
@@ -32,13 +32,7 @@ const traced = () => (existsSync(trace) ? readFileSync(trace, "utf8").trim().spl
 
 /** Steps whose final record is in the journal: what a resume must keep. */
 function finishedSteps(runId: string): string[] {
-  const dir = join(project.dir, ".orch", "artifacts", "runs", runId, "steps");
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".json"))
-    .map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as { stepId: string; status: string })
-    .filter((r) => r.status === "succeeded")
-    .map((r) => r.stepId);
+  return [...journalRecords(join(project.dir, ".orch", "artifacts"), runId).values()].filter((r) => r.status === "succeeded").map((r) => r.stepId);
 }
 
 describe("crash safety of a 1,000-step fan", () => {

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createProject, waitFor, type Result, type TempProject } from "./harness.js";
+import { createProject, journalRecords, waitFor, type Result, type TempProject } from "./harness.js";
 
 let project: TempProject;
 let trace: string;
@@ -93,7 +93,7 @@ describe("step timeouts on synchronous work", () => {
     const result = await orchWithin(["pipeline", "run", "src/timeouts.ts#busywork"]);
     expect(result.code).toBe(1);
     const run = await lastRun("busywork");
-    expect(journal(run.runId, "steps/busy.json")).toMatchObject({ status: "failed", error: { code: "E_STEP_TIMEOUT" } });
+    expect(journalRecords(join(project.dir, ".orch", "artifacts"), run.runId).get("busy")).toMatchObject({ status: "failed", error: { code: "E_STEP_TIMEOUT" } });
   });
 
   it("ends a for(;;) step with timeout 1", async () => {
@@ -141,7 +141,7 @@ describe("stopping a run whose step busy-loops", () => {
     expect(result.code, result.stderr).toBe(1);
     const run = await lastRun("long_spinner");
     expect(run.status).toBe("stopped");
-    expect(journal(run.runId, "steps/long_spin.json").status).toBe("stopped");
+    expect(journalRecords(join(project.dir, ".orch", "artifacts"), run.runId).get("long_spin")?.status).toBe("stopped");
   });
 
   it("orch run stop ends a run whose step busy-loops in-process, recording it stopped", async () => {

@@ -6,9 +6,10 @@
  * finds its installed packages. The binary runs from the TypeScript sources (ORCH_CLI_FROM_SOURCE=1).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseStepJournal } from "@orch/core/host/light";
 import { openIndex } from "@orch/store-sqlite";
 
 export const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -83,6 +84,15 @@ export function createProject(prefix: string, packageJson: Record<string, unknow
 }
 
 /** Polls until `check` returns a truthy value (or throws after `timeoutMs`). */
+/**
+ * The step records of a run in a local artifact store, read from its step journal
+ * (`runs/<id>/steps.jsonl`, the last line of each step wins; docs/architecture.md).
+ */
+export function journalRecords(storeDir: string, runId: string) {
+  const file = join(storeDir, "runs", runId, "steps.jsonl");
+  return parseStepJournal(existsSync(file) ? readFileSync(file, "utf8") : "") as Map<string, { stepId: string; status: string; outputs: Record<string, { artifactId: string }> } & Record<string, unknown>>;
+}
+
 export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 30_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -13,15 +13,14 @@ afterAll(() => project?.remove());
 
 describe("a step whose launch rejects", () => {
   it("is reported as a failed step with the error and a hint, not dropped from the run", async () => {
-    // The store refuses every step record of this run: runs/<id>/steps is a file, not a folder.
+    // The store refuses every step record of this run: its step journal runs/<id>/steps.jsonl is a folder.
     const runDir = join(project.dir, ".orch", "artifacts", "runs", "rejected-1");
-    mkdirSync(runDir, { recursive: true });
-    writeFileSync(join(runDir, "steps"), "not a folder");
+    mkdirSync(join(runDir, "steps.jsonl"), { recursive: true });
     const result = await project.orch(["pipeline", "run", "src/demo.ts", "--run-id", "rejected-1", "--json"]);
     expect(result.code, result.stderr).toBe(1);
     const out = JSON.parse(result.stdout);
     expect(out.steps.map((s: { id: string; status: string }) => [s.id, s.status])).toEqual([["load", "failed"], ["sum", "skipped"]]);
-    expect(out.error).toMatchObject({ step: "load", message: expect.stringMatching(/^step load failed: .*(ENOTDIR|EEXIST)/) });
+    expect(out.error).toMatchObject({ step: "load", message: expect.stringMatching(/^step load failed: .*(EISDIR|ENOTDIR|EEXIST)/) });
 
     const shown = await project.json(["run", "show", "rejected-1", "--json"]);
     expect(shown.steps.map((s: { id: string; status: string }) => [s.id, s.status])).toEqual([["load", "failed"], ["sum", "skipped"]]);

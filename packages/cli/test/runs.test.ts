@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GATED_PIPELINE, SIMPLE_PIPELINE, createProject, waitFor, type TempProject } from "./harness.js";
+import { GATED_PIPELINE, SIMPLE_PIPELINE, createProject, journalRecords, waitFor, type TempProject } from "./harness.js";
 
 let project: TempProject;
 let trace: string;
@@ -60,7 +60,7 @@ const hasScript = (() => {
 })();
 const env = () => ({ TRACE: trace, GATE: gate });
 const traceLines = () => (existsSync(trace) ? readFileSync(trace, "utf8").trim().split("\n") : []);
-const stepRecord = (runId: string, stepId: string) => JSON.parse(readFileSync(join(project.dir, ".orch", "artifacts", "runs", runId, "steps", `${stepId}.json`), "utf8"));
+const stepRecord = (runId: string, stepId: string) => journalRecords(join(project.dir, ".orch", "artifacts"), runId).get(stepId);
 
 describe("crash safety", () => {
   it("shows a run whose process was killed (kill -9) as failed/interrupted, and resume completes it without re-running finished steps", async () => {
@@ -92,7 +92,7 @@ describe("crash safety", () => {
     const shown = await project.json(["run", "show", runId, "--json"]);
     expect(shown.run).toMatchObject({ runId, status: "succeeded", interrupted: false });
     expect(shown.steps.map((s: any) => [s.id, s.status])).toEqual([["first", "succeeded"], ["second", "succeeded"], ["third", "succeeded"]]);
-    expect(shown.steps.find((s: any) => s.id === "first").startedAt).toBe(firstBefore.startedAt);
+    expect(shown.steps.find((s: any) => s.id === "first").startedAt).toBe(firstBefore!.startedAt);
     expect(shown.steps.find((s: any) => s.id === "third").upstream).toEqual(["second"]);
   });
 

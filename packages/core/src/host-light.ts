@@ -27,4 +27,5 @@ export {
 } from "./flavors.js";
 export { closestMatch } from "./suggest.js";
 export { findUp } from "./project.js";
+export { parseStepJournal, stepJournalLine } from "./store/step-journal-format.js";
 export { detectPackageManager, installCommand, type PackageManager } from "./plugins/package-manager.js";

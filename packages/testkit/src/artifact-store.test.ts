@@ -59,6 +59,21 @@ describe("broken artifact stores are caught (extended checks)", () => {
     await expect(artifactStoreChecks["list-pages"]!.check(onePage, { create: () => onePage })).rejects.toThrow(/returned 1000 keys .* for 1005 written/);
   });
 
+  it("a store that declares atomicAppend but buffers its appends (an object store's append)", async () => {
+    const inner = createLocalArtifactStore(await freshDir());
+    const buffered = new Map<string, string>();
+    const buffering: ArtifactStore = {
+      ...inner,
+      atomicAppend: true,
+      append: async (key, text) => void buffered.set(key, (buffered.get(key) ?? "") + text),
+      flush: async () => {
+        for (const [key, text] of buffered) await inner.append!(key, text);
+        buffered.clear();
+      },
+    };
+    await expect(artifactStoreChecks["atomic-append"]!.check(buffering, { create: () => buffering })).rejects.toThrow(/32 concurrent append\(\) calls left 0 lines/);
+  });
+
   it("a store whose writeIfAbsent() overwrites (a server that ignores If-None-Match)", async () => {
     const inner = createLocalArtifactStore(await freshDir());
     const ignoring: ArtifactStore = { ...inner, writeIfAbsent: async (key, data) => (await inner.write(key, data), true) };

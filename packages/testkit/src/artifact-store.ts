@@ -286,6 +286,26 @@ export const artifactStoreChecks: Record<string, { title: string; check: StoreCh
       if (text(await store.read("runs/l/logs/s.log")) !== "one\ntwo\nthree\n") fail("append", store, "flush() without a key must make every buffered append durable.");
     },
   },
+  "atomic-append": {
+    title: "a store that declares atomicAppend has every append readable at once, whole, whatever else appends",
+    requires: (store) => (store.atomicAppend ? undefined : "the store does not declare atomicAppend (step records stay one object each)"),
+    async check(store) {
+      // Core appends step records to runs/<id>/steps.jsonl on such a store and reads them back while
+      // other writers append: no flush, no lost or mixed line.
+      const line = (i: number) => `${JSON.stringify({ i, pad: "x".repeat(2000 + i) })}\n`;
+      await Promise.all(Array.from({ length: 32 }, (_, i) => store.append!("runs/j/steps.jsonl", line(i))));
+      const lines = (text(await store.read("runs/j/steps.jsonl")) ?? "").split("\n").filter(Boolean);
+      const seen = new Set<number>();
+      for (const l of lines) {
+        try {
+          seen.add((JSON.parse(l) as { i: number }).i);
+        } catch {
+          fail("atomic-append", store, "concurrent append() calls mixed their text: a line does not parse.");
+        }
+      }
+      if (seen.size !== 32 || lines.length !== 32) fail("atomic-append", store, `32 concurrent append() calls left ${lines.length} lines (${seen.size} distinct) readable without flush(); each must land whole before it resolves.`);
+    },
+  },
   preflight: {
     title: "preflight() passes on a good store and rejects misconfigured ones with a clear OrchError",
     requires: (store) => (store.preflight ? undefined : "the store has no preflight()"),

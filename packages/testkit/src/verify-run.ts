@@ -87,7 +87,8 @@ export async function verifyRunJournal(
 
   for (const [id, want] of Object.entries(expected.steps)) {
     const record = records.get(id)!;
-    const key = journalKeys.step(runId, id);
+    // Where the record is: the run's step journal on stores with atomic appends, else its own object.
+    const key = store.atomicAppend ? journalKeys.stepJournal(runId) : journalKeys.step(runId, id);
     if (record.status !== want.status) {
       fail(`step "${id}" is "${record.status}" in ${key}, expected "${want.status}"${record.error ? ` (error: ${record.error.message})` : ""}.`);
     }

@@ -55,7 +55,7 @@ describe("kubernetes orchestrator against a loopback API server", () => {
       const done = records.filter((r) => r.status === "succeeded").map((r) => r.stepId).sort();
       return done.join() === "evaluate,load_data,train" && records.some((r) => r.stepId === "wait_for_gate" && r.status === "running");
     }, "three finished steps and a running one");
-    const before = await Promise.all(["load_data", "train", "evaluate"].map((id) => readFile(join(h!.storePath, "runs", runId, "steps", `${id}.json`), "utf8")));
+    const before = await Promise.all(["load_data", "train", "evaluate"].map(async (id) => JSON.stringify(await readStepRecord(h!.store, runId, id))));
     const [orchestratorPod] = h.server.list("pods", `orch.dev/run-id=${runId},orch.dev/component=orchestrator`);
     h.server.killPodProcess(orchestratorPod!.metadata.name, "SIGKILL"); // node crash / OOM kill
     // The Job controller starts a replacement pod (same command, --resume); it adopts the running step's Job.
@@ -65,7 +65,7 @@ describe("kubernetes orchestrator against a loopback API server", () => {
     const { run, steps } = await handle.wait();
     expect(run.status).toBe("succeeded");
     expect(steps.find((s) => s.stepId === "wait_for_gate")?.status).toBe("succeeded");
-    const after = await Promise.all(["load_data", "train", "evaluate"].map((id) => readFile(join(h!.storePath, "runs", runId, "steps", `${id}.json`), "utf8")));
+    const after = await Promise.all(["load_data", "train", "evaluate"].map(async (id) => JSON.stringify(await readStepRecord(h!.store, runId, id))));
     expect(after).toEqual(before);
     // Every step Job was created exactly once; only the orchestrator got a second pod.
     expect(stepJobs(h).sort()).toEqual(stepJobs(h).filter((v, i, a) => a.indexOf(v) === i).sort());

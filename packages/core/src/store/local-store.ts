@@ -48,6 +48,8 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
   return {
     flavor: "local",
     uri: base,
+    // appendFileSync is one write(2) on a file opened with O_APPEND: whole, and at the end, whoever else appends.
+    atomicAppend: true,
     describe: () => ({ flavor: "local", config: { path: base } }),
     async read(key) {
       const path = pathOf(key);
