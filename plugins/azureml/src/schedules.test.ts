@@ -6,7 +6,10 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { compilePipeline } from "@orch/core/host";
 import { loadOutput, readRunRecord, readStepRecord, readStepRecords } from "@orch/core/plugin";
-import { failingPipeline, small } from "../test/fixtures/project/src/pipeline.js";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { failingPipeline, gated, small } from "../test/fixtures/project/src/pipeline.js";
 import { createHarness, missing, type Harness } from "../test/harness.js";
 import { windowsTimeZone } from "./time-zone.js";
 
@@ -138,5 +141,19 @@ describe.skipIf(skip)("azureml schedules", () => {
     // No step ran, and no run was written (under any id).
     expect(h.server.jobs.get(`${job}_load_data`)!.status).toBe("Canceled");
     expect(await store.list("runs/")).toEqual([]);
+  }, 120_000);
+
+  it("orch run stop of a firing cancels that firing's pipeline job (found through its setup's record), and the run ends stopped", async () => {
+    h = await createHarness({ projectRoot });
+    const { runtime, store } = await h.runtime();
+    const gate = join(mkdtempSync(join(tmpdir(), "orch-aml-sched-gate-")), "open");
+    const { id } = await runtime.schedule!(compilePipeline(gated, { gate }, { projectRoot }).snapshot, { cron: "0 3 * * *", catchup: false, allowOverlap: false } as never);
+    const job = h.server.fireSchedule(id);
+    await h.server.waitFor(`${job}_wait_for_gate`, ["Running"]);
+    await runtime.stop!(job);
+    expect((await h.server.waitFor(job, ENDED)).status).toBe("Canceled");
+    expect(await readRunRecord(store, job)).toMatchObject({ status: "stopped" });
+    expect((await readStepRecord(store, job, "wait_for_gate"))?.status).toBe("stopped");
+    writeFileSync(gate, "");
   }, 120_000);
 });
