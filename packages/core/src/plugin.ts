@@ -66,6 +66,8 @@ export { ORCH_LABELS, ORCH_ANNOTATIONS, ORCH_MANAGED_BY, runLabels } from "./kit
 export { buildStackImage, IMAGE_BUILT_AT_SUBMIT, type StackImageRequest } from "./kit/project-image.js";
 export { orchestrate, runPluginBin, exitCodeFor, type OrchestrateOptions } from "./kit/orchestrate.js";
 export { compiledModulePath, useCompiledRoot } from "./kit/compiled-root.js";
+export { scheduledRunTask, type ScheduledRunTaskOptions } from "./kit/scheduled-run.js";
+export { backendRunId, runIdFromEnvironment } from "./kit/backend-run-id.js";
 
 // Errors, names, hashing.
 export { OrchError, isOrchError, toErrorRecord, type OrchErrorCode, type ErrorRecord } from "./errors.js";

@@ -21,4 +21,5 @@ export { runnerSnapshot } from "./runner-snapshot.js";
 export { toKfpYaml } from "./yaml.js";
 export { sortKeys } from "./sort-keys.js";
 export type { KfpCompileResult, PipelineSpec, PlatformSpec, PipelineTaskSpec, PipelineContainerSpec, KubernetesExecutorConfig } from "./types.js";
-export { scheduledRunTask, type ScheduledRunTaskOptions } from "./scheduled-run.js";
+/** Moved to core's plugin kit (every backend-scheduled flavor uses it); re-exported for existing callers. */
+export { scheduledRunTask, type ScheduledRunTaskOptions } from "@orch/core/plugin";

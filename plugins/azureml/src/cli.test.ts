@@ -14,7 +14,7 @@ import { createArtifactStore } from "@orch/core/plugin";
 import { evaluateModel, trainModel } from "../../../examples/quickstart/src/steps.js";
 import { azure } from "@orch/plugin-azure";
 import { linkPlugin, pluginRoot, runOrch, startOrch } from "../test/cli.js";
-import { ENTRYPOINT, createHarness, missing, type Harness } from "../test/harness.js";
+import { ENTRYPOINT, RUN_COMMAND, createHarness, missing, type Harness } from "../test/harness.js";
 import { imageProject } from "../test/project-image.js";
 
 const skip = missing();
@@ -42,7 +42,7 @@ describe.skipIf(skip)("orch with an azureml + azure stack", () => {
     await orch(
       "orchestrator", "register", "aml", "--flavor=azureml",
       "--subscription_id=00000000-1111-2222-3333-444444444444", "--resource_group=orch-test-rg", "--workspace=orch-test-ws", "--compute_target=cpu-cluster",
-      "--image=orch-node-base:local", `--project_root=${project.root}`, `--entrypoint_command=${JSON.stringify(ENTRYPOINT)}`, `--endpoint=${h.server.url}`, "--poll_seconds=0.2",
+      "--image=orch-node-base:local", `--project_root=${project.root}`, `--entrypoint_command=${JSON.stringify(ENTRYPOINT)}`, `--run_command=${JSON.stringify(RUN_COMMAND)}`, `--endpoint=${h.server.url}`, "--poll_seconds=0.2",
     );
     await orch("stack", "register", "aml", "-o", "aml", "-a", "az", "--set");
   }, 120_000);
@@ -108,4 +108,41 @@ describe.skipIf(skip)("orch with an azureml + azure stack", () => {
     expect(JSON.parse(shown.stdout).run.status).toBe("stopped");
     writeFileSync(gate, "");
   }, 240_000);
+
+  it("each firing of a schedule is its own run in orch run list / orch run show; a firing whose step fails shows failed", async () => {
+    const scheduleOf = (pipeline: string) => [...h.server.schedules.entries()].find(([, s]) => s.properties.tags?.["orch.pipeline"] === pipeline)?.[0];
+    await orch("pipeline", "run", "src/small.ts#nightly");
+    await orch("pipeline", "run", "src/small.ts#nightlyFailing");
+    const nightly = scheduleOf("nightly")!;
+    const failing = scheduleOf("nightly_failing")!;
+    expect(nightly).toBeDefined();
+    const fire = async (schedule: string) => {
+      const job = h.server.fireSchedule(schedule);
+      await h.server.waitFor(job, ["Completed", "Failed", "Canceled"]);
+      return job;
+    };
+    const first = await fire(nightly);
+    const second = await fire(nightly);
+    const failed = await fire(failing);
+    expect([h.server.jobs.get(first)!.status, h.server.jobs.get(second)!.status, h.server.jobs.get(failed)!.status]).toEqual(["Completed", "Completed", "Failed"]);
+    // The runs started in Azure are in the bucket's journal: --sync brings them into orch run list.
+    const listed = JSON.parse((await orch("run", "list", "--sync", "--json")).stdout) as { runId: string; pipeline: string; stack?: string }[];
+    expect(listed.filter((r) => r.pipeline === "nightly").map((r) => r.runId).sort()).toEqual([first, second].sort());
+    for (const runId of [first, second]) {
+      const shown = JSON.parse((await orch("run", "show", runId, "--json")).stdout);
+      expect(shown.run).toMatchObject({ runId, pipeline: "nightly", status: "succeeded", stack: "aml" });
+      expect(shown.steps.map((s: { id: string; status: string }) => [s.id, s.status])).toEqual(runId === first ? [["load_data", "succeeded"], ["report", "succeeded"]] : [["load_data", "cached"], ["report", "cached"]]);
+      expect(shown.run.url).toContain(`/runs/${runId}?`);
+    }
+    // Azure ML never starts the finalize node after a failed node: orch run list asked the orchestrator
+    // about the run still "running" in the journal, which recorded its end from the pipeline job.
+    const shown = JSON.parse((await orch("run", "show", failed, "--json")).stdout);
+    expect(shown.run).toMatchObject({ runId: failed, pipeline: "nightly_failing", status: "failed" });
+    expect(shown.steps.find((s: { id: string }) => s.id === "always_fails")).toMatchObject({ status: "failed", error: { message: "this step always fails" } });
+    // The steps that end recorded (report, never run) come with the next read of the bucket.
+    await orch("run", "list", "--sync");
+    const resynced = JSON.parse((await orch("run", "show", failed, "--json")).stdout);
+    expect(resynced.run).toMatchObject({ status: "failed", error: { message: "Step always_fails failed." } });
+    expect(resynced.steps.map((s: { id: string; status: string }) => [s.id, s.status])).toEqual([["always_fails", "failed"], ["report", "skipped"]]);
+  }, 300_000);
 });

@@ -50,6 +50,11 @@ export const configSchema = z
       .min(1)
       .optional()
       .describe("How the image runs @orch/core's entrypoint bin when it is not on PATH, e.g. [\"node\", \"node_modules/@orch/core/dist/entrypoint/bin.js\"]."),
+    runCommand: z
+      .array(z.string().min(1))
+      .min(1)
+      .default(["orch-azureml-run"])
+      .describe("How the image runs this plugin's orch-azureml-run bin (the setup and finalize nodes of a schedule's pipeline jobs)."),
     experimentName: z.string().min(1).max(255).optional().describe("Experiment the pipeline jobs are filed under; default: the pipeline name."),
     environmentName: armName("environmentName").default("orch-project").describe("Name of the Azure ML environment made from the image (one version per image)."),
     endpoint: z.url().default("https://management.azure.com").describe("Azure Resource Manager endpoint (another cloud, or a test server)."),

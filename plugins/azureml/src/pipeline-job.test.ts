@@ -4,10 +4,11 @@ import { describe, expect, it } from "vitest";
 import { createLocalArtifactStore, isOrchError, parseComponentConfig, type Snapshot } from "@orch/core/plugin";
 import { compilePipeline } from "@orch/core/host";
 import plugin from "./index.js";
-import { CONTROL_OUTPUT, nodeName, pipelineJob, shellQuote, type PipelineJobBody } from "./pipeline-job.js";
+import { CONTROL_OUTPUT, FINALIZE_NODE, SETUP_NODE, nodeName, pipelineJob, shellQuote, type PipelineJobBody } from "./pipeline-job.js";
 import { bindingProblems } from "../test/arm-server.js";
 import { jobBodyProblems } from "../test/spec-validator.js";
 import { dynamicPipeline, failingPipeline, gpuPipeline, hugePipeline, small } from "../test/fixtures/project/src/pipeline.js";
+import { pipeline, step } from "@orch/core";
 
 const projectRoot = fileURLToPath(new URL("../test/fixtures/project/", import.meta.url)).replace(/\/$/, "");
 const store = createLocalArtifactStore(join(projectRoot, ".orch-never-written"));
@@ -24,6 +25,45 @@ function thrown(fn: () => unknown) {
   }
   throw new Error("expected an error");
 }
+
+describe("the pipeline job of a schedule (each firing its own run, named by Azure ML)", () => {
+  const scheduled = (s: Snapshot) =>
+    pipelineJob({ config: config(), snapshot: s, runId: "orch-small-schedule", image: "myacr.azurecr.io/proj:1", store, scheduled: { snapshotKey: "schedules/azureml/orch-small-schedule/snapshot.json", stack: "aml" } });
+
+  it("carries no fixed run id: the steps read it from AZUREML_ROOT_RUN_ID; setup runs before every step, finalize after all", () => {
+    const body = scheduled(snap(small, { rows: 4 }));
+    const jobs = body.properties.jobs;
+    expect(Object.keys(jobs)).toEqual([SETUP_NODE, "load_data", "train", "evaluate", "report", FINALIZE_NODE]);
+    expect(JSON.stringify(body)).not.toContain("--run-id");
+    expect(JSON.stringify(body)).not.toContain("ORCH_RUN_ID\"");
+    expect(body.properties.tags).not.toHaveProperty("orch.run-id");
+    expect(jobs.train!.command).toBe("orch-entrypoint step --step train --project-root /app");
+    expect(jobs.train!.environment_variables).toMatchObject({ ORCH_RUN_ID_FROM: "AZUREML_ROOT_RUN_ID", ORCH_STEP_ID: "train" });
+    expect(jobs[SETUP_NODE]!.command).toBe("orch-azureml-run setup --snapshot schedules/azureml/orch-small-schedule/snapshot.json --stack aml --project-root /app");
+    expect(jobs[FINALIZE_NODE]!.command).toBe("orch-azureml-run finalize --project-root /app");
+    for (const node of [SETUP_NODE, FINALIZE_NODE]) expect(jobs[node]!.environment_variables).toMatchObject({ ORCH_RUN_ID_FROM: "AZUREML_ROOT_RUN_ID", ORCH_ARTIFACT_STORE: expect.any(String) });
+    // Every step waits for setup (report too, which has no upstream step); finalize waits for every step.
+    for (const id of ["load_data", "train", "evaluate", "report"]) expect(jobs[id]!.inputs[`after_${SETUP_NODE}`]).toEqual({ job_input_type: "literal", value: "${{parent.jobs.orch_setup.outputs.orch_done}}" });
+    expect(Object.keys(jobs[FINALIZE_NODE]!.inputs).sort()).toEqual(["after_evaluate", "after_load_data", "after_report", "after_train"]);
+    expect(bindingProblems(body)).toEqual([]);
+    expect(jobBodyProblems(body)).toEqual([]);
+  });
+
+  it("a plain run's job is unchanged: a fixed --run-id, no setup or finalize node", () => {
+    const body = build(snap(small, { rows: 4 }));
+    expect(Object.keys(body.properties.jobs)).not.toContain(SETUP_NODE);
+    expect(body.properties.jobs.report!.command).toContain("--run-id run-1");
+    expect(body.properties.tags["orch.run-id"]).toBe("run-1");
+  });
+
+  it("refuses a step whose node name is orch's setup or finalize node", () => {
+    const clash = step({ name: "orch_finalize" }, () => 1);
+    const p = pipeline({ name: "clash" }, () => void clash());
+    expect(thrown(() => scheduled(snap(p)))).toMatchObject({ code: "E_CAPABILITY_UNSUPPORTED", step: "orch_finalize", message: expect.stringContaining("finalize node") });
+    // Not scheduled: the name is free.
+    expect(Object.keys(build(snap(p)).properties.jobs)).toEqual(["orch_finalize"]);
+  });
+});
 
 describe("the pipeline job of a snapshot", () => {
   it("has one command node per step running orch-entrypoint step, ordered by control bindings", () => {

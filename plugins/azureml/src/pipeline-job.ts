@@ -11,6 +11,12 @@
  * upstream → downstream is a small control output `orch_done` of the upstream node (an empty
  * uri_folder) bound to an input `after_<upstream node>` of the downstream node. Step data does not
  * travel through these bindings: it moves through the artifact store, as on every flavor.
+ *
+ * A schedule's pipeline job (`scheduled`) is fired by Azure ML, not orch: no node carries a fixed run
+ * id. Each firing's orch run id is its pipeline job's name, which Azure ML gives every child job as
+ * `AZUREML_ROOT_RUN_ID` (the nodes get `ORCH_RUN_ID_FROM=AZUREML_ROOT_RUN_ID`, core's contract). A node
+ * `orch_setup` (before every step) writes the run's journal from the schedule's snapshot, and a node
+ * `orch_finalize` (after every step) records its end — both bound by the same control outputs.
  */
 import { OrchError, ORCH_ENV, canonicalJson, sha256, stepCommand, stepTimeBudget, type ArtifactStore, type Snapshot, type SnapshotStep } from "@orch/core/plugin";
 import { FLAVOR, settingsSchema, type AzureMLOrchestratorConfig, type AzureMLStepSettings } from "./config.js";
@@ -21,7 +27,12 @@ export const CONTROL_OUTPUT = "orch_done";
 /** Prefix of a node's control inputs (`after_<upstream node>`). */
 export const CONTROL_INPUT_PREFIX = "after_";
 /** Tags on the pipeline job: orch finds its runs and checks idempotency by them. */
-export const TAGS = { runId: "orch.run-id", pipeline: "orch.pipeline", snapshotHash: "orch.snapshot-hash", stepId: "orch.step-id" } as const;
+export const TAGS = { runId: "orch.run-id", pipeline: "orch.pipeline", snapshotHash: "orch.snapshot-hash", stepId: "orch.step-id", task: "orch.task" } as const;
+/** Where Azure ML names the pipeline job to its child jobs: a scheduled firing's orch run id comes from it. */
+export const ROOT_RUN_ID_ENV = "AZUREML_ROOT_RUN_ID";
+/** The setup and finalize nodes of a schedule's pipeline job (step ids that map to these names are refused there). */
+export const SETUP_NODE = "orch_setup";
+export const FINALIZE_NODE = "orch_finalize";
 
 export interface PipelineJobInput {
   config: AzureMLOrchestratorConfig;
@@ -31,6 +42,12 @@ export interface PipelineJobInput {
   image: string;
   /** The artifact store the steps open (its describe() and env() go into each node's environment). */
   store: Pick<ArtifactStore, "describe" | "env">;
+  /**
+   * A schedule's pipeline job: each firing is its own run, named by Azure ML (`runId` is unused);
+   * `snapshotKey` is where the schedule's snapshot waits in the artifact store, `stack` the stack its
+   * runs are recorded on.
+   */
+  scheduled?: { snapshotKey: string; stack?: string };
 }
 
 export interface JobNode {
@@ -112,16 +129,17 @@ export function stepSettings(step: SnapshotStep): AzureMLStepSettings {
   return parsed.data;
 }
 
+/** The control input of a node that runs after `upstream` (a node name). */
+const after = (upstream: string): [string, JobNode["inputs"][string]] => [`${CONTROL_INPUT_PREFIX}${upstream}`, { job_input_type: "literal", value: `\${{parent.jobs.${upstream}.outputs.${CONTROL_OUTPUT}}}` }];
+
 function commandNode(input: PipelineJobInput, step: SnapshotStep, downstream: boolean): JobNode {
-  const { config, runId } = input;
+  const { config, runId, scheduled } = input;
   const settings = stepSettings(step);
-  const cmd = stepCommand({ runId, stepId: step.id, projectRoot: config.projectRoot, store: input.store, ...(config.entrypointCommand ? { entrypoint: config.entrypointCommand } : {}) });
+  const common = { stepId: step.id, projectRoot: config.projectRoot, store: input.store, ...(config.entrypointCommand ? { entrypoint: config.entrypointCommand } : {}) };
+  const cmd = stepCommand(scheduled ? { ...common, runIdFrom: ROOT_RUN_ID_ENV } : { ...common, runId });
   const instanceType = instanceTypeFor(step.id, step.settings.resources, settings);
   const budget = stepTimeBudget(step);
-  const inputs: JobNode["inputs"] = {};
-  for (const upstream of step.upstream) {
-    inputs[`${CONTROL_INPUT_PREFIX}${nodeName(upstream)}`] = { job_input_type: "literal", value: `\${{parent.jobs.${nodeName(upstream)}.outputs.${CONTROL_OUTPUT}}}` };
-  }
+  const inputs: JobNode["inputs"] = Object.fromEntries([...(scheduled ? [after(SETUP_NODE)] : []), ...step.upstream.map((upstream) => after(nodeName(upstream)))]);
   return {
     type: "command",
     name: nodeName(step.id),
@@ -134,7 +152,28 @@ function commandNode(input: PipelineJobInput, step: SnapshotStep, downstream: bo
     outputs: downstream ? { [CONTROL_OUTPUT]: { job_output_type: "uri_folder" } } : {},
     ...(instanceType ? { resources: { instance_type: instanceType, instance_count: 1 } } : {}),
     ...(budget !== undefined ? { limits: { job_limits_type: "Command" as const, timeout: isoSeconds(budget) } } : {}),
-    tags: { [TAGS.stepId]: step.id, [TAGS.runId]: runId },
+    tags: { [TAGS.stepId]: step.id, ...(scheduled ? {} : { [TAGS.runId]: runId }) },
+  };
+}
+
+/** The setup or finalize node of a schedule's pipeline job: `orch-azureml-run setup|finalize`, the run id from AZUREML_ROOT_RUN_ID. */
+function taskNode(input: PipelineJobInput, task: "setup" | "finalize", inputs: JobNode["inputs"], downstream: boolean): JobNode {
+  const { config, scheduled } = input;
+  // The store's environment, as the steps get it (no step of their own).
+  const { env } = stepCommand({ runIdFrom: ROOT_RUN_ID_ENV, stepId: task, projectRoot: config.projectRoot, store: input.store });
+  delete env[ORCH_ENV.stepId];
+  const args = task === "setup" ? ["setup", "--snapshot", scheduled!.snapshotKey, ...(scheduled!.stack ? ["--stack", scheduled!.stack] : [])] : ["finalize"];
+  return {
+    type: "command",
+    name: task === "setup" ? SETUP_NODE : FINALIZE_NODE,
+    display_name: task === "setup" ? SETUP_NODE : FINALIZE_NODE,
+    computeId: computeId(config),
+    command: [...config.runCommand, ...args, "--project-root", config.projectRoot].map(shellQuote).join(" "),
+    environment_id: environmentId(config, input.image),
+    environment_variables: env,
+    inputs,
+    outputs: downstream ? { [CONTROL_OUTPUT]: { job_output_type: "uri_folder" } } : {},
+    tags: { [TAGS.task]: task },
   };
 }
 
@@ -148,31 +187,47 @@ export function pipelineJob(input: PipelineJobInput): PipelineJobBody {
       hint: "Run dynamic pipelines on a flavor whose capabilities include dynamic (local, local_docker, kubernetes), or make the pipeline static.",
     });
   }
-  const hasDownstream = new Set(snapshot.order.flatMap((id) => snapshot.steps[id]!.upstream));
+  const { scheduled } = input;
+  // Scheduled: every step node has a control output, which the finalize node waits for.
+  const hasDownstream = new Set(snapshot.order.flatMap((id) => (scheduled ? [id] : snapshot.steps[id]!.upstream)));
   const names = new Map<string, string>();
   const jobs: Record<string, JobNode> = {};
   for (const id of snapshot.order) {
     const node = commandNode(input, snapshot.steps[id]!, hasDownstream.has(id));
     const clash = names.get(node.name);
     if (clash) throw new OrchError("E_CAPABILITY_UNSUPPORTED", { flavor: FLAVOR, step: id, message: `Steps "${clash}" and "${id}" map to the same Azure ML node name ${node.name}.`, hint: "Give one of the invocations another id." });
+    if (scheduled && (node.name === SETUP_NODE || node.name === FINALIZE_NODE)) {
+      throw new OrchError("E_CAPABILITY_UNSUPPORTED", {
+        flavor: FLAVOR,
+        step: id,
+        message: `Step "${id}" maps to the Azure ML node name ${node.name}, which a schedule's pipeline job uses for orch's own ${node.name === SETUP_NODE ? "setup" : "finalize"} node.`,
+        hint: "Give the invocation another id.",
+      });
+    }
     names.set(node.name, id);
     jobs[node.name] = node;
   }
+  let nodes = jobs;
+  if (scheduled) {
+    // Azure ML keeps the order of `jobs` as written: setup first, finalize last.
+    nodes = { [SETUP_NODE]: taskNode(input, "setup", {}, true), ...jobs, [FINALIZE_NODE]: taskNode(input, "finalize", Object.fromEntries(Object.keys(jobs).map(after)), false) };
+  }
+  const runTags: Record<string, string> = scheduled ? {} : { [TAGS.runId]: runId };
   return {
     properties: {
       jobType: "Pipeline",
-      displayName: `${snapshot.pipeline.name} ${runId}`,
+      displayName: scheduled ? `${snapshot.pipeline.name} (scheduled)` : `${snapshot.pipeline.name} ${runId}`,
       experimentName: config.experimentName ?? snapshot.pipeline.name,
       computeId: computeId(config),
-      tags: { [TAGS.runId]: runId, [TAGS.pipeline]: snapshot.pipeline.name, [TAGS.snapshotHash]: snapshotHash(snapshot) },
-      properties: { [ORCH_ENV.runId]: runId },
+      tags: { ...runTags, [TAGS.pipeline]: snapshot.pipeline.name, [TAGS.snapshotHash]: snapshotHash(snapshot) },
+      properties: scheduled ? {} : { [ORCH_ENV.runId]: runId },
       settings: {
         default_compute: computeId(config),
         continue_on_step_failure: snapshot.pipeline.settings.executionMode === "continue-on-failure",
         // orch's runner caches steps itself (through the artifact store); Azure ML's reuse would skip a step's record.
         force_rerun: true,
       },
-      jobs,
+      jobs: nodes,
     },
   };
 }

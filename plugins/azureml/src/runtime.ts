@@ -3,6 +3,8 @@
  * `orch-entrypoint step`. The submitting process writes the run's record, creates the job (idempotent by
  * the snapshot's hash), follows the steps live through the journal and the child jobs, and writes the
  * run's end when the pipeline job has finished. Stop cancels the pipeline job (core's stop protocol).
+ * A schedule's firings are pipeline jobs Azure ML names: their setup node records the job
+ * (scheduled-runs.ts), and status / stop / the studio link find it there.
  */
 import {
   OrchError,
@@ -31,6 +33,7 @@ import { AzureMLClient, httpStatus, type ClientOverrides } from "./client.js";
 import { FLAVOR, type AzureMLOrchestratorConfig } from "./config.js";
 import { TAGS, environmentVersion, pipelineJob, pipelineJobName, snapshotHash, workspaceId, type PipelineJobBody } from "./pipeline-job.js";
 import { SCHEDULE_TAG, describeTrigger, scheduleBody, scheduleName } from "./schedules.js";
+import { jobNameOf, scheduleSnapshotKey } from "./scheduled-runs.js";
 import { FINISHED_JOB_STATUSES, finishRun, runStatusOf } from "./status.js";
 
 type JobProps = { status?: string; tags?: Record<string, string>; displayName?: string; parentJobName?: string };
@@ -113,7 +116,7 @@ export function createOrchestrator(config: AzureMLOrchestratorConfig, context: P
   }
 
   async function stop(runId: string): Promise<void> {
-    const name = pipelineJobName(runId);
+    const name = await jobNameOf(store, runId);
     await settleRun(store, runId, {
       stop: async () => {
         await client.cancelJob(name);
@@ -200,7 +203,11 @@ export function createOrchestrator(config: AzureMLOrchestratorConfig, context: P
       const files: Record<string, string> = {};
       const job = body(snapshot, runId);
       files["pipeline-job.json"] = `${JSON.stringify(job, null, 2)}\n`;
-      if (snapshot.pipeline.schedule) files["schedule.json"] = `${JSON.stringify(scheduleBody(snapshot, snapshot.pipeline.schedule, job.properties), null, 2)}\n`;
+      const when = snapshot.pipeline.schedule;
+      if (when) {
+        const scheduled = pipelineJob({ config, snapshot, runId, image: image(), store, scheduled: { snapshotKey: scheduleSnapshotKey(scheduleName(snapshot.pipeline.name, when)) } });
+        files["schedule.json"] = `${JSON.stringify(scheduleBody(snapshot, when, scheduled.properties), null, 2)}\n`;
+      }
       files["snapshot.json"] = serializeSnapshot(snapshot);
       return files;
     },
@@ -208,17 +215,18 @@ export function createOrchestrator(config: AzureMLOrchestratorConfig, context: P
     async status(runId) {
       const run = await readRunRecord(store, runId);
       if (run && run.status !== "running") return run.status;
-      const name = pipelineJobName(runId);
+      const name = await jobNameOf(store, runId);
       const job = await client.getJob(name);
       if (!job) return run ? "failed" : undefined;
       const jobStatus = props(job).status;
-      // A finished job whose run nobody followed (synchronous: false): its end goes into the journal now.
+      // A finished job whose run nobody followed (synchronous: false), or a scheduled firing whose
+      // finalize node never ran (Azure ML runs no node after a failed one): its end goes into the journal now.
       const snapshot = run && jobStatus && FINISHED_JOB_STATUSES.has(jobStatus) ? await readJson(store, journalKeys.snapshot(runId)) : undefined;
       if (snapshot) return (await finishRun(store, parseSnapshot(snapshot, `run ${runId}`), runId, jobStatus!, await childStatuses(name)))?.status;
       return runStatusOf(jobStatus);
     },
 
-    runUrl: (runId) => studioUrl(config, pipelineJobName(runId)),
+    runUrl: async (runId) => studioUrl(config, await jobNameOf(store, runId)),
 
     stop,
 
@@ -231,10 +239,12 @@ export function createOrchestrator(config: AzureMLOrchestratorConfig, context: P
     async schedule(snapshot, when: Schedule) {
       await ensureImage();
       const name = scheduleName(snapshot.pipeline.name, when);
-      // The scheduled pipeline jobs run under the schedule's name as their run id.
+      const snapshotKey = scheduleSnapshotKey(name);
+      // Each firing is its own run, named by Azure ML: its setup node copies the snapshot from snapshotKey.
       // Built (and refused) before anything is written or created.
-      const schedule = scheduleBody(snapshot, when, body(snapshot, name).properties);
-      await store.write(journalKeys.snapshot(name), serializeSnapshot(snapshot));
+      const job = pipelineJob({ config, snapshot, runId: name, image: image(), store, scheduled: { snapshotKey, ...(context.stackName ? { stack: context.stackName } : {}) } });
+      const schedule = scheduleBody(snapshot, when, job.properties);
+      await store.write(snapshotKey, serializeSnapshot(snapshot));
       await client.ensureEnvironment(config.environmentName, environmentVersion(image()), image());
       await client.putSchedule(name, schedule);
       return { id: name };

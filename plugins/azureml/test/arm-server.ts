@@ -15,6 +15,14 @@
  * environment_variables. Child jobs go NotStarted → Queued → Running → Completed / Failed /
  * CancelRequested → Canceled, and are listed by parentJobName. A node's output becomes its
  * `user_logs/std_log.txt`, handed to `onLog` (the tests write it to Azurite, like the workspace's storage).
+ * As Azure ML does, every command gets `AZUREML_ROOT_RUN_ID` = the name of its pipeline job.
+ *
+ * Schedules do not fire on a clock here: a test fires one with `fireSchedule(name)`, which creates and
+ * executes a pipeline job from the schedule's CreateJob action as Azure ML's scheduler would. Azure ML
+ * names those jobs itself; this server names them `<schedule>-<UTC time>-<n>` (the n-th firing), so
+ * nothing in the job definition can know the name beforehand.
+ * A failed node's downstream nodes never run (they end Canceled), with or without
+ * `settings.continue_on_step_failure` — which only lets nodes that do not depend on the failed one go on.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -50,6 +58,8 @@ export interface ArmServerOptions {
   killGraceMs?: number;
   /** Page size of list operations (small, so paging is exercised). */
   pageSize?: number;
+  /** Leave AZUREML_ROOT_RUN_ID out of the commands' environment (a test of what happens without it). */
+  omitRootRunId?: boolean;
   /** Problems with a submitted PipelineJob body beyond the basic checks (the tests plug the spec validator in). */
   validateJob?: (body: Json) => string[];
 }
@@ -60,6 +70,8 @@ export interface ArmServer {
   schedules: Map<string, Json>;
   environments: Map<string, Json>;
   requests: { method: string; path: string; status: number }[];
+  /** Fires a schedule now, as Azure ML's scheduler would: returns the name of the pipeline job it created. */
+  fireSchedule(name: string): string;
   /** Resolves when the job reaches one of `statuses`. */
   waitFor(name: string, statuses: string[]): Promise<ArmJob>;
   close(): Promise<void>;
@@ -139,6 +151,7 @@ export async function startArmServer(options: ArmServerOptions): Promise<ArmServ
   const throttle = new Set(options.throttleOnce ?? []);
   const pageSize = options.pageSize ?? 2;
   const waiters = new Set<() => void>();
+  const firings = new Map<string, number>();
   let base = "";
 
   const changed = () => {
@@ -195,7 +208,10 @@ export async function startArmServer(options: ArmServerOptions): Promise<ArmServ
         const node = nodes[name]!;
         setStatus(child, "Queued");
         setStatus(child, "Running");
-        const proc = spawn("sh", ["-c", node.command], { env: { ...process.env, ...options.jobEnv, ...node.environment_variables }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+        const rootRunId = options.omitRootRunId ? {} : { AZUREML_ROOT_RUN_ID: parent.name };
+        const env = { ...process.env, ...options.jobEnv, ...node.environment_variables, ...rootRunId };
+        if (options.omitRootRunId) delete env.AZUREML_ROOT_RUN_ID;
+        const proc = spawn("sh", ["-c", node.command], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
         child.process = proc;
         proc.stdout!.on("data", (d: Buffer) => (child.output += d.toString()));
         proc.stderr!.on("data", (d: Buffer) => (child.output += d.toString()));
@@ -352,7 +368,7 @@ export async function startArmServer(options: ArmServerOptions): Promise<ArmServ
         const problems = [...bindingProblems({ properties: body.properties.action.jobDefinition }), ...(options.validateJob?.({ properties: body.properties.action.jobDefinition }) ?? [])];
         if (problems.length) return (armError(res, 400, "UserError", `Invalid schedule job: ${problems.join("; ")}`), 400);
         const existed = schedules.has(name);
-        schedules.set(name, { properties: { ...body.properties, provisioningState: "Succeeded" } });
+        schedules.set(name, { properties: { ...body.properties, provisioningState: "Succeeded" }, subscription: match[1], resourceGroup: match[2], workspace: match[3] });
         const id = randomUUID();
         let polls = 0;
         operations.set(id, () => ({ done: ++polls > 1 }));
@@ -401,6 +417,18 @@ export async function startArmServer(options: ArmServerOptions): Promise<ArmServ
     schedules,
     environments,
     requests,
+    fireSchedule(name) {
+      const schedule = schedules.get(name);
+      if (!schedule) throw new Error(`no schedule ${name}`);
+      const n = (firings.get(name) ?? 0) + 1;
+      firings.set(name, n);
+      const stamp = new Date().toISOString().replace(/[-:]|\.\d+/g, "");
+      const job: ArmJob = { name: `${name}-${stamp}-${n}`, body: { properties: structuredClone(schedule.properties.action.jobDefinition) }, status: "NotStarted", output: "" };
+      jobs.set(job.name, job);
+      const ws = `/subscriptions/${schedule.subscription}/resourceGroups/${schedule.resourceGroup}/providers/Microsoft.MachineLearningServices/workspaces/${schedule.workspace}`;
+      setImmediate(() => void execute(ws, job));
+      return job.name;
+    },
     waitFor(name, statuses) {
       return new Promise((resolve) => {
         const check = () => {

@@ -19,6 +19,9 @@ const coreBin = fileURLToPath(new URL("../../../packages/core/src/entrypoint/bin
 /** How the test "image" runs orch-entrypoint: there is no image, so the server runs the command here, from TypeScript source. */
 export const ENTRYPOINT = [process.execPath, "--conditions=@orch/source", "--import", "tsx", coreBin];
 export const LOG_CONTAINER = "azureml";
+const runBin = fileURLToPath(new URL("../src/bin/run.ts", import.meta.url));
+/** How the test "image" runs this plugin's orch-azureml-run (the setup and finalize nodes of a schedule's jobs), from source. */
+export const RUN_COMMAND = [process.execPath, "--conditions=@orch/source", "--import", "tsx", runBin];
 
 /** The test TokenCredential: the token the loopback server accepts. */
 export const testCredential: TokenCredential = { getToken: async () => ({ token: TEST_TOKEN, expiresOnTimestamp: Date.now() + 3_600_000 }) };
@@ -68,6 +71,7 @@ export async function createHarness(options: { projectRoot: string; server?: Par
     image: "orch-node-base:local",
     projectRoot: options.projectRoot,
     entrypointCommand: ENTRYPOINT,
+    runCommand: RUN_COMMAND,
     endpoint: server.url,
     pollSeconds: 0.2,
     ...options.config,

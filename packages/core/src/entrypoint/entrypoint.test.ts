@@ -53,6 +53,18 @@ describe("orch-entrypoint", () => {
     expect(childPid).not.toBe(process.pid);
   });
 
+  it("takes the run id from the variable $ORCH_RUN_ID_FROM names (a run the backend named), and refuses when it is unset", async () => {
+    const { store, snapshot, runId, common } = await storedRun({ count: 2 });
+    const withoutRunId = common.slice(2);
+    const first = snapshot.order[0]!;
+    const ran = await entrypoint(["step", ...withoutRunId, "--step", first], { ORCH_RUN_ID_FROM: "BACKEND_JOB_NAME", BACKEND_JOB_NAME: runId });
+    expect(ran.stdout + ran.stderr).toContain(`step ${first}: succeeded`);
+    expect((await readStepRecord(store, runId, first))?.status).toBe("succeeded");
+    const unset = await entrypoint(["step", ...withoutRunId, "--step", first], { ORCH_RUN_ID_FROM: "BACKEND_JOB_NAME" });
+    expect(unset.code).toBe(2);
+    expect(unset.stderr).toContain("$BACKEND_JOB_NAME is not set");
+  });
+
   it("refuses a step whose upstream has not run yet, exiting 1 with the reason", async () => {
     const { store, runId, common } = await storedRun({ count: 2 });
     const result = await entrypoint(["step", ...common, "--step", "sum_numbers"]);

@@ -6,6 +6,7 @@ import { resolvePlugin } from "../plugins/resolve-plugin.js";
 import { findProjectRoot } from "../project.js";
 import { assertValidRunId } from "../names.js";
 import { useCompiledRoot } from "../kit/compiled-root.js";
+import { runIdFromEnvironment } from "../kit/backend-run-id.js";
 import { exitCodeFor, orchestrate as runOrchestrate } from "../kit/orchestrate.js";
 import { loadStepDefinitions } from "../run/load-source.js";
 import { runStep } from "../run/step-runner.js";
@@ -23,6 +24,7 @@ const USAGE = `Usage:
   --artifact-store  {"flavor":"local","config":{"path":"/orch/artifacts"}}; default: $ORCH_ARTIFACT_STORE
   --orchestrator    {"flavor":"kubernetes","config":{…}}: launch steps through that flavor; default: in this process
   --project-root    folder that snapshot source paths are relative to; default: the nearest project root
+  --run-id          default: from the variable $ORCH_RUN_ID_FROM names (a run the backend started and named)
 
 Exit codes: 0 success, 1 the step or run failed, 2 usage error, 130 stopped.`;
 
@@ -50,7 +52,8 @@ export async function main(argv: string[]): Promise<number> {
       },
       strict: true,
     });
-    const runId = required(values["run-id"], "--run-id");
+    // A run the backend named (a schedule's firing): $ORCH_RUN_ID_FROM says where its id is.
+    const runId = values["run-id"] ?? runIdFromEnvironment() ?? required(undefined, "--run-id");
     assertValidRunId(runId);
     const projectRoot = values["project-root"] ?? findProjectRoot();
     const store = await openStore(values["artifact-store"] ?? process.env.ORCH_ARTIFACT_STORE, projectRoot);

@@ -22,6 +22,12 @@ describe("stepCommand", () => {
     expect(command.argv.join(" ")).not.toContain("AKIA");
   });
 
+  it("for a run the backend names (runIdFrom): no --run-id, $ORCH_RUN_ID_FROM names the variable instead", () => {
+    const command = stepCommand({ runIdFrom: "AZUREML_ROOT_RUN_ID", stepId: "train", projectRoot: "/app" });
+    expect(command.args).toEqual(["step", "--step", "train", "--project-root", "/app"]);
+    expect(command.env).toEqual({ [ORCH_ENV.runIdFrom]: "AZUREML_ROOT_RUN_ID", [ORCH_ENV.stepId]: "train" });
+  });
+
   it("runs a given entrypoint command and names a bundled store plugin by path", () => {
     const store = createLocalArtifactStore("/data/artifacts");
     const command = stepCommand({ runId: "r1", stepId: "a", projectRoot: "/p", store, entrypoint: ["node", "/b/orch-entrypoint.js"], storePackage: "/b/store-plugin.js" });

@@ -17,10 +17,15 @@ export const ORCH_ENV = Object.freeze({
    * attempt (1 = the first) instead of the retry policy's loop, so failures are not retried twice.
    */
   attempt: "ORCH_ATTEMPT",
+  /**
+   * The name of another environment variable that holds the run id, for a run the backend started and
+   * named (an Azure ML schedule's pipeline job: `AZUREML_ROOT_RUN_ID`). Read at run time instead of a
+   * fixed `--run-id`; see backend-run-id.ts for how the backend's name becomes an orch run id.
+   */
+  runIdFrom: "ORCH_RUN_ID_FROM",
 });
 
-export interface StepCommandInput {
-  runId: string;
+interface StepCommandBase {
   stepId: string;
   /** The project folder where the step runs (snapshot source paths are relative to it). */
   projectRoot: string;
@@ -40,6 +45,13 @@ export interface StepCommandInput {
   attempt?: string;
 }
 
+/**
+ * The run: a fixed `runId`, or `runIdFrom`, the environment variable in which the backend names the
+ * run when the process starts (a schedule's firing, which orch does not name): then the command line
+ * has no `--run-id` and `$ORCH_RUN_ID_FROM` tells `orch-entrypoint` where to read it.
+ */
+export type StepCommandInput = StepCommandBase & ({ runId: string; runIdFrom?: undefined } | { runIdFrom: string; runId?: undefined });
+
 /** `command` + `args` is the argv; `env` is what the process needs besides (credentials included). */
 export interface StepCommand {
   command: string[];
@@ -57,14 +69,16 @@ export interface StepCommand {
  */
 export function stepCommand(input: StepCommandInput): StepCommand {
   const command = [...(input.entrypoint ?? [ENTRYPOINT_NAME])];
-  const args = ["step", "--run-id", input.runId, "--step", input.stepId, "--project-root", input.projectRoot];
+  const runIdArgs = input.runIdFrom === undefined ? ["--run-id", input.runId] : [];
+  const args = ["step", ...runIdArgs, "--step", input.stepId, "--project-root", input.projectRoot];
   const env: Record<string, string> = {};
   if (input.store) {
     Object.assign(env, input.store.env?.() ?? {});
     const spec: ComponentSpec<never> = { ...input.store.describe(), ...(input.storePackage ? { package: input.storePackage } : {}) };
     env[ORCH_ENV.artifactStore] = JSON.stringify(spec);
   }
-  env[ORCH_ENV.runId] = input.runId;
+  if (input.runIdFrom === undefined) env[ORCH_ENV.runId] = input.runId;
+  else env[ORCH_ENV.runIdFrom] = input.runIdFrom;
   env[ORCH_ENV.stepId] = input.stepId;
   if (input.attempt !== undefined) env[ORCH_ENV.attempt] = input.attempt;
   return { command, args, argv: [...command, ...args], env };

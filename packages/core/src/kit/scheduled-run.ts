@@ -1,46 +1,45 @@
 /**
  * The first and last task of a run the backend's own scheduler started (a KFP recurring run, a Vertex
- * schedule): the backend names that run, so orch cannot write its journal beforehand and the pipeline
- * does. `setup` copies the schedule's snapshot to the run (runs/<id>/snapshot.json) and records the run
- * as running; `finalize`, which the backend runs after the steps however they ended, records each step
- * that never wrote an end and the run's outcome. Each KFP-based flavor ships it as its own bin.
+ * schedule, an Azure ML schedule): the backend names that run, so orch cannot write its journal
+ * beforehand and the pipeline does. `setup` copies the schedule's snapshot to the run
+ * (runs/<id>/snapshot.json) and records the run as running; `finalize`, which the backend runs after
+ * the steps, records each step that never wrote an end and the run's outcome. Each flavor ships it
+ * as its own bin (`orch-kubeflow-run`, `orch-vertex-run`, `orch-azureml-run`).
+ *
+ * The run id is `--run-id`, or — when the backend names the run only at run time — read from the
+ * variable `$ORCH_RUN_ID_FROM` names (backend-run-id.ts), exactly as `orch-entrypoint step` reads it.
  */
 import { parseArgs } from "node:util";
-import {
-  FINISHED_STEP_STATUSES,
-  ORCH_ENV,
-  OrchError,
-  assertValidRunId,
-  createArtifactStore,
-  journalKeys,
-  parseSnapshot,
-  readJson,
-  readRunRecord,
-  readStepRecords,
-  readStopRequest,
-  runPluginBin,
-  serializeSnapshot,
-  writeRunRecord,
-  writeStepRecord,
-  type ComponentSpec,
-  type RunRecord,
-} from "@orch/core/plugin";
+import { OrchError } from "../errors.js";
+import { assertValidRunId } from "../names.js";
+import { createArtifactStore, type ComponentSpec } from "../plugins/stack.js";
+import { parseSnapshot, type Snapshot } from "../snapshot/snapshot.js";
+import { serializeSnapshot } from "../snapshot/compile.js";
+import { readJson, type ArtifactStore } from "../store/artifact-store.js";
+import { FINISHED_STEP_STATUSES, journalKeys, readRunRecord, readStepRecords, writeRunRecord, writeStepRecord, type RunRecord } from "../store/journal.js";
+import { readStopRequest } from "../run/stop-request.js";
+import { runIdFromEnvironment } from "./backend-run-id.js";
+import { runPluginBin } from "./orchestrate.js";
+import { ORCH_ENV } from "./step-command.js";
 
 /** Which bin runs it, and the flavor its run records name. */
 export interface ScheduledRunTaskOptions {
   bin: string;
   flavor: string;
+  /** After setup wrote the run's journal: what the flavor records besides (e.g. which backend job the run is). */
+  onSetup?: (context: { store: ArtifactStore; runId: string; snapshot: Snapshot }) => Promise<void>;
 }
 
 /** The bin's main: `<bin> setup --snapshot KEY --run-id ID` or `<bin> finalize --run-id ID`; returns the exit code. */
-export function scheduledRunTask(argv: string[], { bin, flavor }: ScheduledRunTaskOptions): Promise<number> {
-  const usage = `Usage: ${bin} setup --snapshot KEY --run-id ID [--project-root DIR]
-       ${bin} finalize --run-id ID [--project-root DIR]
-  The artifact store comes from $${ORCH_ENV.artifactStore}.`;
+export function scheduledRunTask(argv: string[], { bin, flavor, onSetup }: ScheduledRunTaskOptions): Promise<number> {
+  const usage = `Usage: ${bin} setup --snapshot KEY [--run-id ID] [--stack NAME] [--project-root DIR]
+       ${bin} finalize [--run-id ID] [--project-root DIR]
+  The artifact store comes from $${ORCH_ENV.artifactStore}; without --run-id, the run id from the
+  variable $${ORCH_ENV.runIdFrom} names (the backend's name of the run).`;
   return runPluginBin(bin, usage, async () => {
     const [command, ...rest] = argv;
-    const { values } = parseArgs({ args: rest, options: { snapshot: { type: "string" }, "run-id": { type: "string" }, "project-root": { type: "string" } }, strict: true });
-    const runId = values["run-id"];
+    const { values } = parseArgs({ args: rest, options: { snapshot: { type: "string" }, "run-id": { type: "string" }, stack: { type: "string" }, "project-root": { type: "string" } }, strict: true });
+    const runId = values["run-id"] ?? runIdFromEnvironment();
     const storeSpec = process.env[ORCH_ENV.artifactStore];
     if ((command !== "setup" && command !== "finalize") || !runId || !storeSpec || (command === "setup" && !values.snapshot)) {
       process.stderr.write(`${usage}\n`);
@@ -48,12 +47,13 @@ export function scheduledRunTask(argv: string[], { bin, flavor }: ScheduledRunTa
     }
     assertValidRunId(runId);
     const { store } = await createArtifactStore(JSON.parse(storeSpec) as ComponentSpec<never>, values["project-root"] ?? process.cwd());
-    const newRecord = (snapshot: ReturnType<typeof parseSnapshot>, startedAt: string): RunRecord => ({
+    const newRecord = (snapshot: Snapshot, startedAt: string): RunRecord => ({
       runId,
       pipeline: snapshot.pipeline.name,
       pipelineHash: snapshot.pipeline.hash,
       status: "running",
       startedAt,
+      ...(values.stack ? { stack: values.stack } : {}),
       orchestrator: flavor,
       parameters: snapshot.parameters,
     });
@@ -69,6 +69,7 @@ export function scheduledRunTask(argv: string[], { bin, flavor }: ScheduledRunTa
       // A retried setup task finds what the first attempt wrote.
       if (!(await readJson(store, journalKeys.snapshot(runId)))) await store.write(journalKeys.snapshot(runId), serializeSnapshot(snapshot));
       if (!(await readRunRecord(store, runId))) await writeRunRecord(store, newRecord(snapshot, new Date().toISOString()));
+      await onSetup?.({ store, runId, snapshot });
       process.stdout.write(`scheduled run ${runId} of ${snapshot.pipeline.name}\n`);
       return 0;
     }
