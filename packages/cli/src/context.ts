@@ -268,29 +268,7 @@ export async function syncRemoteJournals(index: OrchIndex, project: Project, war
         const byFlavor = stacks.filter((s) => !flavor || index.getComponent("orchestrator", s.orchestrator)?.flavor.replace(/_/g, "-") === flavor);
         const stack = record.stack && index.getStack(record.stack) ? record.stack : (existing?.stack ?? (byFlavor.length === 1 ? byFlavor[0]!.name : record.stack));
         const steps = await core.readStepRecords(store, runId);
-        index.transaction(() => {
-          index.upsertRun({
-            runId,
-            pipeline: record.pipeline,
-            pipelineHash: record.pipelineHash,
-            status: record.status,
-            interrupted: Boolean(record.interrupted),
-            stack,
-            orchestrator: record.orchestrator,
-            startedAt: record.startedAt,
-            finishedAt: record.finishedAt,
-            pid: record.pid,
-            pidStartTime: record.pidStartTime,
-            host: record.host,
-            parameters: record.parameters ?? {},
-            error: record.error ? { message: record.error.message, ...(record.error.code ? { code: record.error.code } : {}) } : undefined,
-            storeUri: store.uri,
-            storeFlavor: store.flavor,
-            scheduleId: existing?.scheduleId,
-            url: record.url,
-          });
-          for (const step of steps) index.upsertStep({ ...step, error: step.error ? { message: step.error.message, ...(step.error.code ? { code: step.error.code } : {}) } : undefined });
-        });
+        upsertJournaledRun(index, record, steps, { storeUri: store.uri, storeFlavor: store.flavor, stack, scheduleId: existing?.scheduleId });
         synced++;
       }
     } catch (error) {
@@ -398,4 +376,34 @@ export function requireRun(index: OrchIndex, id: string, project?: Project, opti
 
 export function displayStatus(run: Pick<RunRow, "status" | "interrupted">): string {
   return run.interrupted && run.status === "failed" ? "failed (interrupted)" : run.status;
+}
+
+type CoreRunRecord = Awaited<ReturnType<typeof import("@orch/core/host")["readRunRecord"]>> & {};
+type CoreStepRecord = Awaited<ReturnType<typeof import("@orch/core/host")["readStepRecords"]>>[number];
+
+/** Writes a run read from a journal through @orch/core (any store) and its steps into the index, in one transaction. */
+export function upsertJournaledRun(index: OrchIndex, record: CoreRunRecord, steps: CoreStepRecord[], where: { storeUri: string; storeFlavor: string; stack: string | undefined; scheduleId: string | undefined }): void {
+  index.transaction(() => {
+    index.upsertRun({
+      runId: record.runId,
+      pipeline: record.pipeline,
+      pipelineHash: record.pipelineHash,
+      status: record.status,
+      interrupted: Boolean(record.interrupted),
+      stack: where.stack,
+      orchestrator: record.orchestrator,
+      startedAt: record.startedAt,
+      finishedAt: record.finishedAt,
+      pid: record.pid,
+      pidStartTime: record.pidStartTime,
+      host: record.host,
+      parameters: record.parameters ?? {},
+      error: record.error ? { message: record.error.message, ...(record.error.code ? { code: record.error.code } : {}) } : undefined,
+      storeUri: where.storeUri,
+      storeFlavor: where.storeFlavor,
+      scheduleId: where.scheduleId,
+      url: record.url,
+    });
+    for (const step of steps) index.upsertStep({ ...step, error: step.error ? { message: step.error.message, ...(step.error.code ? { code: step.error.code } : {}) } : undefined });
+  });
 }
