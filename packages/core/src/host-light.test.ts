@@ -17,6 +17,6 @@ describe("@orch/core/host/light", () => {
         .map((dep) => dep.request),
     );
     expect([...packages]).toEqual(["fastest-levenshtein"]);
-    expect(files.sort()).toEqual(["src/errors.ts", "src/flavors.ts", "src/host-light.ts", "src/plugins/package-manager.ts", "src/project.ts", "src/run/process-identity.ts", "src/suggest.ts"]);
+    expect(files.sort()).toEqual(["src/errors.ts", "src/flavors.ts", "src/host-light.ts", "src/plugins/package-manager.ts", "src/project.ts", "src/run/process-identity.ts", "src/store/step-journal-format.ts", "src/suggest.ts"]);
   });
 });

@@ -98,6 +98,8 @@ export {
   readStepRecord,
   readStepRecords,
   writeStepRecord,
+  readCacheEntry,
+  writeCacheEntry,
   listRunIds,
   FINISHED_STEP_STATUSES,
   COMPLETED_STEP_STATUSES,

@@ -5,7 +5,7 @@ import { pipeline } from "../dsl/pipeline.js";
 import { step } from "../dsl/step.js";
 import { defineClassMaterializer, registerMaterializer } from "../artifacts/materializers.js";
 import { createClient } from "../client.js";
-import { journalKeys, readRunRecord, readStepRecords } from "../store/journal.js";
+import { journalKeys, readCacheEntry, readRunRecord, readStepRecords } from "../store/journal.js";
 import { runIn, tempDir } from "../__fixtures__/test-stack.js";
 import { getStepContext } from "./step-context.js";
 
@@ -116,18 +116,21 @@ describe("running a pipeline", () => {
     expect(third.step("produce")?.status).toBe("cached");
   });
 
-  it("treats a cache entry cut short (written in place, then a crash) as a miss, and writes a whole one again", async () => {
+  it("treats a cache entry cut short (a crash mid-append) as a miss, and writes a whole one again", async () => {
     const dir = tempDir();
     let calls = 0;
     const produce = step({ name: "produce" }, () => ({ calls: ++calls }));
     const p = pipeline({ name: "torn_cache_entry" }, () => void produce());
     const first = await p.run(runIn(dir));
-    const entry = join(dir, "artifacts", journalKeys.cache(first.step("produce")!.cacheKey!));
-    for (const torn of [readFileSync(entry, "utf8").slice(0, 40), "", readFileSync(entry, "utf8") + "}"]) {
-      writeFileSync(entry, torn);
+    const cacheKey = first.step("produce")!.cacheKey!;
+    const journal = join(dir, "artifacts", journalKeys.cacheJournal(cacheKey));
+    const line = readFileSync(journal, "utf8");
+    // Half an entry, no entry at all, an entry whose JSON does not end where its line does.
+    for (const torn of [line.slice(0, 40), "", `${line.trimEnd()}}\n`]) {
+      writeFileSync(journal, torn);
       const again = await p.run(runIn(dir));
       expect(again.step("produce")?.status, JSON.stringify(torn)).toBe("succeeded");
-      expect(JSON.parse(readFileSync(entry, "utf8"))).toMatchObject({ runId: again.runId, stepId: "produce" });
+      expect(await readCacheEntry(first.artifactStore, cacheKey)).toMatchObject({ runId: again.runId, stepId: "produce" });
     }
     expect(calls).toBe(4);
     expect((await p.run(runIn(dir))).step("produce")?.status).toBe("cached");

@@ -5,8 +5,8 @@ import { pickMaterializer } from "../artifacts/materializers.js";
 import type { StepDefinition } from "../dsl/step.js";
 import { retryDelayMs } from "../settings/index.js";
 import type { Snapshot, SnapshotStep } from "../snapshot/snapshot.js";
-import { writeJson, type ArtifactStore } from "../store/artifact-store.js";
-import { CacheEntrySchema, journalKeys, readRecord, readStepRecord, writeStepRecord, type CacheEntry, type OutputRecord, type StepRecord } from "../store/journal.js";
+import type { ArtifactStore } from "../store/artifact-store.js";
+import { readCacheEntry, readStepRecord, writeCacheEntry, writeStepRecord, type CacheEntry, type OutputRecord, type StepRecord } from "../store/journal.js";
 import { findProjectRoot } from "../project.js";
 import { computeCacheKey } from "./cache-key.js";
 import { runWithStepContext, type StepContext } from "./step-context.js";
@@ -156,7 +156,7 @@ export async function runStep(options: RunStepOptions): Promise<StepRecord> {
           record.outputs = await saveOutputs(store, step, value, runId);
           await runStepHook("onSuccess", attemptContext, () => options.definition.onSuccess?.(attemptContext, value), log.logger);
         }
-        if (step.settings.cache) await writeCacheEntry(store, cacheKey, record);
+        if (step.settings.cache) await writeCacheEntry(store, cacheEntryOf(cacheKey, record));
         return await finish("succeeded");
       } catch (error) {
         lastError = error;
@@ -247,7 +247,7 @@ async function resolveInputArtifacts(step: SnapshotStep, upstreamRecord: (id: st
 async function findCachedOutputs(store: ArtifactStore, cacheKey: string, logger: { warn(m: string): void }): Promise<CacheEntry | undefined> {
   let entry: CacheEntry | undefined;
   try {
-    entry = await readRecord(store, CacheEntrySchema, journalKeys.cache(cacheKey));
+    entry = await readCacheEntry(store, cacheKey);
   } catch (error) {
     // A damaged entry is a miss: the step runs again and writes a good one over it.
     logger.warn(`cache entry not reused: ${(error as Error).message.split("\n")[0]}; running the step again`);
@@ -264,10 +264,8 @@ async function findCachedOutputs(store: ArtifactStore, cacheKey: string, logger:
   return entry;
 }
 
-async function writeCacheEntry(store: ArtifactStore, cacheKey: string, record: StepRecord): Promise<void> {
-  const entry: CacheEntry = { cacheKey, runId: record.runId, stepId: record.stepId, outputs: record.outputs, createdAt: new Date().toISOString() };
-  // Not atomic: an entry cut short by a crash does not parse, and that is a cache miss (findCachedOutputs).
-  await writeJson(store, journalKeys.cache(cacheKey), entry, { atomic: false });
+function cacheEntryOf(cacheKey: string, record: StepRecord): CacheEntry {
+  return { cacheKey, runId: record.runId, stepId: record.stepId, outputs: record.outputs, createdAt: new Date().toISOString() };
 }
 
 export async function saveOutputs(store: ArtifactStore, step: SnapshotStep, value: unknown, runId: string): Promise<Record<string, OutputRecord>> {

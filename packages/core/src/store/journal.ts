@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { readJson, writeJson, type ArtifactStore } from "./artifact-store.js";
 import { parseStepJournalLine, stepJournalLine } from "./step-journal-format.js";
-import { parseJournalRecord, RunRecordSchema, StepRecordSchema, type RunRecord, type StepRecord, type StepStatus } from "./journal-records.js";
+import { CacheEntrySchema, parseJournalRecord, RunRecordSchema, StepRecordSchema, type CacheEntry, type RunRecord, type StepRecord, type StepStatus } from "./journal-records.js";
 
 /** Where everything lives in an artifact store (docs/architecture.md). The only place these paths are spelled. */
 export const journalKeys = {
@@ -29,7 +29,13 @@ export const journalKeys = {
   /** Stores written before the flat layout keep data and meta.json in a folder per artifact; read only. */
   legacyArtifactData: (artifactId: string) => `artifacts/${artifactId}/data`,
   legacyArtifactMeta: (artifactId: string) => `artifacts/${artifactId}/meta.json`,
+  /** One object per cache entry: the layout of stores without atomic appends (object stores). */
   cache: (cacheKey: string) => `cache/${cacheKey}.json`,
+  /**
+   * The cache journal of stores with atomic appends (the local store): entries appended as lines to one
+   * of 256 files, chosen by the key's first two characters. See {@link writeCacheEntry}.
+   */
+  cacheJournal: (cacheKey: string) => `cache/${cacheKey.slice(0, 2)}.jsonl`,
 };
 
 export {
@@ -138,6 +144,48 @@ interface ParsedJournal {
 }
 const PARSED_JOURNALS_PER_STORE = 8;
 const parsedJournals = new WeakMap<ArtifactStore, Map<string, ParsedJournal>>();
+
+/**
+ * Records which run and step produced the outputs for a cache key: appended to the cache journal where
+ * the store appends atomically (no file created per step), else its own object. Either write may be
+ * cut short by a crash: such an entry does not parse, which is a cache miss.
+ */
+export async function writeCacheEntry(store: ArtifactStore, entry: CacheEntry): Promise<void> {
+  if (store.atomicAppend && store.append) {
+    // cacheKey first, always: readers find an entry by the text it starts with.
+    const { cacheKey, ...rest } = entry;
+    await store.append(journalKeys.cacheJournal(cacheKey), `${JSON.stringify({ cacheKey, ...rest })}\n`);
+  } else await writeJson(store, journalKeys.cache(entry.cacheKey), entry, { atomic: false });
+}
+
+/**
+ * The newest entry for a cache key: the last whole line that starts with it in the cache journal (found
+ * by searching the text, so a lookup parses one line however long the journal), else its own object
+ * (object stores, entries written before the journal). `E_JOURNAL_INVALID` for an entry that parses
+ * but is not one.
+ */
+export async function readCacheEntry(store: ArtifactStore, cacheKey: string): Promise<CacheEntry | undefined> {
+  if (store.atomicAppend) {
+    const key = journalKeys.cacheJournal(cacheKey);
+    const bytes = await store.read(key);
+    if (bytes) {
+      const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const start = `{"cacheKey":${JSON.stringify(cacheKey)}`;
+      for (let at = text.lastIndexOf(start); at >= 0; at = at > 0 ? text.lastIndexOf(start, at - 1) : -1) {
+        const end = text.indexOf(0x0a, at);
+        if (end < 0) continue; // being appended right now
+        let value: unknown;
+        try {
+          value = JSON.parse(text.subarray(at, end).toString("utf8"));
+        } catch {
+          continue; // cut short by a crash (the next entry was appended to it): look further back
+        }
+        return parseJournalRecord(CacheEntrySchema, value, key, store.uri);
+      }
+    }
+  }
+  return readRecord(store, CacheEntrySchema, journalKeys.cache(cacheKey));
+}
 
 /** Ids of every run in the store, oldest first (run ids sort by start time). */
 export async function listRunIds(store: ArtifactStore): Promise<string[]> {

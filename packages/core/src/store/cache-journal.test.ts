@@ -1,0 +1,80 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { tempDir } from "../__fixtures__/test-stack.js";
+import type { ArtifactStore } from "./artifact-store.js";
+import { journalKeys, readCacheEntry, writeCacheEntry, type CacheEntry } from "./journal.js";
+import { createLocalArtifactStore } from "./local-store.js";
+
+const key = (prefix: string, n: number) => `${prefix}${String(n).padStart(62, "0")}`;
+const entry = (cacheKey: string, runId: string): CacheEntry => ({ cacheKey, runId, stepId: "s", outputs: {}, createdAt: "2026-11-30T00:00:00.000Z" });
+
+describe("the cache journal of the local store (cache/<first two characters>.jsonl)", () => {
+  it("appends entries to the file of the key's first two characters and finds the newest one of a key, creating no file per entry", async () => {
+    const dir = tempDir();
+    const store = createLocalArtifactStore(dir);
+    await writeCacheEntry(store, entry(key("ab", 1), "run-1"));
+    await writeCacheEntry(store, entry(key("ab", 2), "run-1"));
+    await writeCacheEntry(store, entry(key("cd", 1), "run-1"));
+    await writeCacheEntry(store, entry(key("ab", 1), "run-2")); // the step ran again (its artifact was damaged)
+    expect(readFileSync(join(dir, "cache", "ab.jsonl"), "utf8").trimEnd().split("\n")).toHaveLength(3);
+    expect(existsSync(join(dir, "cache", `${key("ab", 1)}.json`))).toBe(false);
+    expect((await readCacheEntry(store, key("ab", 1)))?.runId).toBe("run-2");
+    expect((await readCacheEntry(store, key("ab", 2)))?.runId).toBe("run-1");
+    expect((await readCacheEntry(store, key("cd", 1)))?.runId).toBe("run-1");
+    expect(await readCacheEntry(store, key("ab", 3))).toBeUndefined();
+    expect(await readCacheEntry(store, key("ef", 1))).toBeUndefined();
+  });
+
+  it("never takes a key that only starts like another for it", async () => {
+    const store = createLocalArtifactStore(tempDir());
+    await writeCacheEntry(store, entry(`${key("ab", 1)}0`, "longer"));
+    expect(await readCacheEntry(store, key("ab", 1))).toBeUndefined();
+  });
+
+  it("skips an entry cut short by a crash and finds the one appended right after it, or the one before", async () => {
+    const dir = tempDir();
+    const store = createLocalArtifactStore(dir);
+    await writeCacheEntry(store, entry(key("ab", 1), "run-1"));
+    const whole = JSON.stringify(entry(key("ab", 1), "run-2"));
+    appendFileSync(join(dir, "cache", "ab.jsonl"), whole.slice(0, whole.length - 10)); // a power cut mid-append
+    expect((await readCacheEntry(store, key("ab", 1)))?.runId).toBe("run-1");
+    await writeCacheEntry(store, entry(key("ab", 2), "run-3"));
+    expect((await readCacheEntry(store, key("ab", 2)))?.runId).toBe("run-3");
+    expect((await readCacheEntry(store, key("ab", 1)))?.runId).toBe("run-1");
+  });
+
+  it("does not read an entry that is still being appended", async () => {
+    const dir = tempDir();
+    const store = createLocalArtifactStore(dir);
+    mkdirSync(join(dir, "cache"), { recursive: true });
+    appendFileSync(join(dir, "cache", "ab.jsonl"), JSON.stringify(entry(key("ab", 1), "run-1")));
+    expect(await readCacheEntry(store, key("ab", 1))).toBeUndefined();
+    appendFileSync(join(dir, "cache", "ab.jsonl"), "\n");
+    expect((await readCacheEntry(store, key("ab", 1)))?.runId).toBe("run-1");
+  });
+
+  it("refuses an entry that parses but is not a cache entry with E_JOURNAL_INVALID (the step runner takes it as a miss)", async () => {
+    const dir = tempDir();
+    const store = createLocalArtifactStore(dir);
+    mkdirSync(join(dir, "cache"), { recursive: true });
+    appendFileSync(join(dir, "cache", "ab.jsonl"), `${JSON.stringify({ cacheKey: key("ab", 1), runId: 7 })}\n`);
+    await expect(readCacheEntry(store, key("ab", 1))).rejects.toMatchObject({ code: "E_JOURNAL_INVALID", message: expect.stringContaining("cache/ab.jsonl") });
+  });
+
+  it("still finds entries written before the journal (one file per entry)", async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, "cache"), { recursive: true });
+    writeFileSync(join(dir, "cache", `${key("ab", 1)}.json`), JSON.stringify(entry(key("ab", 1), "old-run")));
+    expect((await readCacheEntry(createLocalArtifactStore(dir), key("ab", 1)))?.runId).toBe("old-run");
+  });
+
+  it("stays one object per entry on a store without atomic appends (object stores)", async () => {
+    const local = createLocalArtifactStore(tempDir());
+    const objectStore: ArtifactStore = { ...local, atomicAppend: false };
+    await writeCacheEntry(objectStore, entry(key("ab", 1), "run-1"));
+    expect(await objectStore.exists(journalKeys.cache(key("ab", 1)))).toBe(true);
+    expect(await objectStore.exists(journalKeys.cacheJournal(key("ab", 1)))).toBe(false);
+    expect((await readCacheEntry(objectStore, key("ab", 1)))?.runId).toBe("run-1");
+  });
+});
