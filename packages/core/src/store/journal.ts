@@ -118,20 +118,22 @@ async function readStepJournal(store: ArtifactStore, runId: string): Promise<Map
   }
   // Up to the last complete line: a line being appended right now is read next time.
   const end = Math.max(text.lastIndexOf(0x0a) + 1, parsed.length);
+  const records = new Map(parsed.records);
+  let lines = parsed.lines;
   for (const line of text.subarray(parsed.length, end).toString("utf8").split("\n")) {
     if (!line) continue;
-    parsed.lines++;
+    lines++;
     const value = parseStepJournalLine(line);
     if (value === undefined) continue;
-    const record = parseJournalRecord(StepRecordSchema, value, `${key} (line ${parsed.lines})`, store.uri);
-    parsed.records.set(record.stepId, record);
+    const record = parseJournalRecord(StepRecordSchema, value, `${key} (line ${lines})`, store.uri);
+    records.set(record.stepId, record);
   }
-  parsed.length = end;
+  // Kept only once every new line parsed: an invalid one is reported again at the next read.
   runs.delete(runId);
-  runs.set(runId, parsed);
+  runs.set(runId, { length: end, lines, head: parsed.head, records });
   // The runs read most recently; a dashboard browsing every run does not keep them all.
   if (runs.size > PARSED_JOURNALS_PER_STORE) runs.delete(runs.keys().next().value!);
-  return new Map(parsed.records);
+  return new Map(records);
 }
 
 interface ParsedJournal {
