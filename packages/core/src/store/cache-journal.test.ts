@@ -9,15 +9,23 @@ import { createLocalArtifactStore } from "./local-store.js";
 const key = (prefix: string, n: number) => `${prefix}${String(n).padStart(62, "0")}`;
 const entry = (cacheKey: string, runId: string): CacheEntry => ({ cacheKey, runId, stepId: "s", outputs: {}, createdAt: "2026-11-30T00:00:00.000Z" });
 
-describe("the cache journal of the local store (cache/<first two characters>.jsonl)", () => {
-  it("appends entries to the file of the key's first two characters and finds the newest one of a key, creating no file per entry", async () => {
+describe("the cache journal of the local store (64 files, cache/00.jsonl … cache/3f.jsonl)", () => {
+  it("spreads keys over 64 files by their first byte", () => {
+    expect(journalKeys.cacheJournal(key("00", 1))).toBe("cache/00.jsonl");
+    expect(journalKeys.cacheJournal(key("3f", 1))).toBe("cache/3f.jsonl");
+    expect(journalKeys.cacheJournal(key("40", 1))).toBe("cache/00.jsonl");
+    expect(journalKeys.cacheJournal(key("ff", 1))).toBe("cache/3f.jsonl");
+    expect(journalKeys.cacheJournal(key("ab", 1))).toBe("cache/2b.jsonl");
+  });
+
+  it("appends entries to the file of the key and finds the newest one of a key, creating no file per entry", async () => {
     const dir = tempDir();
     const store = createLocalArtifactStore(dir);
     await writeCacheEntry(store, entry(key("ab", 1), "run-1"));
     await writeCacheEntry(store, entry(key("ab", 2), "run-1"));
     await writeCacheEntry(store, entry(key("cd", 1), "run-1"));
     await writeCacheEntry(store, entry(key("ab", 1), "run-2")); // the step ran again (its artifact was damaged)
-    expect(readFileSync(join(dir, "cache", "ab.jsonl"), "utf8").trimEnd().split("\n")).toHaveLength(3);
+    expect(readFileSync(join(dir, journalKeys.cacheJournal(key("ab", 1))), "utf8").trimEnd().split("\n")).toHaveLength(3);
     expect(existsSync(join(dir, "cache", `${key("ab", 1)}.json`))).toBe(false);
     expect((await readCacheEntry(store, key("ab", 1)))?.runId).toBe("run-2");
     expect((await readCacheEntry(store, key("ab", 2)))?.runId).toBe("run-1");
@@ -37,7 +45,7 @@ describe("the cache journal of the local store (cache/<first two characters>.jso
     const store = createLocalArtifactStore(dir);
     await writeCacheEntry(store, entry(key("ab", 1), "run-1"));
     const whole = JSON.stringify(entry(key("ab", 1), "run-2"));
-    appendFileSync(join(dir, "cache", "ab.jsonl"), whole.slice(0, whole.length - 10)); // a power cut mid-append
+    appendFileSync(join(dir, journalKeys.cacheJournal(key("ab", 1))), whole.slice(0, whole.length - 10)); // a power cut mid-append
     expect((await readCacheEntry(store, key("ab", 1)))?.runId).toBe("run-1");
     await writeCacheEntry(store, entry(key("ab", 2), "run-3"));
     expect((await readCacheEntry(store, key("ab", 2)))?.runId).toBe("run-3");
@@ -48,9 +56,9 @@ describe("the cache journal of the local store (cache/<first two characters>.jso
     const dir = tempDir();
     const store = createLocalArtifactStore(dir);
     mkdirSync(join(dir, "cache"), { recursive: true });
-    appendFileSync(join(dir, "cache", "ab.jsonl"), JSON.stringify(entry(key("ab", 1), "run-1")));
+    appendFileSync(join(dir, journalKeys.cacheJournal(key("ab", 1))), JSON.stringify(entry(key("ab", 1), "run-1")));
     expect(await readCacheEntry(store, key("ab", 1))).toBeUndefined();
-    appendFileSync(join(dir, "cache", "ab.jsonl"), "\n");
+    appendFileSync(join(dir, journalKeys.cacheJournal(key("ab", 1))), "\n");
     expect((await readCacheEntry(store, key("ab", 1)))?.runId).toBe("run-1");
   });
 
@@ -58,8 +66,8 @@ describe("the cache journal of the local store (cache/<first two characters>.jso
     const dir = tempDir();
     const store = createLocalArtifactStore(dir);
     mkdirSync(join(dir, "cache"), { recursive: true });
-    appendFileSync(join(dir, "cache", "ab.jsonl"), `${JSON.stringify({ cacheKey: key("ab", 1), runId: 7 })}\n`);
-    await expect(readCacheEntry(store, key("ab", 1))).rejects.toMatchObject({ code: "E_JOURNAL_INVALID", message: expect.stringContaining("cache/ab.jsonl") });
+    appendFileSync(join(dir, journalKeys.cacheJournal(key("ab", 1))), `${JSON.stringify({ cacheKey: key("ab", 1), runId: 7 })}\n`);
+    await expect(readCacheEntry(store, key("ab", 1))).rejects.toMatchObject({ code: "E_JOURNAL_INVALID", message: expect.stringContaining("cache/2b.jsonl") });
   });
 
   it("still finds entries written before the journal (one file per entry)", async () => {

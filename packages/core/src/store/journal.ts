@@ -3,6 +3,9 @@ import { readJson, writeJson, type ArtifactStore } from "./artifact-store.js";
 import { parseStepJournalLine, stepJournalLine } from "./step-journal-format.js";
 import { CacheEntrySchema, parseJournalRecord, RunRecordSchema, StepRecordSchema, type CacheEntry, type RunRecord, type StepRecord, type StepStatus } from "./journal-records.js";
 
+/** How many files the cache journal is spread over (see journalKeys.cacheJournal). */
+const CACHE_JOURNALS = 64;
+
 /** Where everything lives in an artifact store (docs/architecture.md). The only place these paths are spelled. */
 export const journalKeys = {
   snapshot: (runId: string) => `runs/${runId}/snapshot.json`,
@@ -33,9 +36,10 @@ export const journalKeys = {
   cache: (cacheKey: string) => `cache/${cacheKey}.json`,
   /**
    * The cache journal of stores with atomic appends (the local store): entries appended as lines to one
-   * of 256 files, chosen by the key's first two characters. See {@link writeCacheEntry}.
+   * of 64 files, `cache/00.jsonl` … `cache/3f.jsonl`, chosen by the key's first byte (its first two hex
+   * characters) modulo 64. Few enough to keep open while a run appends; see {@link writeCacheEntry}.
    */
-  cacheJournal: (cacheKey: string) => `cache/${cacheKey.slice(0, 2)}.jsonl`,
+  cacheJournal: (cacheKey: string) => `cache/${((Number.parseInt(cacheKey.slice(0, 2), 16) || 0) % CACHE_JOURNALS).toString(16).padStart(2, "0")}.jsonl`,
 };
 
 export {

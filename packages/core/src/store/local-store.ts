@@ -1,6 +1,8 @@
-import { appendFileSync, createWriteStream, mkdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from "node:fs";
 import { appendFile, link, mkdir, open, readdir, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
 import { assertUsableStorePath } from "./store-path.js";
+import { AppendFiles } from "./append-files.js";
+import { RecentReads } from "./recent-reads.js";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { randomBytes } from "node:crypto";
 import { pipeline } from "node:stream/promises";
@@ -24,6 +26,12 @@ export type LocalArtifactStoreConfig = z.output<typeof localArtifactStoreConfigS
  */
 const SYNC_IO_LIMIT = 256 * 1024;
 
+/** How much the store keeps of files it read recently (see RecentReads); a file over a sixteenth of it is never kept. */
+const RECENT_READS_BYTES = 16 * 1024 * 1024;
+
+/** How many files the store keeps open for appending (see AppendFiles): a run's step journal, the 64 cache journals, a few logs. */
+const OPEN_APPEND_FILES = 80;
+
 /**
  * The built-in `local` artifact store: a folder, writes made atomic by temp file + rename.
  * Refuses (E_STORE_PATH_INVALID) a folder below a regular file or on a pseudo file system (/proc).
@@ -39,6 +47,8 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
   // Unique per process without a random draw per write: a random start, then a counter.
   let tempCounter = randomBytes(4).readUInt32BE(0);
   const tempOf = (target: string) => `${target}.tmp-${process.pid}-${(tempCounter = (tempCounter + 1) >>> 0).toString(16).padStart(8, "0")}`;
+  const recent = new RecentReads(RECENT_READS_BYTES);
+  const appends = new AppendFiles(OPEN_APPEND_FILES);
   const ensureDir = async (dir: string) => {
     if (madeDirs.has(dir)) return;
     mkdirSync(dir, { recursive: true });
@@ -48,7 +58,7 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
   return {
     flavor: "local",
     uri: base,
-    // appendFileSync is one write(2) on a file opened with O_APPEND: whole, and at the end, whoever else appends.
+    // An append is one write(2) on a file opened with O_APPEND: whole, and at the end, whoever else appends.
     atomicAppend: true,
     describe: () => ({ flavor: "local", config: { path: base } }),
     async read(key) {
@@ -59,7 +69,13 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
       if (stats === undefined || stats.isDirectory()) return undefined;
       try {
         // Small (records, most artifacts): read here; large: hand over to the thread pool.
-        if (stats.size <= SYNC_IO_LIMIT) return readFileSync(path);
+        if (stats.size <= SYNC_IO_LIMIT) {
+          const known = recent.get(path, stats);
+          if (known) return known;
+          const bytes = readFileSync(path);
+          recent.remember(path, stats, bytes);
+          return bytes;
+        }
       } catch (error) {
         if (isNotFound(error)) return undefined;
         throw error;
@@ -73,10 +89,14 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
     },
     async write(key, data, options = {}) {
       const target = pathOf(key);
+      recent.forget(target);
       await ensureDir(dirname(target));
       if (options.atomic === false && data.length <= SYNC_IO_LIMIT) {
         // No reader is misled by a partial value here (see WriteOptions): one write, no rename.
         writeFileSync(target, data);
+        // A fresh artifact is read next by the steps downstream: they find it here (checked by a stat).
+        const stats = statSync(target, { throwIfNoEntry: false });
+        if (stats) recent.remember(target, stats, typeof data === "string" ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength));
         return;
       }
       // A crash mid-write leaves only a temp file that nothing reads, never a half-written value.
@@ -91,6 +111,7 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
     },
     async writeIfAbsent(key, data) {
       const target = pathOf(key);
+      recent.forget(target);
       await ensureDir(dirname(target));
       const temp = tempOf(target);
       await writeFile(temp, data);
@@ -118,6 +139,7 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
     },
     async writeStream(key, source, options = {}) {
       const target = pathOf(key);
+      recent.forget(target);
       await ensureDir(dirname(target));
       const temp = tempOf(target);
       try {
@@ -165,13 +187,21 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
     },
     async delete(key) {
       await rm(pathOf(key), { recursive: true, force: true });
+      recent.forgetUnder(pathOf(key));
+      appends.closeUnder(pathOf(key));
       madeDirs.clear();
     },
     async append(key, text) {
       const target = pathOf(key);
       await ensureDir(dirname(target));
-      if (text.length <= SYNC_IO_LIMIT) appendFileSync(target, text);
-      else await appendFile(target, text);
+      if (text.length > SYNC_IO_LIMIT) {
+        await appendFile(target, text);
+        recent.forget(target);
+        return;
+      }
+      const bytes = Buffer.from(text);
+      const after = appends.append(target, bytes);
+      recent.appended(target, bytes, after);
     },
   };
 }
