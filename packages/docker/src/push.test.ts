@@ -4,24 +4,13 @@ import { mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildProjectImage, createDockerClient, inspectImage, type BuildProgress } from "./index.js";
-import { freePort, registryMissing, startRegistry, type RegistryServer } from "../test/registry-server.js";
+import { buildProjectImage, createDockerClient, type BuildProgress } from "./index.js";
+import { freePort, startRegistry, type RegistryServer } from "../test/registry-server.js";
+import { BASE_IMAGE, dockerMissing } from "../test/prerequisites.js";
 
-const BASE_IMAGE = process.env.ORCH_DOCKER_BASE_IMAGE ?? "orch-node-base:local";
 const docker = createDockerClient();
 
-async function probe(): Promise<string | undefined> {
-  const registry = registryMissing();
-  if (registry) return registry;
-  try {
-    await Promise.race([docker.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error("no answer within 5s")), 5000))]);
-  } catch (error) {
-    return `no Docker engine answers (${(error as Error).message}); run scripts/ci/setup-docker.sh`;
-  }
-  return (await inspectImage(docker, BASE_IMAGE)) ? undefined : `base image ${BASE_IMAGE} is missing; run scripts/ci/setup-docker.sh`;
-}
-
-const missing = await probe();
+const missing = await dockerMissing(docker, { registry: true });
 if (missing && process.env.ORCH_REQUIRE_DOCKER === "1") {
   describe("pushes to a real registry", () => {
     it("has a Docker engine, the base image and docker-registry (ORCH_REQUIRE_DOCKER=1)", () => {

@@ -4,28 +4,18 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 import { activateContainerRegistry, compilePipeline, parseComponentConfig } from "@orch/core/host";
-import { createDockerClient, inspectImage } from "@orch/docker";
+import { createDockerClient } from "@orch/docker";
 import plugin from "./index.js";
 import { createOrchestrator } from "./runtime.js";
 import { createHarness, type Harness } from "../test/harness.js";
-import { registryMissing, startRegistry, type RegistryServer } from "../../../packages/docker/test/registry-server.js";
+import { startRegistry, type RegistryServer } from "../../../packages/docker/test/registry-server.js";
+import { BASE_IMAGE, dockerMissing } from "../../../packages/docker/test/prerequisites.js";
 import { irisTraining } from "../../../examples/quickstart/src/pipeline.js";
 
 const quickstartRoot = fileURLToPath(new URL("../../../examples/quickstart/", import.meta.url)).replace(/\/$/, "");
-const BASE_IMAGE = process.env.ORCH_DOCKER_BASE_IMAGE ?? "orch-node-base:local";
 const docker = createDockerClient();
 
-async function probe(): Promise<string | undefined> {
-  const registry = registryMissing();
-  if (registry) return registry;
-  try {
-    await Promise.race([docker.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error("no answer within 5s")), 5000))]);
-  } catch (error) {
-    return `no Docker engine answers (${(error as Error).message}); run scripts/ci/setup-docker.sh`;
-  }
-  return (await inspectImage(docker, BASE_IMAGE)) ? undefined : `base image ${BASE_IMAGE} is missing; run scripts/ci/setup-docker.sh`;
-}
-const missing = await probe();
+const missing = await dockerMissing(docker, { registry: true });
 if (missing && process.env.ORCH_REQUIRE_DOCKER === "1") {
   describe("the kubernetes quickstart with a container registry", () => {
     it("has a Docker engine, the base image and docker-registry (ORCH_REQUIRE_DOCKER=1)", () => {
