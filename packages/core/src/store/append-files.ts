@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, statSync, writeSync, type Stats } from "node:fs";
+import { closeSync, fstatSync, openSync, statSync, writeSync } from "node:fs";
 
 /**
  * Appends through descriptors the local store keeps open (`O_APPEND`), the most recently used `max` of
@@ -11,8 +11,8 @@ export class AppendFiles {
 
   constructor(private readonly max: number) {}
 
-  /** Appends `bytes` to the file at `path` (created when absent) and returns its stats after the write. */
-  append(path: string, bytes: Buffer): Stats {
+  /** Appends `bytes` to the file at `path` (created when absent). */
+  append(path: string, bytes: Buffer): void {
     let file = this.open.get(path);
     // The same file still? Another process may have deleted it (or put a new one there) since it was opened.
     if (file && statSync(path, { throwIfNoEntry: false })?.ino !== file.ino) {
@@ -28,7 +28,6 @@ export class AppendFiles {
     this.open.set(path, file);
     let written = 0;
     while (written < bytes.byteLength) written += writeSync(file.fd, bytes, written);
-    return fstatSync(file.fd);
   }
 
   /** Closes what is open at `path` or below it (a deleted key or folder). */

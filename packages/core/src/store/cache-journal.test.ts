@@ -34,6 +34,21 @@ describe("the cache journal of the local store (64 files, cache/00.jsonl … cac
     expect(await readCacheEntry(store, key("ef", 1))).toBeUndefined();
   });
 
+  it("finds an entry another process appended after this one read the file, and keeps finding its own", async () => {
+    const dir = tempDir();
+    const store = createLocalArtifactStore(dir);
+    await writeCacheEntry(store, entry(key("ab", 1), "mine-1"));
+    expect(await readCacheEntry(store, key("ab", 2))).toBeUndefined();
+    appendFileSync(join(dir, journalKeys.cacheJournal(key("ab", 2))), `${JSON.stringify(entry(key("ab", 2), "theirs"))}\n`);
+    expect((await readCacheEntry(store, key("ab", 2)))?.runId).toBe("theirs");
+    await writeCacheEntry(store, entry(key("ab", 3), "mine-2"));
+    expect((await readCacheEntry(store, key("ab", 3)))?.runId).toBe("mine-2");
+    expect((await readCacheEntry(store, key("ab", 1)))?.runId).toBe("mine-1");
+    // A second store on the same folder (another process) sees everything.
+    const other = createLocalArtifactStore(dir);
+    expect((await Promise.all([1, 2, 3].map((n) => readCacheEntry(other, key("ab", n))))).map((e) => e?.runId)).toEqual(["mine-1", "theirs", "mine-2"]);
+  });
+
   it("never takes a key that only starts like another for it", async () => {
     const store = createLocalArtifactStore(tempDir());
     await writeCacheEntry(store, entry(`${key("ab", 1)}0`, "longer"));

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { readJson, writeJson, type ArtifactStore } from "./artifact-store.js";
-import { parseStepJournalLine, stepJournalLine } from "./step-journal-format.js";
+import { completeJournalLines, parseStepJournalLine, stepJournalLine } from "./step-journal-format.js";
 import { CacheEntrySchema, parseJournalRecord, RunRecordSchema, StepRecordSchema, type CacheEntry, type RunRecord, type StepRecord, type StepStatus } from "./journal-records.js";
 
 /** How many files the cache journal is spread over (see journalKeys.cacheJournal). */
@@ -157,41 +157,80 @@ const parsedJournals = new WeakMap<ArtifactStore, Map<string, ParsedJournal>>();
  * cut short by a crash: such an entry does not parse, which is a cache miss.
  */
 export async function writeCacheEntry(store: ArtifactStore, entry: CacheEntry): Promise<void> {
-  if (store.atomicAppend && store.append) {
-    // cacheKey first, always: readers find an entry by the text it starts with.
-    const { cacheKey, ...rest } = entry;
-    await store.append(journalKeys.cacheJournal(cacheKey), `${JSON.stringify({ cacheKey, ...rest })}\n`);
-  } else await writeJson(store, journalKeys.cache(entry.cacheKey), entry, { atomic: false });
+  if (!(store.atomicAppend && store.append)) return writeJson(store, journalKeys.cache(entry.cacheKey), entry, { atomic: false });
+  const key = journalKeys.cacheJournal(entry.cacheKey);
+  // cacheKey first, always: a reader finds an entry glued to a line cut short by a crash.
+  const { cacheKey, ...rest } = entry;
+  const line = `${JSON.stringify({ cacheKey, ...rest })}\n`;
+  const known = knownCacheJournals.get(store)?.get(key);
+  await store.append(key, line);
+  if (!known) return;
+  // The file grew by exactly this line: nobody else appended, so what this process knows of it stays whole.
+  const size = await store.size?.(key);
+  if (size === known.size + Buffer.byteLength(line)) {
+    known.size = size;
+    known.entries.set(cacheKey, entry);
+  } else knownCacheJournals.get(store)?.delete(key);
 }
 
 /**
- * The newest entry for a cache key: the last whole line that starts with it in the cache journal (found
- * by searching the text, so a lookup parses one line however long the journal), else its own object
- * (object stores, entries written before the journal). `E_JOURNAL_INVALID` for an entry that parses
- * but is not one.
+ * The newest entry for a cache key: its last whole line in the cache journal, else its own object
+ * (object stores, entries written before the journal). A journal file is parsed once per process and
+ * read again only when its size says someone else appended to it, so a run's lookups cost a `stat`
+ * each. `E_JOURNAL_INVALID` for an entry that parses but is not one.
  */
 export async function readCacheEntry(store: ArtifactStore, cacheKey: string): Promise<CacheEntry | undefined> {
   if (store.atomicAppend) {
     const key = journalKeys.cacheJournal(cacheKey);
-    const bytes = await store.read(key);
-    if (bytes) {
-      const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      const start = `{"cacheKey":${JSON.stringify(cacheKey)}`;
-      for (let at = text.lastIndexOf(start); at >= 0; at = at > 0 ? text.lastIndexOf(start, at - 1) : -1) {
-        const end = text.indexOf(0x0a, at);
-        if (end < 0) continue; // being appended right now
-        let value: unknown;
-        try {
-          value = JSON.parse(text.subarray(at, end).toString("utf8"));
-        } catch {
-          continue; // cut short by a crash (the next entry was appended to it): look further back
-        }
-        return parseJournalRecord(CacheEntrySchema, value, key, store.uri);
-      }
+    const journals = knownCacheJournals.get(store) ?? new Map<string, KnownCacheJournal>();
+    knownCacheJournals.set(store, journals);
+    let known = journals.get(key);
+    const size = await store.size?.(key);
+    if (!known || size === undefined || size !== known.size) {
+      known = await parseCacheJournal(store, key);
+      journals.set(key, known);
     }
+    const line = known.entries.get(cacheKey);
+    if (line) return parseJournalRecord(CacheEntrySchema, line, key, store.uri);
   }
   return readRecord(store, CacheEntrySchema, journalKeys.cache(cacheKey));
 }
+
+/** Every entry of one cache journal file (the last whole line of a key wins; lines cut short are passed over). */
+async function parseCacheJournal(store: ArtifactStore, key: string): Promise<KnownCacheJournal> {
+  const bytes = await store.read(key);
+  const entries = new Map<string, unknown>();
+  if (!bytes) return { size: 0, entries };
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const end = text.lastIndexOf(0x0a) + 1; // a line being appended right now is read next time
+  for (const line of completeJournalLines(text.subarray(0, end).toString("utf8"))) {
+    const value = parseCacheJournalLine(line) as { cacheKey?: unknown } | undefined;
+    if (value && typeof value.cacheKey === "string") entries.set(value.cacheKey, value);
+  }
+  return { size: end, entries };
+}
+
+/** A cache journal line's value; for a line cut short by a crash, the entry appended right after it, if any. */
+function parseCacheJournalLine(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    const start = line.lastIndexOf('{"cacheKey":');
+    if (start <= 0) return undefined;
+    try {
+      return JSON.parse(line.slice(start));
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** What this process read or wrote of a cache journal file: its size then, and its entries by key. */
+interface KnownCacheJournal {
+  size: number;
+  entries: Map<string, unknown>;
+}
+const knownCacheJournals = new WeakMap<ArtifactStore, Map<string, KnownCacheJournal>>();
 
 /** Ids of every run in the store, oldest first (run ids sort by start time). */
 export async function listRunIds(store: ArtifactStore): Promise<string[]> {

@@ -31,10 +31,10 @@ describe("the local store reads what is on disk now", () => {
   it("sees what another process appended to a file it also appends to", async () => {
     const dir = tempDir();
     const store = createLocalArtifactStore(dir);
-    await store.append("cache/00.jsonl", "one\n");
+    await store.append!("cache/00.jsonl", "one\n");
     expect(text(await store.read("cache/00.jsonl"))).toBe("one\n");
     appendFileSync(join(dir, "cache", "00.jsonl"), "theirs\n");
-    await store.append("cache/00.jsonl", "two\n");
+    await store.append!("cache/00.jsonl", "two\n");
     expect(text(await store.read("cache/00.jsonl"))).toBe("one\ntheirs\ntwo\n");
     expect(readFileSync(join(dir, "cache", "00.jsonl"), "utf8")).toBe("one\ntheirs\ntwo\n");
   });
@@ -43,32 +43,32 @@ describe("the local store reads what is on disk now", () => {
     const dir = tempDir();
     const store = createLocalArtifactStore(dir);
     const file = join(dir, "runs", "r", "steps.jsonl");
-    await store.append("runs/r/steps.jsonl", "a\n");
+    await store.append!("runs/r/steps.jsonl", "a\n");
     rmSync(file);
-    await store.append("runs/r/steps.jsonl", "b\n");
+    await store.append!("runs/r/steps.jsonl", "b\n");
     expect(readFileSync(file, "utf8")).toBe("b\n");
     // Replaced by another file (temp + rename, as an atomic write does).
     writeFileSync(`${file}.next`, "renamed\n");
     renameSync(`${file}.next`, file);
-    await store.append("runs/r/steps.jsonl", "c\n");
+    await store.append!("runs/r/steps.jsonl", "c\n");
     expect(readFileSync(file, "utf8")).toBe("renamed\nc\n");
   });
 
   it("starts a deleted run's journal afresh (store.delete closes what it had open there)", async () => {
     const dir = tempDir();
     const store = createLocalArtifactStore(dir);
-    await store.append("runs/r/steps.jsonl", "old\n");
+    await store.append!("runs/r/steps.jsonl", "old\n");
     expect(text(await store.read("runs/r/steps.jsonl"))).toBe("old\n");
     await store.delete("runs/r/");
     expect(await store.read("runs/r/steps.jsonl")).toBeUndefined();
-    await store.append("runs/r/steps.jsonl", "new\n");
+    await store.append!("runs/r/steps.jsonl", "new\n");
     expect(text(await store.read("runs/r/steps.jsonl"))).toBe("new\n");
   });
 
   it("keeps appending correctly to more files than it keeps open", async () => {
     const dir = tempDir();
     const store = createLocalArtifactStore(dir);
-    for (let round = 0; round < 2; round++) for (let i = 0; i < 200; i++) await store.append(`logs/f${i}.log`, `${round}\n`);
+    for (let round = 0; round < 2; round++) for (let i = 0; i < 200; i++) await store.append!(`logs/f${i}.log`, `${round}\n`);
     for (const i of [0, 99, 199]) expect(readFileSync(join(dir, "logs", `f${i}.log`), "utf8")).toBe("0\n1\n");
   });
 });

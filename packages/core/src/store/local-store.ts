@@ -199,9 +199,8 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
         recent.forget(target);
         return;
       }
-      const bytes = Buffer.from(text);
-      const after = appends.append(target, bytes);
-      recent.appended(target, bytes, after);
+      appends.append(target, Buffer.from(text));
+      recent.forget(target);
     },
   };
 }

@@ -4,8 +4,8 @@ import type { Stats } from "node:fs";
  * The local store's memory of small files it read recently, each kept with the file's identity (inode,
  * size, modification time) and handed out again only while a `stat` still finds that identity. On this
  * kind of machine opening a file costs ten times a `stat`, and a run reads the same files again and
- * again: an upstream artifact once per downstream step, a cache journal once per lookup. A file
- * changed by anyone (another process, an editor) has another size or time, so it is read again.
+ * again: an upstream artifact once per downstream step. A file changed by anyone (another process, an
+ * editor) has another size or time, so it is read again.
  */
 export class RecentReads {
   private readonly entries = new Map<string, { ino: number; size: number; mtimeMs: number; bytes: Buffer }>();
@@ -14,6 +14,8 @@ export class RecentReads {
   constructor(
     /** Total bytes kept; the least recently used files go first. */
     private readonly capacity: number,
+    /** Files kept at most (each costs its path and bookkeeping besides its bytes). */
+    private readonly maxFiles = 4096,
   ) {}
 
   /** A copy of what was read from `path`, when `stats` (taken just now) says the file is unchanged. */
@@ -37,27 +39,10 @@ export class RecentReads {
     this.entries.set(path, { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, bytes: Buffer.from(bytes) });
     this.bytes += bytes.byteLength;
     for (const [oldest, entry] of this.entries) {
-      if (this.bytes <= this.capacity) break;
+      if (this.bytes <= this.capacity && this.entries.size <= this.maxFiles) break;
       this.entries.delete(oldest);
       this.bytes -= entry.bytes.byteLength;
     }
-  }
-
-  /** Whether `path` is remembered (an append then keeps it current). */
-  has(path: string): boolean {
-    return this.entries.has(path);
-  }
-
-  /**
-   * After this process appended `text` to `path`: the remembered content grows by it when the file grew
-   * by exactly that much (nobody else appended in between), else it is read again next time.
-   */
-  appended(path: string, text: Buffer, stats: Stats | undefined): void {
-    const entry = this.entries.get(path);
-    if (!entry) return;
-    if (!stats || stats.ino !== entry.ino || stats.size !== entry.size + text.byteLength) return this.forget(path);
-    this.forget(path);
-    this.remember(path, stats, Buffer.concat([entry.bytes, text]));
   }
 
   forget(path: string): void {
