@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { readJson, writeJson, type ArtifactStore } from "./artifact-store.js";
-import { completeJournalLines, parseStepJournalLine, stepJournalLine } from "./step-journal-format.js";
+import { completeJournalLines, journalLine, parseJournalLine, parseStepJournalLine, stepJournalLine } from "./step-journal-format.js";
 import { CacheEntrySchema, parseJournalRecord, RunRecordSchema, StepRecordSchema, type CacheEntry, type RunRecord, type StepRecord, type StepStatus } from "./journal-records.js";
 
 /** How many files the cache journal is spread over (see journalKeys.cacheJournal). */
@@ -159,9 +159,7 @@ const parsedJournals = new WeakMap<ArtifactStore, Map<string, ParsedJournal>>();
 export async function writeCacheEntry(store: ArtifactStore, entry: CacheEntry): Promise<void> {
   if (!(store.atomicAppend && store.append)) return writeJson(store, journalKeys.cache(entry.cacheKey), entry, { atomic: false });
   const key = journalKeys.cacheJournal(entry.cacheKey);
-  // cacheKey first, always: a reader finds an entry glued to a line cut short by a crash.
-  const { cacheKey, ...rest } = entry;
-  const line = `${JSON.stringify({ cacheKey, ...rest })}\n`;
+  const line = journalLine(entry, "cacheKey");
   const known = knownCacheJournals.get(store)?.get(key);
   await store.append(key, line);
   if (!known) return;
@@ -169,7 +167,7 @@ export async function writeCacheEntry(store: ArtifactStore, entry: CacheEntry): 
   const size = await store.size?.(key);
   if (size === known.size + Buffer.byteLength(line)) {
     known.size = size;
-    known.entries.set(cacheKey, entry);
+    known.entries.set(entry.cacheKey, entry);
   } else knownCacheJournals.get(store)?.delete(key);
 }
 
@@ -204,25 +202,10 @@ async function parseCacheJournal(store: ArtifactStore, key: string): Promise<Kno
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const end = text.lastIndexOf(0x0a) + 1; // a line being appended right now is read next time
   for (const line of completeJournalLines(text.subarray(0, end).toString("utf8"))) {
-    const value = parseCacheJournalLine(line) as { cacheKey?: unknown } | undefined;
+    const value = parseJournalLine(line, "cacheKey") as { cacheKey?: unknown } | undefined;
     if (value && typeof value.cacheKey === "string") entries.set(value.cacheKey, value);
   }
   return { size: end, entries };
-}
-
-/** A cache journal line's value; for a line cut short by a crash, the entry appended right after it, if any. */
-function parseCacheJournalLine(line: string): unknown {
-  try {
-    return JSON.parse(line);
-  } catch {
-    const start = line.lastIndexOf('{"cacheKey":');
-    if (start <= 0) return undefined;
-    try {
-      return JSON.parse(line.slice(start));
-    } catch {
-      return undefined;
-    }
-  }
 }
 
 /** What this process read or wrote of a cache journal file: its size then, and its entries by key. */

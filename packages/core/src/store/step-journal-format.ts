@@ -5,22 +5,27 @@
  * loading zod or the runner; `journal.ts` validates what this returns.
  */
 
-/** A record as one journal line. runId first, always: a reader finds where a record starts in a line glued to a cut-short one. */
-export function stepJournalLine(record: { runId: string; stepId: string }): string {
-  const { runId, ...rest } = record;
-  return `${JSON.stringify({ runId, ...rest })}\n`;
+/**
+ * A record as one journal line, `first` as its first field: a reader finds where a record starts in a
+ * line glued to one cut short by a crash (see parseJournalLine).
+ */
+export function journalLine<T extends object>(record: T, first: keyof T & string): string {
+  return `${JSON.stringify({ [first]: record[first], ...record })}\n`;
 }
+
+/** A step record as a line of the step journal (runId first). */
+export const stepJournalLine = (record: { runId: string; stepId: string }): string => journalLine(record, "runId");
 
 /**
  * One journal line's value, or `undefined` for a line cut short by a crash mid-write (power loss, a
  * full disk). Such a line has no newline, so the next record is appended to it: that record, found by
- * its `{"runId":`, is kept.
+ * the text it starts with (`{"<first>":`), is kept.
  */
-export function parseStepJournalLine(line: string): unknown {
+export function parseJournalLine(line: string, first: string): unknown {
   try {
     return JSON.parse(line);
   } catch {
-    const start = line.lastIndexOf('{"runId":');
+    const start = line.lastIndexOf(`{${JSON.stringify(first)}:`);
     if (start <= 0) return undefined;
     try {
       return JSON.parse(line.slice(start));
@@ -29,6 +34,8 @@ export function parseStepJournalLine(line: string): unknown {
     }
   }
 }
+
+export const parseStepJournalLine = (line: string): unknown => parseJournalLine(line, "runId");
 
 /** The whole lines of `text` (up to its last newline: a line being appended right now is read next time). */
 export function completeJournalLines(text: string): string[] {
