@@ -1,14 +1,13 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { OrchError, isOrchError } from "../errors.js";
+import { OrchError } from "../errors.js";
 import { displayFlavor } from "../names.js";
 import { combineObservers, type RunObserver } from "../run/observer.js";
 import type { RunOutcome } from "../run/execute-run.js";
 import { parseSnapshot, type Snapshot } from "../snapshot/snapshot.js";
 import { readJson, type ArtifactStore } from "../store/artifact-store.js";
+import { MAX_TORN_READS, isTransientReadError } from "./transient-read.js";
 import { journalKeys, readRunRecord, readStepRecords, writeRunRecord, type RunRecord, type StepRecord } from "../store/journal.js";
 
-/** Consecutive unreadable polls (torn record, store unreachable) followRun sits out before it gives up. */
-const MAX_TORN_READS = 10;
 
 /** How the backend says a run it executed is over, whatever the journal says. */
 export interface BackendEnd {
@@ -80,8 +79,7 @@ export async function followRun(store: ArtifactStore, runId: string, observer: R
       // A record read while its writer replaces it (a store whose puts are not atomic for readers, such
       // as a local S3 stand-in) is cut short, and a remote store can drop one request; the next poll
       // reads again. A record that stays broken, or a store that stays unreachable, is an error.
-      const transient = error instanceof SyntaxError || (isOrchError(error) && error.code === "E_BACKEND_UNAVAILABLE");
-      if (!transient || ++tornReads > MAX_TORN_READS) throw error;
+      if (!isTransientReadError(error) || ++tornReads > MAX_TORN_READS) throw error;
       await sleep(pollMs, undefined, options.signal ? { signal: options.signal } : {}).catch(() => {});
       continue;
     }

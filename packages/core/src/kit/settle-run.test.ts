@@ -69,4 +69,25 @@ describe("settleRun", () => {
     expect(signalled).toBe(false);
     expect(await readStopRequest(store, "r1")).toBeUndefined();
   });
+
+  it("reads the run record again when a read is cut short by a concurrent write, and gives up on one that stays broken", async () => {
+    const { store, run } = await runningRun();
+    let torn = 0;
+    const tearing = (times: number) =>
+      Object.assign(Object.create(store) as typeof store, {
+        read: async (key: string) => {
+          const bytes = await store.read(key);
+          if (bytes && key === journalKeys.run("r1") && torn < times) {
+            torn++;
+            return bytes.subarray(0, Math.floor(bytes.length / 2)); // a reader racing a put that is not atomic
+          }
+          return bytes;
+        },
+      });
+    await writeRunRecord(store, { ...run, status: "failed", finishedAt: new Date().toISOString() });
+    expect((await settleRun(tearing(2), "r1", { stop: async () => {}, pollMs: 5 }))?.status).toBe("failed");
+    expect(torn).toBe(2);
+    torn = 0;
+    await expect(settleRun(tearing(Number.POSITIVE_INFINITY), "r1", { stop: async () => {}, pollMs: 5 })).rejects.toThrow(SyntaxError);
+  });
 });

@@ -3,6 +3,7 @@ import { requestRunStop } from "../run/stop-request.js";
 import { recordStopped } from "../run/process-run-controls.js";
 import type { ArtifactStore } from "../store/artifact-store.js";
 import { readRunRecord, type RunRecord } from "../store/journal.js";
+import { MAX_TORN_READS, isTransientReadError } from "./transient-read.js";
 
 export interface SettleRunOptions {
   /** Signals the backend (delete the run's Jobs, stop its containers, cancel the pipeline run). */
@@ -22,17 +23,31 @@ export interface SettleRunOptions {
  * the run has no record at all).
  */
 export async function settleRun(store: ArtifactStore, runId: string, options: SettleRunOptions): Promise<RunRecord | undefined> {
-  const current = await readRunRecord(store, runId);
+  const pollMs = options.pollMs ?? 500;
+  const readRun = () => readRunRecordPatiently(store, runId, pollMs);
+  const current = await readRun();
   if (current && current.status !== "running") return current;
   await requestRunStop(store, runId);
   await options.stop();
   const deadline = Date.now() + (options.waitSeconds ?? 15) * 1000;
   for (;;) {
-    const run = await readRunRecord(store, runId);
+    const run = await readRun();
     if (run && run.status !== "running") return run;
     if (Date.now() >= deadline) break;
-    await sleep(options.pollMs ?? 500);
+    await sleep(pollMs);
   }
   await recordStopped(store, runId, `Run ${runId} was stopped; the process driving it did not record the end itself.`);
-  return readRunRecord(store, runId);
+  return readRun();
+}
+
+/** The run's record, read again when a read was cut short by a concurrent write or dropped by the store (as followRun does). */
+async function readRunRecordPatiently(store: ArtifactStore, runId: string, pollMs: number): Promise<RunRecord | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readRunRecord(store, runId);
+    } catch (error) {
+      if (!isTransientReadError(error) || attempt >= MAX_TORN_READS) throw error;
+      await sleep(pollMs);
+    }
+  }
 }
