@@ -312,13 +312,19 @@ function checkIndexFile(file: string): void {
     }
     if (size === 0) throw corruptIndexError(file, "the file is empty");
     const header = Buffer.alloc(100);
-    const read = readSync(fd, header, 0, 100, 0);
-    if (read < 100 || header.toString("latin1", 0, 16) !== SQLITE_HEADER) throw corruptIndexError(file, "not an SQLite database");
-    const pageSize = header.readUInt16BE(16) === 1 ? 65_536 : header.readUInt16BE(16);
-    const pages = header.readUInt32BE(28);
-    // The page count is valid when the "version-valid-for" number matches the change counter.
-    if (header.readUInt32BE(92) === header.readUInt32BE(24) && pages > 0 && size < pages * pageSize) {
-      throw corruptIndexError(file, `the file is cut short: ${size} bytes where its header says ${pages * pageSize}`);
+    // Another process's checkpoint may be writing the file this instant (the header's new page count
+    // before the pages, or the other way round): a file shorter than its header says is looked at again
+    // for a moment; one that stays so lost its end.
+    for (let attempt = 1; ; attempt++) {
+      const read = readSync(fd, header, 0, 100, 0);
+      if (read < 100 || header.toString("latin1", 0, 16) !== SQLITE_HEADER) throw corruptIndexError(file, "not an SQLite database");
+      size = fstatSync(fd).size;
+      const pageSize = header.readUInt16BE(16) === 1 ? 65_536 : header.readUInt16BE(16);
+      const pages = header.readUInt32BE(28);
+      // The page count is valid when the "version-valid-for" number matches the change counter.
+      if (header.readUInt32BE(92) !== header.readUInt32BE(24) || pages === 0 || size >= pages * pageSize) break;
+      if (attempt >= 20) throw corruptIndexError(file, `the file is cut short: ${size} bytes where its header says ${pages * pageSize}`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
     }
   } finally {
     closeSync(fd);
